@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test build serve system-deps clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+# Debian packages the browser and deployment tests use; installed only when missing.
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v nginx >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing chromium and nginx from Debian (used by browser and deploy tests)..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx-light >/dev/null \
+	      || echo "warning: could not install chromium/nginx; those tests will be skipped"; \
+	  else \
+	    echo "note: chromium or nginx missing and not root; browser/nginx tests will be skipped"; \
+	  fi; \
+	fi
+
+build: $(STAMP)
+	$(BIN)/hubbub build
+
+run: $(STAMP) build
+	$(BIN)/hubbub serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf output cache .pytest_cache test-artifacts

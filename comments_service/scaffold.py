@@ -1,0 +1,76 @@
+"""`hubbub new`: scaffold a post or an author profile with the metadata the site expects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pelican.utils import slugify
+
+POST_TEMPLATE = """Title: {title}
+Date: {date}
+Author: {author}
+Category: {category}
+Tags: {tags}
+Slug: {slug}
+Summary: One or two sentences that appear on the home page and in feeds.
+
+Write your post here, in Markdown.
+"""
+
+AUTHOR_TEMPLATE = """Name: {name}
+Email:
+Avatar:
+Tagline: A short line about you
+Location:
+Website:
+LinkedIn:
+Twitter:
+Facebook:
+Joined: {joined}
+
+A few paragraphs about you, in Markdown. Your email address above is never shown; it links
+the comments you write on the site to this profile.
+"""
+
+
+class ScaffoldError(Exception):
+    pass
+
+
+def _slug(text: str) -> str:
+    slug = slugify(text, regex_subs=[(r"[^\w\s-]", ""), (r"(?u)\A\s*", ""), (r"(?u)\s*\Z", ""), (r"[-\s]+", "-")])
+    if not slug:
+        raise ScaffoldError(f"cannot make a file name from {text!r}: use letters or digits")
+    return slug
+
+
+def _write_new(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise ScaffoldError(f"{path} already exists: choose another title or edit that file") from None
+    return path
+
+
+def new_post(root: Path, title: str, author: str, category: str = "Online Marketing",
+             now: dt.datetime | None = None) -> Path:
+    if not title.strip():
+        raise ScaffoldError("the post needs a title")
+    if not author.strip():
+        raise ScaffoldError("the post needs an author: --author NAME")
+    now = now or dt.datetime.now()
+    slug = _slug(title)
+    text = POST_TEMPLATE.format(title=title.strip(), date=now.strftime("%Y-%m-%d %H:%M"),
+                                author=author.strip(), category=category, tags="", slug=slug)
+    return _write_new(root / "content" / "posts" / f"{slug}.md", text)
+
+
+def new_author(root: Path, name: str, today: dt.date | None = None) -> Path:
+    if not name.strip():
+        raise ScaffoldError("the profile needs a name")
+    today = today or dt.date.today()
+    text = AUTHOR_TEMPLATE.format(name=name.strip(), joined=today.isoformat())
+    return _write_new(root / "content" / "authors" / f"{_slug(name)}.md", text)

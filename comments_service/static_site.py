@@ -1,0 +1,45 @@
+"""Serve the built site (`output/`) at `/` beside the API, for `hubbub serve` and development.
+
+In production a web server such as nginx serves `output/` directly (see deploy/).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, send_from_directory
+from werkzeug.security import safe_join
+
+bp = Blueprint("static_site", __name__)
+
+
+def _output_dir() -> Path:
+    return Path(current_app.config["HUBBUB_OUTPUT_DIR"])
+
+
+@bp.route("/", defaults={"path": ""})
+@bp.route("/<path:path>")
+def page(path: str):
+    root = _output_dir()
+    target = safe_join(str(root), path)
+    if target is None:
+        abort(404)
+    target_path = Path(target)
+    if target_path.is_dir():
+        if path and not path.endswith("/"):
+            from flask import redirect
+
+            return redirect("/" + path + "/", code=301)
+        path = (path + "index.html") if path else "index.html"
+    if not (root / path).is_file():
+        abort(404)
+    response = send_from_directory(root, path, max_age=0)
+    return response
+
+
+def not_found_page(error):
+    """Answer 404 with the site's own 404 page when it has one."""
+    root = _output_dir()
+    if (root / "404.html").is_file():
+        return send_from_directory(root, "404.html", max_age=0), 404
+    return "Not found", 404

@@ -1,0 +1,1 @@
+// Progressive enhancement of the reply form; the page works without it.
