@@ -1,19 +1,51 @@
-"""Hubbub's comment service: a Flask application factory."""
+"""Hubbub's comment service: accepts comments, checks them, lets people moderate, publishes.
+
+`create_app()` is the application factory (gunicorn: `comments_service:create_app()`).
+"""
 
 from __future__ import annotations
+
+import atexit
+import logging
 
 from flask import Flask
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    from .site_build import site_dir
-    from . import static_site
+def create_app(test_config: dict | None = None, *, env: dict | None = None, run_jobs: bool = True) -> Flask:
+    """Build the app from the environment (or `env`); `test_config` overrides Flask settings."""
+    from . import check, errors, public_api, publishing, static_site  # noqa: F401  (check, publishing register jobs)
+    from .config import load_config
+    from .core import Hub
+    from .ratelimit import init_limiter
+    from .security import init_security
 
-    app = Flask(__name__, instance_relative_config=False)
-    root = site_dir()
-    app.config.update(HUBBUB_SITE_DIR=str(root), HUBBUB_OUTPUT_DIR=str(root / "output"))
+    config = load_config(env)
+    app = Flask(__name__)
+    app.config.update(config.flask_settings())
     if test_config:
         app.config.update(test_config)
-    app.register_blueprint(static_site.bp)
-    app.register_error_handler(404, static_site.not_found_page)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    hub = Hub(config, run_jobs=run_jobs)
+    app.extensions["hubbub"] = hub
+    app.extensions["hubbub_published"] = public_api.PublishedCache(config.site_dir / "content" / "comments")
+
+    init_limiter(app, hub)
+    init_security(app, hub)
+    errors.register(app)
+    app.register_blueprint(public_api.bp)
+    _register_optional_blueprints(app)
+    app.register_blueprint(static_site.bp)  # last: it answers every other path from output/
+
+    hub.start()
+    atexit.register(hub.stop)
     return app
+
+
+def _register_optional_blueprints(app: Flask) -> None:
+    """Moderation lives in its own package; register it when present."""
+    try:
+        from .moderation import init_app as init_moderation
+    except ImportError:
+        return
+    init_moderation(app)

@@ -1,0 +1,115 @@
+"""The background check of a new comment: Akismet's verdict plus the local guards decide its status.
+
+Nothing is published without a verdict or a moderator. Faults leave the comment pending with
+verdict `error` and retry with backoff (first within 30 s); after a day the comment is left to
+the moderators as `unchecked`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Callable
+
+from sqlalchemy import func, select
+
+from . import state
+from .jobs import RetryLater, backoff, enqueue, handler
+from .models import Comment, utcnow
+from .spam.akismet import AkismetKeyInvalid, AkismetUnavailable, comment_arguments
+from .spam.guards import must_hold
+
+log = logging.getLogger(__name__)
+
+GIVE_UP_AFTER = dt.timedelta(days=1)
+INVALID_KEY_RETRY = 20 * 60.0  # a few checks an hour while the key is wrong
+
+# Called as hook(hub, session, comment) after a check settles a comment (notifications use it).
+AFTER_CHECK: list[Callable] = []
+
+
+def request_check(session, comment: Comment) -> None:
+    enqueue(session, "check", {"comment": comment.id}, key=f"check:{comment.id}")
+
+
+def request_publish(session, thread: str, delay: float = 0.05) -> None:
+    """Publish a thread soon; a burst of changes to one thread coalesces into one publish."""
+    enqueue(session, "publish", {"thread": thread}, key=thread, delay=delay)
+
+
+def is_returning_commenter(session, email: str, before_id: int) -> bool:
+    return bool(session.scalar(
+        select(func.count(Comment.id)).where(
+            func.lower(Comment.email) == email.strip().lower(),
+            Comment.status == "published", Comment.id != before_id,
+        )
+    ))
+
+
+def settle(hub, session, comment: Comment, verdict: str) -> None:
+    """Apply Akismet's verdict to a pending comment."""
+    comment.akismet = verdict
+    if verdict in ("spam", "discard"):
+        comment.status = "spam"
+    elif (hub.config.trust_returning and not must_hold(comment.guard_reasons)
+          and is_returning_commenter(session, comment.email, comment.id)):
+        comment.status = "published"
+        comment.published_at = utcnow()
+        request_publish(session, comment.thread)
+    comment.check_due = None
+    for hook in AFTER_CHECK:
+        hook(hub, session, comment)
+
+
+@handler("check")
+def check_comment(hub, payload: dict) -> None:
+    with hub.sessions() as s, s.begin():
+        comment = s.get(Comment, payload["comment"])
+        if comment is None or comment.status != "pending" or comment.akismet not in ("unchecked", "error"):
+            return  # deleted, or a moderator decided first
+        if not hub.akismet.enabled:
+            # Held as `unchecked`: the moderation UI and health answer say Akismet is off.
+            for hook in AFTER_CHECK:
+                hook(hub, s, comment)
+            return
+        thread = hub.threads.get(comment.thread)
+        args = comment_arguments(comment, thread, hub.site_url())
+        ip = comment.remote_addr or ""
+    try:
+        verdict = hub.akismet.check(ip, args)
+    except AkismetUnavailable as exc:
+        _failed(hub, payload["comment"], exc)
+        return  # _failed raises RetryLater when another try is due
+    with hub.sessions() as s, s.begin():
+        comment = s.get(Comment, payload["comment"])
+        if comment is None or comment.status != "pending":
+            return
+        settle(hub, s, comment, verdict)
+        state.put(s, "akismet", state="ok", last_ok=utcnow().isoformat(), last_error=None)
+
+
+def _failed(hub, comment_id: int, exc: AkismetUnavailable) -> None:
+    invalid = isinstance(exc, AkismetKeyInvalid)
+    if invalid:
+        log.error("AKISMET KEY INVALID: %s. Comments are held for moderation until it is fixed.", exc)
+    else:
+        log.warning("Akismet check of comment %s failed: %s", comment_id, exc)
+    with hub.sessions() as s, s.begin():
+        state.put(s, "akismet", state="invalid_key" if invalid else "failing",
+                  last_error=str(exc), last_error_at=utcnow().isoformat())
+        comment = s.get(Comment, comment_id)
+        if comment is None or comment.status != "pending":
+            return
+        comment.check_attempts += 1
+        if utcnow() - comment.created > GIVE_UP_AFTER:
+            comment.akismet = "unchecked"
+            comment.check_due = None
+            log.warning("giving up checking comment %s after %d attempts: left to the moderators",
+                        comment_id, comment.check_attempts)
+            for hook in AFTER_CHECK:
+                hook(hub, s, comment)
+            return
+        comment.akismet = "error"
+        delay = INVALID_KEY_RETRY if invalid else backoff(comment.check_attempts)
+        comment.check_due = utcnow() + dt.timedelta(seconds=delay)
+    raise RetryLater(delay, str(exc))

@@ -1,0 +1,186 @@
+"""Settings from the environment (names in CONTRACT.md), with defaults and validation.
+
+Every problem is reported as ConfigError naming the variable and what to put in it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .site_build import site_dir as default_site_dir
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it and says how to fix it."""
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a yes/no value: use 1 or 0")
+
+
+def _number(env: dict, name: str, default: float, kind=int, minimum: float = 0):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number: use e.g. {default}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _networks(env: dict, name: str) -> tuple:
+    raw = env.get(name, "") or ""
+    nets = []
+    for part in raw.replace(",", " ").split():
+        try:
+            nets.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{name} has {part!r}, which is not an IP address or network: "
+                "use a comma-separated list such as 127.0.0.1,10.0.0.0/8"
+            ) from None
+    return tuple(nets)
+
+
+def _rate_limit(env: dict, name: str, default: str) -> str:
+    from limits import parse_many
+
+    raw = (env.get(name) or default).strip()
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a rate limit: use e.g. '5/minute' or '5/minute;50/day'") from None
+    return raw
+
+
+def _secret_key(env: dict, instance: Path) -> str:
+    """HUBBUB_SECRET_KEY, or a key generated once and kept in instance/secret_key."""
+    if env.get("HUBBUB_SECRET_KEY"):
+        return env["HUBBUB_SECRET_KEY"]
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(key)
+    os.chmod(tmp, 0o600)
+    try:
+        os.link(tmp, path)  # atomic create-if-absent: several workers may start at once
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Config:
+    site_dir: Path
+    output_dir: Path
+    instance_dir: Path
+    database_url: str
+    queue_url: str | None
+    secret_key: str
+    akismet_key: str | None
+    akismet_blog_url: str | None
+    akismet_endpoint: str
+    akismet_timeout: float
+    rate_limit: str
+    trusted_proxies: tuple = field(default_factory=tuple)
+    max_body_bytes: int = 64 * 1024
+    max_links: int = 3
+    trust_returning: bool = True
+    discard_retention_hours: int = 24
+    spam_retention_days: int = 15
+    ip_retention_days: int = 30
+    blocklist_file: Path | None = None
+    moderation_words_file: Path | None = None
+    development: bool = False
+
+    @property
+    def akismet_enabled(self) -> bool:
+        return bool(self.akismet_key)
+
+    def flask_settings(self) -> dict:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "MAX_CONTENT_LENGTH": self.max_body_bytes,
+            "HUBBUB_SITE_DIR": str(self.site_dir),
+            "HUBBUB_OUTPUT_DIR": str(self.output_dir),
+        }
+
+
+def load_config(env: dict | None = None) -> Config:
+    """Read and check every setting; raises ConfigError on the first bad one."""
+    env = dict(os.environ if env is None else env)
+    site = Path(env["HUBBUB_SITE_DIR"]).resolve() if env.get("HUBBUB_SITE_DIR") else default_site_dir()
+    if not site.is_dir():
+        raise ConfigError(f"HUBBUB_SITE_DIR={site} is not a directory: point it at the site project")
+    instance = Path(env.get("HUBBUB_INSTANCE_DIR") or site / "instance")
+    output = Path(env.get("HUBBUB_OUTPUT_DIR") or site / "output")
+
+    database_url = env.get("HUBBUB_DATABASE_URL") or f"sqlite:///{instance / 'hubbub.db'}"
+    if not database_url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise ConfigError(
+            f"HUBBUB_DATABASE_URL={database_url!r} is not supported: "
+            "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db"
+        )
+    if database_url.startswith("postgresql:"):
+        database_url = "postgresql+psycopg:" + database_url[len("postgresql:"):]
+
+    queue_url = env.get("HUBBUB_QUEUE_URL") or None
+    if queue_url and not queue_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"HUBBUB_QUEUE_URL={queue_url!r} is not a Redis URL: use redis://host:6379/0, or unset it")
+
+    key = (env.get("PYTHON_AKISMET_API_KEY") or "").strip() or None
+    blog_url = (env.get("PYTHON_AKISMET_BLOG_URL") or "").strip() or None
+    if key and not blog_url:
+        raise ConfigError("PYTHON_AKISMET_API_KEY is set but PYTHON_AKISMET_BLOG_URL is not: set it to your site's URL")
+    if blog_url and not blog_url.startswith(("http://", "https://")):
+        raise ConfigError(f"PYTHON_AKISMET_BLOG_URL={blog_url!r} must be a full http(s) URL")
+    endpoint = (env.get("HUBBUB_AKISMET_ENDPOINT") or "https://rest.akismet.com").rstrip("/")
+    if not endpoint.startswith(("http://", "https://")):
+        raise ConfigError(f"HUBBUB_AKISMET_ENDPOINT={endpoint!r} must be an http(s) URL")
+
+    def site_file(name: str, default: str) -> Path:
+        return Path(env.get(name) or site / default)
+
+    return Config(
+        site_dir=site,
+        output_dir=output,
+        instance_dir=instance,
+        database_url=database_url,
+        queue_url=queue_url,
+        secret_key=_secret_key(env, instance),
+        akismet_key=key,
+        akismet_blog_url=blog_url,
+        akismet_endpoint=endpoint,
+        akismet_timeout=_number(env, "HUBBUB_AKISMET_TIMEOUT", 5.0, float, 0.1),
+        rate_limit=_rate_limit(env, "HUBBUB_RATE_LIMIT", "5/minute;60/day"),
+        trusted_proxies=_networks(env, "HUBBUB_TRUSTED_PROXIES"),
+        max_body_bytes=_number(env, "HUBBUB_MAX_BODY_BYTES", 64 * 1024, int, 1024),
+        max_links=_number(env, "HUBBUB_MAX_LINKS", 3),
+        trust_returning=_bool(env, "HUBBUB_TRUST_RETURNING", True),
+        discard_retention_hours=_number(env, "HUBBUB_DISCARD_RETENTION_HOURS", 24),
+        spam_retention_days=_number(env, "HUBBUB_SPAM_RETENTION_DAYS", 15),
+        ip_retention_days=_number(env, "HUBBUB_IP_RETENTION_DAYS", 30),
+        blocklist_file=site_file("HUBBUB_BLOCKLIST_FILE", "comment-blocklist.txt"),
+        moderation_words_file=site_file("HUBBUB_MODERATION_WORDS_FILE", "comment-moderation.txt"),
+        development=_bool(env, "HUBBUB_DEVELOPMENT", False),
+    )

@@ -1,0 +1,245 @@
+"""Durable background jobs.
+
+A job is a row in the `jobs` table, inserted in the same transaction as the change that needs it
+(so a committed comment always has its check). Any process may run due jobs: a job is claimed by a
+conditional UPDATE with a lease, so each runs once even with many workers. Failures are retried
+with backoff. How jobs are woken differs, never what they do:
+- in-process (default): a thread in each service process runs due jobs, woken at once on commit;
+- Redis (`HUBBUB_QUEUE_URL=redis://...`): commits push job ids to an RQ queue that `hubbub worker`
+  processes run; a sweeper re-pushes anything due that was missed (a crash, Redis briefly down).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+from typing import Callable
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .models import Job, utcnow
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["object", dict], None]
+HANDLERS: dict[str, Handler] = {}
+
+LEASE = dt.timedelta(minutes=5)  # longer than any job may take; a crashed claimer's job runs again after it
+MAX_ATTEMPTS = 25
+RQ_QUEUE_NAME = "hubbub"
+
+
+def handler(kind: str):
+    """Register the function that runs jobs of this kind: fn(hub, payload)."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+class RetryLater(Exception):
+    """Raised by a handler that should run again after `delay` seconds (a fault, or a slow-down)."""
+
+    def __init__(self, delay: float, reason: str):
+        super().__init__(reason)
+        self.delay = delay
+
+
+def backoff(attempts: int, first: float = 30.0, cap: float = 3600.0) -> float:
+    """30 s, 1 min, 2 min, 4 min ... capped: the first retry is soon, later ones spread out."""
+    return min(cap, first * (2 ** max(0, attempts - 1)))
+
+
+def enqueue(session: Session, kind: str, payload: dict | None = None, *, key: str | None = None,
+            delay: float = 0.0) -> None:
+    """Add a job to the caller's transaction. Jobs with a key coalesce with a waiting one."""
+    if kind not in HANDLERS:
+        raise ValueError(f"no handler for job kind {kind!r}")
+    due = utcnow() + dt.timedelta(seconds=delay)
+    if key is None:
+        session.add(Job(kind=kind, payload=payload or {}, due_at=due))
+    else:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(Job).values(kind=kind, key=key, payload=payload or {}, due_at=due, attempts=0,
+                                  generation=0, created=utcnow())
+        # Asked again while waiting or running: run (once more) no later than this request wants.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["kind", "key"],
+            set_={"generation": Job.generation + 1, "payload": stmt.excluded.payload,
+                  "due_at": _least(dialect, Job.due_at, stmt.excluded.due_at)},
+        )
+        session.execute(stmt)
+    session.info.setdefault("hubbub_jobs_added", True)
+
+
+def _least(dialect: str, a, b):
+    from sqlalchemy import func
+
+    return func.least(a, b) if dialect == "postgresql" else func.min(a, b)
+
+
+class JobRunner:
+    """Claims and runs due jobs for one process."""
+
+    def __init__(self, hub, name: str | None = None):
+        self.hub = hub
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # Claiming and running -------------------------------------------------------------------
+    def _claim(self, job_id: int) -> Job | None:
+        now = utcnow()
+        with self.hub.sessions() as s, s.begin():
+            claimed = s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.due_at <= now,
+                       or_(Job.locked_until.is_(None), Job.locked_until < now))
+                .values(locked_by=self.name, locked_until=now + LEASE, attempts=Job.attempts + 1)
+            ).rowcount
+            if claimed != 1:
+                return None
+            return s.get(Job, job_id)
+
+    def due_ids(self, limit: int = 20) -> list[int]:
+        now = utcnow()
+        with self.hub.sessions() as s:
+            return list(s.scalars(
+                select(Job.id).where(Job.due_at <= now,
+                                     or_(Job.locked_until.is_(None), Job.locked_until < now))
+                .order_by(Job.due_at, Job.id).limit(limit)
+            ))
+
+    def run_job(self, job_id: int) -> bool:
+        """Claim and run one job; False if another process has it or it is not due."""
+        job = self._claim(job_id)
+        if job is None:
+            return False
+        fn = HANDLERS.get(job.kind)
+        try:
+            if fn is None:
+                raise RuntimeError(f"no handler for job kind {job.kind!r} in this process")
+            fn(self.hub, job.payload)
+        except RetryLater as exc:
+            self._reschedule(job, exc.delay, str(exc))
+        except Exception as exc:  # a handler bug or fault must not stop the runner
+            if job.attempts >= MAX_ATTEMPTS:
+                log.error("job %s %s failed %d times, dropping it: %s", job.id, job.kind, job.attempts, exc)
+                self._finish(job, force=True)
+            else:
+                log.exception("job %s %s failed (attempt %d), will retry", job.id, job.kind, job.attempts)
+                self._reschedule(job, backoff(job.attempts, first=5.0), f"{type(exc).__name__}: {exc}")
+        else:
+            self._finish(job)
+        return True
+
+    def _finish(self, job: Job, force: bool = False) -> None:
+        with self.hub.sessions() as s, s.begin():
+            cond = [Job.id == job.id] if force else [Job.id == job.id, Job.generation == job.generation]
+            if s.execute(delete(Job).where(and_(*cond))).rowcount == 0:
+                # Asked for again while it ran: release it so it runs once more.
+                s.execute(update(Job).where(Job.id == job.id)
+                          .values(locked_by=None, locked_until=None, attempts=0))
+                self.hub.jobs_committed()
+
+    def _reschedule(self, job: Job, delay: float, reason: str) -> None:
+        with self.hub.sessions() as s, s.begin():
+            s.execute(update(Job).where(Job.id == job.id).values(
+                locked_by=None, locked_until=None, last_error=reason[:2000],
+                due_at=utcnow() + dt.timedelta(seconds=delay)))
+        self.hub.jobs_committed(delay)
+
+    def run_due(self, limit: int = 50) -> int:
+        """Run every job that is due now (tests and the CLI call this directly)."""
+        ran = 0
+        while ran < limit:
+            ids = self.due_ids(min(20, limit - ran))
+            if not ids:
+                break
+            progressed = False
+            for job_id in ids:
+                if self.run_job(job_id):
+                    ran += 1
+                    progressed = True
+            if not progressed:
+                break
+        return ran
+
+    def next_due_in(self) -> float | None:
+        with self.hub.sessions() as s:
+            due = s.scalar(select(Job.due_at).where(Job.locked_until.is_(None)).order_by(Job.due_at).limit(1))
+        return None if due is None else max(0.0, (due - utcnow()).total_seconds())
+
+    # The in-process loop ----------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="hubbub-jobs", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_due()
+                wait = self.next_due_in()
+            except Exception:  # the database may be briefly unavailable; keep the loop alive
+                log.exception("background job loop error; retrying in 5 s")
+                wait = 5.0
+            # Other processes' commits are not signalled here: poll at least every second.
+            self._wake.wait(timeout=1.0 if wait is None else min(max(wait, 0.05), 1.0))
+            self._wake.clear()
+
+
+# Redis/RQ ------------------------------------------------------------------------------------
+_worker_hub = None  # set by `hubbub worker` before RQ runs jobs in this process
+
+
+def rq_run(job_id: int) -> bool:
+    """The function RQ calls: run our job by id in the worker's hub."""
+    if _worker_hub is None:
+        raise RuntimeError("rq_run called outside `hubbub worker`")
+    return _worker_hub.runner.run_job(job_id)
+
+
+class RedisWaker:
+    """Pushes due job ids to RQ after commits; the DB claim keeps each run unique."""
+
+    def __init__(self, hub, url: str):
+        from redis import Redis
+        from rq import Queue
+
+        self.hub = hub
+        self.redis = Redis.from_url(url)
+        self.queue = Queue(RQ_QUEUE_NAME, connection=self.redis)
+
+    def push_due(self) -> int:
+        pushed = 0
+        for job_id in self.hub.runner.due_ids(limit=500):
+            # A marker keeps a job that is already queued from being queued again and again.
+            if self.redis.set(f"hubbub:pushed:{job_id}", 1, nx=True, ex=30):
+                self.queue.enqueue(rq_run, job_id, result_ttl=60, failure_ttl=3600)
+                pushed += 1
+        return pushed
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.redis.ping())
+        except Exception:  # reported in the health answer, not raised
+            return False

@@ -1,0 +1,132 @@
+"""The comment database's tables. Times are stored as UTC and always returned timezone-aware."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import (
+    Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+STATUSES = ("pending", "published", "rejected", "spam")
+VERDICTS = ("ham", "spam", "discard", "unchecked", "error")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Naive UTC in the database (SQLite has no time zones), aware UTC in Python."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database: use an aware UTC datetime")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+class JSONText(TypeDecorator):
+    """JSON kept as text, the same on SQLite and PostgreSQL."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    author: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    url: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)  # Markdown as written
+    html: Mapped[str] = mapped_column(Text)  # sanitised once, at write time
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    remote_addr: Mapped[str | None] = mapped_column(String(45))  # erased after the retention period
+    user_agent: Mapped[str] = mapped_column(String(500), default="")
+    referrer: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    akismet: Mapped[str] = mapped_column(String(16), default="unchecked")
+    guard_reasons: Mapped[list] = mapped_column(JSONText, default=list)
+    check_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    check_due: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16), default="web")  # web, api, import
+
+    parent: Mapped[Comment | None] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        Index("ix_comments_status_created", "status", "created"),
+        Index("ix_comments_thread_status", "thread", "status"),
+        Index("ix_comments_email", "email"),
+    )
+
+    def public_dict(self) -> dict:
+        """What the public may see: never the email or the client address."""
+        return {
+            "id": self.id,
+            "parent": self.parent_id,
+            "author": self.author,
+            "url": self.url,
+            "html": self.html,
+            "created": self.created.isoformat(),
+        }
+
+
+class Job(Base):
+    """A durable background job. Committed with the change that caused it (an outbox)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # Jobs with the same (kind, key) coalesce: a burst of approvals on one thread is one publish.
+    key: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[dict] = mapped_column(JSONText, default=dict)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped when a coalesced job is asked for again while it runs, so that it runs once more.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "key", name="uq_jobs_kind_key"),
+        Index("ix_jobs_due", "due_at"),
+    )
+
+
+class ServiceState(Base):
+    """Small shared facts every process must agree on (Akismet key state, last errors)."""
+
+    __tablename__ = "service_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSONText, default=dict)
+    updated: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

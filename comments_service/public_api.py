@@ -1,0 +1,188 @@
+"""The public API: read a thread's published comments, post a comment, health, OpenAPI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
+from sqlalchemy import func, select, text
+
+from . import state
+from .client import current_client_address
+from .errors import api_error
+from .models import Comment, Job, utcnow
+from .submit import Client, InvalidSubmission, accept, parse
+
+bp = Blueprint("public_api", __name__)
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def hub():
+    return current_app.extensions["hubbub"]
+
+
+def _thread_or_404(slug: str):
+    thread = hub().threads.get(slug)
+    if thread is None:
+        return None, api_error(404, f"No article {slug!r} on this site: comments go to the slug of a built article.")
+    return thread, None
+
+
+# Reading ------------------------------------------------------------------------------------
+class PublishedCache:
+    """Public thread answers, built from the thread files the publisher writes.
+
+    The thread file is what is published, so the API can never show more than the static page.
+    Answers are cached per file version (mtime, size), so a hot thread costs one stat per read.
+    """
+
+    def __init__(self, comments_dir: Path):
+        self.dir = comments_dir
+        self._cache: dict[str, tuple[tuple, bytes, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, slug: str) -> tuple[bytes, str]:
+        path = self.dir / f"{slug}.json"
+        try:
+            st = os.stat(path)
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            stamp = None
+        cached = self._cache.get(slug)
+        if cached and cached[0] == stamp:
+            return cached[1], cached[2]
+        comments = []
+        if stamp is not None:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            keep = ("id", "parent", "author", "url", "html", "created")
+            comments = [{k: c.get(k) for k in keep} for c in data.get("comments", [])]
+        body = json.dumps({"thread": slug, "comments": comments}, ensure_ascii=False, separators=(",", ":")).encode()
+        etag = hashlib.sha256(body).hexdigest()[:32]
+        with self._lock:
+            self._cache[slug] = (stamp, body, etag)
+        return body, etag
+
+
+@bp.get("/api/threads/<slug>/comments")
+def thread_comments(slug: str):
+    _, error = _thread_or_404(slug)
+    if error:
+        return error
+    body, etag = current_app.extensions["hubbub_published"].get(slug)
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "public, max-age=10, stale-while-revalidate=60"
+    return response.make_conditional(request)
+
+
+# Posting ------------------------------------------------------------------------------------
+def _submission_data() -> tuple[dict | None, Response | None, bool]:
+    """The posted fields, whether it came from a form, or an error answer."""
+    mimetype = request.mimetype
+    if mimetype == "application/json":
+        raw = request.get_data(cache=False)
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None, api_error(400, "The body is not valid UTF-8: send JSON encoded as UTF-8."), False
+        except ValueError as exc:
+            return None, api_error(400, f"Malformed JSON ({exc}): send an object such as "
+                                        '{"author": "...", "email": "...", "body": "..."}'), False
+        if not isinstance(data, dict):
+            return None, api_error(400, "The JSON body must be an object with author, email, url, body, parent."), False
+        return data, None, False
+    if mimetype in FORM_TYPES:
+        return request.form.to_dict(), None, True
+    return None, api_error(415, f"Unsupported content type {mimetype or '(none)'!r}: "
+                                "send application/json or an HTML form."), False
+
+
+@bp.post("/api/threads/<slug>/comments")
+def post_comment(slug: str):
+    thread, error = _thread_or_404(slug)
+    if error:
+        return error
+    data, error, is_form = _submission_data()
+    if error:
+        return error
+    client = Client(
+        remote_addr=current_client_address(),
+        user_agent=request.headers.get("User-Agent", ""),
+        referrer=request.headers.get("Referer", ""),
+    )
+    try:
+        comment = accept(hub(), slug, parse(data), client, source="form" if is_form else "api")
+    except InvalidSubmission as exc:
+        if is_form:
+            return _form_errors_page(slug, thread, data, exc.fields), 400
+        return api_error(400, str(exc), exc.fields)
+    # Spam gets the same answer as anything else: a spammer learns nothing.
+    status = "published" if comment.status == "published" else "pending"
+    if is_form:
+        return redirect(hub().article_url(slug) + f"#comment-{status}", code=303)
+    response = jsonify({"id": comment.id, "status": status})
+    response.status_code = 202
+    return response
+
+
+def _form_errors_page(slug: str, thread: dict, data: dict, fields: dict) -> str:
+    return render_template(
+        "form_errors.html", slug=slug, thread=thread, data=data, fields=fields,
+        article_url=hub().article_url(slug), action=request.path,
+        stylesheet="/theme/css/hubbub.css" if hub().threads.site().get("relative_urls", True)
+        else hub().site_url() + "/theme/css/hubbub.css",
+    )
+
+
+# Health and description -----------------------------------------------------------------------
+@bp.get("/api/health")
+def health():
+    h = hub()
+    answer: dict = {"status": "ok", "time": utcnow().isoformat()}
+    code = 200
+    try:
+        with h.sessions() as s:
+            s.execute(text("SELECT 1"))
+            due = s.scalar(select(func.count(Job.id)).where(Job.due_at <= utcnow())) or 0
+            pending = s.scalar(select(func.count(Comment.id)).where(Comment.status == "pending")) or 0
+            akismet_state = state.get(s, "akismet")
+        answer["database"] = {"state": "ok", "dialect": h.engine.dialect.name}
+    except Exception as exc:  # reported, not raised: this is the answer monitoring reads
+        answer["database"] = {"state": "error", "error": str(exc)[:200]}
+        answer["status"] = "error"
+        return jsonify(answer), 503
+    queue = {"mode": "redis" if h.waker else "in-process", "due_jobs": due}
+    if h.waker:
+        queue["state"] = "ok" if h.waker.ping() else "unreachable"
+        if queue["state"] != "ok":
+            answer["status"] = "degraded"
+    answer["queue"] = queue
+    answer["comments"] = {"pending": pending}
+    answer["akismet"] = akismet_health(h, akismet_state)
+    answer["threads"] = {"manifest": h.threads.available, "count": len(h.threads.all())}
+    return jsonify(answer), code
+
+
+def akismet_health(h, stored: dict) -> dict:
+    """Akismet's state for people: off, ok, failing or invalid_key, with the last error."""
+    if not h.akismet.enabled:
+        return {"state": "off", "message": "No PYTHON_AKISMET_API_KEY: every comment is held for moderation."}
+    result = {"state": stored.get("state", "unknown"), "endpoint": h.config.akismet_endpoint}
+    if stored.get("last_error"):
+        result["last_error"] = stored["last_error"]
+        result["last_error_at"] = stored.get("last_error_at")
+    if result["state"] == "invalid_key":
+        result["message"] = ("Akismet rejects the key: fix PYTHON_AKISMET_API_KEY / PYTHON_AKISMET_BLOG_URL. "
+                             "Comments are held and rechecked a few times an hour.")
+    return result
+
+
+@bp.get("/api/openapi.json")
+def openapi():
+    path = Path(__file__).with_name("openapi.json")
+    return Response(path.read_bytes(), mimetype="application/json")

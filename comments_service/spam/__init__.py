@@ -1,0 +1,1 @@
+"""Spam defences: Akismet and the local guards."""

@@ -1,0 +1,97 @@
+"""Akismet through the `akismet` library, pointed at HUBBUB_AKISMET_ENDPOINT.
+
+Verdicts are "ham", "spam" or "discard". Faults never decide anything: they raise
+AkismetUnavailable (retry later) or AkismetKeyInvalid (retry much later, and tell people).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import akismet
+
+from ..models import Comment
+from .endpoint import http_client
+
+log = logging.getLogger(__name__)
+
+HONEYPOT_FIELD = "contact_me_by_fax_only"
+
+
+class AkismetUnavailable(Exception):
+    """Akismet could not give a verdict (refused, timed out, 5xx, or an answer we cannot read)."""
+
+
+class AkismetKeyInvalid(AkismetUnavailable):
+    """Akismet says the key or blog URL is invalid."""
+
+
+def comment_arguments(comment: Comment, thread: dict | None, site_url: str, lang: str = "en") -> dict:
+    """Everything Akismet asks for about one comment, as originally submitted."""
+    thread = thread or {}
+    permalink = site_url.rstrip("/") + "/" + thread.get("url", f"posts/{comment.thread}/").lstrip("/")
+    args = {
+        "user_agent": comment.user_agent or "",
+        "referrer": comment.referrer or "",
+        "permalink": permalink,
+        "comment_type": "reply" if comment.parent_id else "comment",
+        "comment_author": comment.author,
+        "comment_author_email": comment.email,
+        "comment_author_url": comment.url or "",
+        "comment_content": comment.body,
+        "comment_date_gmt": comment.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "blog_lang": thread.get("lang") or lang,
+        "blog_charset": "UTF-8",
+        "honeypot_field_name": HONEYPOT_FIELD,
+    }
+    modified = thread.get("modified") or thread.get("date")
+    if modified:
+        args["comment_post_modified_gmt"] = modified
+    return args
+
+
+class AkismetService:
+    def __init__(self, key: str | None, blog_url: str | None, endpoint: str, timeout: float):
+        self.key = key
+        self.blog_url = blog_url
+        self.endpoint = endpoint
+        self.timeout = timeout
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.key)
+
+    def _client(self) -> akismet.SyncClient:
+        return akismet.SyncClient(
+            config=akismet.Config(key=self.key, url=self.blog_url),
+            http_client=http_client(self.endpoint, self.timeout),
+        )
+
+    def _call(self, operation, *args, **kwargs):
+        try:
+            with self._client() as client:
+                return operation(client)(*args, **kwargs)
+        except akismet.APIKeyError as exc:
+            raise AkismetKeyInvalid(
+                "Akismet rejected the API key or blog URL: check PYTHON_AKISMET_API_KEY and PYTHON_AKISMET_BLOG_URL"
+            ) from exc
+        except akismet.RequestError as exc:
+            raise AkismetUnavailable(f"Akismet unreachable: {exc}") from exc
+        except akismet.ProtocolError as exc:
+            raise AkismetUnavailable(f"Akismet gave an answer we cannot read: {exc}") from exc
+
+    def check(self, user_ip: str, arguments: dict) -> str:
+        result = self._call(lambda c: c.comment_check, user_ip, **arguments)
+        if result == akismet.CheckResponse.DISCARD:
+            return "discard"
+        return "spam" if result == akismet.CheckResponse.SPAM else "ham"
+
+    def submit(self, user_ip: str, arguments: dict, spam: bool) -> None:
+        self._call(lambda c: c.submit_spam if spam else c.submit_ham, user_ip, **arguments)
+
+    def verify(self) -> bool:
+        try:
+            with self._client() as client:
+                return client.verify_key()
+        except (akismet.RequestError, akismet.ProtocolError) as exc:
+            raise AkismetUnavailable(f"Akismet unreachable: {exc}") from exc

@@ -1,0 +1,133 @@
+"""Accept a comment: validate, render and sanitise once, store, and ask for its check.
+
+Only what must happen before answering happens here; the answer does not wait for Akismet.
+The comment and its check job are committed in one transaction, so neither is ever lost alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from . import markup
+from .check import request_check
+from .models import Comment, utcnow
+from .spam.guards import is_spam
+
+LIMITS = {"author": 100, "email": 254, "url": 200, "body": 10_000}
+# What the reply form and the JSON API may send; anything else is a mistake worth reporting.
+KNOWN_FIELDS = {"author", "email", "url", "body", "parent", "notify", "save_info", "contact_me_by_fax_only"}
+_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]{2,}$")
+
+
+class InvalidSubmission(Exception):
+    def __init__(self, fields: dict[str, str], message: str = "The comment has errors: fix the fields named."):
+        super().__init__(message)
+        self.fields = fields
+
+
+@dataclass
+class Submission:
+    author: str
+    email: str
+    url: str
+    body: str
+    parent: int | None
+    honeypot: str = ""
+    notify: bool = False
+
+
+@dataclass
+class Client:
+    remote_addr: str
+    user_agent: str = ""
+    referrer: str = ""
+
+
+def _text(data: Mapping, name: str, errors: dict) -> str:
+    value = data.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors[name] = "must be text"
+        return ""
+    return value.strip()
+
+
+def parse(data: Mapping) -> Submission:
+    """Check a submission's fields; raises InvalidSubmission with a message per bad field."""
+    errors: dict[str, str] = {}
+    unknown = sorted(set(data) - KNOWN_FIELDS)
+    for name in unknown:
+        errors[name] = "unknown field: send only author, email, url, body and parent"
+    author, email, url, body = (_text(data, n, errors) for n in ("author", "email", "url", "body"))
+    if not author and "author" not in errors:
+        errors["author"] = "Please enter your name."
+    if not body and "body" not in errors:
+        errors["body"] = "Please write a comment."
+    if not email and "email" not in errors:
+        errors["email"] = "Please enter your email address (it is never published)."
+    elif email and not _EMAIL.match(email):
+        errors["email"] = "This does not look like an email address: use name@example.org."
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+            errors["url"] = "The website must be an http:// or https:// address, or left empty."
+    for name, limit in LIMITS.items():
+        value = {"author": author, "email": email, "url": url, "body": body}[name]
+        if len(value) > limit and name not in errors:
+            errors[name] = f"Too long: at most {limit} characters."
+    if "\x00" in author + email + url + body:
+        errors.setdefault("body", "Contains a NUL character.")
+    parent = _parent(data.get("parent"), errors)
+    notify = data.get("notify") in (True, "1", "on", "true", "yes", 1)
+    honeypot = data.get("contact_me_by_fax_only") or ""
+    if errors:
+        raise InvalidSubmission(errors)
+    return Submission(author, email, url, body, parent, honeypot if isinstance(honeypot, str) else "x", notify)
+
+
+def _parent(raw, errors: dict) -> int | None:
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, bool):
+        errors["parent"] = "must be the id of a published comment"
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        errors["parent"] = "must be the id of a published comment"
+        return None
+    if not 0 < value < 2**31:
+        errors["parent"] = "no such comment in this thread"
+        return None
+    return value
+
+
+def accept(hub, slug: str, sub: Submission, client: Client, source: str = "web") -> Comment:
+    """Store the comment and its check in one transaction. Raises InvalidSubmission for a bad parent."""
+    html = markup.render(sub.body)
+    reasons = hub.guards.reasons(
+        author=sub.author, email=sub.email, url=sub.url, body=sub.body, remote_addr=client.remote_addr,
+        user_agent=client.user_agent, honeypot=sub.honeypot, links=html.count("<a "),
+    )
+    with hub.sessions() as s, s.begin():
+        if sub.parent is not None:
+            parent = s.get(Comment, sub.parent)
+            if parent is None or parent.thread != slug or parent.status != "published":
+                raise InvalidSubmission({"parent": "no such published comment in this thread: reply to one that is shown"})
+        comment = Comment(
+            thread=slug, parent_id=sub.parent, author=sub.author, email=sub.email, url=sub.url,
+            body=sub.body, html=html, created=utcnow(), remote_addr=client.remote_addr,
+            user_agent=client.user_agent[:500], referrer=client.referrer[:500], status="pending",
+            akismet="unchecked", guard_reasons=reasons, notify=sub.notify, source=source,
+        )
+        if is_spam(reasons):
+            comment.status = "spam"  # caught locally: no need to ask Akismet
+        s.add(comment)
+        s.flush()
+        if comment.status == "pending":
+            request_check(s, comment)
+    return comment

@@ -1,0 +1,164 @@
+"""Accepting comments: validation, storage on SQLite and PostgreSQL, the form flow, reading."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from service_helpers import GOOD, comment, comments, hub_of, post, run_jobs, set_status
+
+
+@pytest.fixture
+def app(make_app, service_env):
+    return make_app(service_env)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def test_json_comment_is_stored_with_everything_before_any_check(app, client, slug):
+    r = post(client, slug)
+    assert r.status_code == 202
+    assert r.json["status"] == "pending"
+    c = comment(app, r.json["id"])
+    assert (c.thread, c.author, c.email, c.url) == (slug, GOOD["author"], GOOD["email"], GOOD["url"])
+    assert c.body == GOOD["body"]
+    assert c.html == "<p>Great post about <strong>networking</strong>.</p>"
+    assert c.remote_addr == "127.0.0.1"
+    assert c.user_agent == "pytest-browser/1.0"
+    assert c.referrer == "http://127.0.0.1:8000/"
+    assert (c.status, c.akismet, c.guard_reasons) == ("pending", "unchecked", [])
+    assert c.created.tzinfo is not None
+
+
+def test_unknown_thread_is_404_and_nothing_is_stored(app, client):
+    r = post(client, "no-such-article")
+    assert r.status_code == 404
+    assert "no-such-article" in r.json["error"]
+    r = post(client, "..%2F..%2Fpelicanconf")
+    assert r.status_code == 404
+    assert comments(app) == []
+
+
+@pytest.mark.parametrize("fields, bad", [
+    ({"author": ""}, "author"),
+    ({"author": "x" * 101}, "author"),
+    ({"body": "   "}, "body"),
+    ({"body": "x" * 10_001}, "body"),
+    ({"email": ""}, "email"),
+    ({"email": "not-an-email"}, "email"),
+    ({"url": "javascript:alert(1)"}, "url"),
+    ({"url": "ftp://example.org"}, "url"),
+    ({"author": 42}, "author"),
+    ({"parent": "abc"}, "parent"),
+    ({"parent": 10**12}, "parent"),
+    ({"colour": "blue"}, "colour"),
+])
+def test_invalid_fields_get_field_errors(app, client, slug, fields, bad):
+    r = post(client, slug, **fields)
+    assert r.status_code == 400
+    assert bad in r.json["fields"], r.json
+    assert r.json["error"]
+    assert comments(app) == []
+
+
+def test_parent_must_be_a_published_comment_of_the_same_thread(app, client, slug):
+    first = post(client, slug).json["id"]
+    r = post(client, slug, parent=first)  # still pending
+    assert r.status_code == 400 and "parent" in r.json["fields"]
+    set_status(app, first, "published")
+    run_jobs(app)
+    other = "email-lists-are-built-on-permission"
+    assert post(client, other, parent=first).status_code == 400
+    r = post(client, slug, parent=first)
+    assert r.status_code == 202
+    assert comment(app, r.json["id"]).parent_id == first
+
+
+def test_malformed_bodies_get_clear_errors(app, client, slug):
+    url = f"/api/threads/{slug}/comments"
+    r = client.post(url, data="{not json", content_type="application/json")
+    assert r.status_code == 400 and "JSON" in r.json["error"]
+    r = client.post(url, data=b"\xff\xfe{}", content_type="application/json")
+    assert r.status_code == 400 and "UTF-8" in r.json["error"]
+    r = client.post(url, data="[1, 2]", content_type="application/json")
+    assert r.status_code == 400
+    r = client.post(url, data="hello", content_type="text/plain")
+    assert r.status_code == 415 and "application/json" in r.json["error"]
+    r = client.post(url, data=json.dumps({**GOOD, "body": "x" * 100_000}), content_type="application/json")
+    assert r.status_code == 413 and r.json["error"]
+    assert comments(app) == []
+
+
+def test_form_post_redirects_back_to_the_article_with_a_marker(app, client, slug):
+    r = client.post(f"/api/threads/{slug}/comments", data={**GOOD, "contact_me_by_fax_only": "", "notify": "1"})
+    assert r.status_code == 303
+    assert r.headers["Location"].endswith(f"/posts/{slug}/#comment-pending")
+    [c] = comments(app)
+    assert c.notify is True and c.source == "form"
+
+
+def test_form_post_with_errors_comes_back_with_what_was_typed(app, client, slug):
+    typed = {**GOOD, "email": "broken", "body": "My <b>thoughts</b> & more"}
+    r = client.post(f"/api/threads/{slug}/comments", data=typed)
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert "This does not look like an email address" in page
+    assert 'value="broken"' in page
+    assert "My &lt;b&gt;thoughts&lt;/b&gt; &amp; more" in page  # kept, and escaped
+    assert 'aria-invalid="true"' in page
+    assert comments(app) == []
+
+
+def test_reading_a_thread_shows_published_comments_only_and_never_emails(app, client, slug):
+    ids = [post(client, slug, body=f"comment {n}").json["id"] for n in range(3)]
+    set_status(app, ids[0], "published")
+    set_status(app, ids[2], "published")
+    assert run_jobs(app) >= 1
+    r = client.get(f"/api/threads/{slug}/comments")
+    assert r.status_code == 200
+    assert r.json["thread"] == slug
+    assert [c["id"] for c in r.json["comments"]] == [ids[0], ids[2]]
+    assert set(r.json["comments"][0]) == {"id", "parent", "author", "url", "html", "created"}
+    assert "ada@example.org" not in r.get_data(as_text=True)
+    assert "127.0.0.1" not in r.get_data(as_text=True)
+    assert "max-age" in r.headers["Cache-Control"]
+    again = client.get(f"/api/threads/{slug}/comments", headers={"If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get("/api/threads/nope/comments").status_code == 404
+
+
+def test_health_reports_database_queue_and_akismet(app, client):
+    r = client.get("/api/health")
+    assert r.status_code == 200
+    assert r.json["status"] == "ok"
+    assert r.json["database"]["state"] == "ok"
+    assert r.json["queue"]["mode"] == "in-process"
+    assert r.json["akismet"]["state"] == "off"
+    assert r.json["threads"]["count"] >= 8
+
+
+def test_without_akismet_every_comment_is_held_unchecked(app, client, slug):
+    ids = [post(client, slug).json["id"] for _ in range(2)]
+    set_status(app, ids[0], "published")  # a returning commenter is still held without Akismet
+    third = post(client, slug).json["id"]
+    run_jobs(app)
+    c = comment(app, third)
+    assert (c.status, c.akismet) == ("pending", "unchecked")
+
+
+def test_api_errors_are_json_everywhere_under_api(client):
+    r = client.get("/api/nothing-here")
+    assert r.status_code == 404 and r.is_json
+    r = client.delete("/api/health")
+    assert r.status_code == 405 and r.is_json
+
+
+def test_openapi_description_is_served(client):
+    r = client.get("/api/openapi.json")
+    assert r.status_code == 200
+    spec = r.json
+    assert spec["openapi"].startswith("3.")
+    assert "/api/threads/{slug}/comments" in spec["paths"]
