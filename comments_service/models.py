@@ -75,7 +75,9 @@ class Comment(Base):
     check_attempts: Mapped[int] = mapped_column(Integer, default=0)
     check_due: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
-    source: Mapped[str] = mapped_column(String(16), default="web")  # web, api, import
+    source: Mapped[str] = mapped_column(String(16), default="web")  # form, api, import
+    # Where an imported comment came from (e.g. "wordpress:<site>:<id>"): importing twice adds nothing.
+    import_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
     parent: Mapped[Comment | None] = relationship(remote_side=[id])
 

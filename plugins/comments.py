@@ -1,5 +1,246 @@
-"""Placeholder: filled in by its issue."""
+"""Published comments in the static site.
+
+Reads each article's thread file (content/comments/<slug>.json, written by the comment service),
+and gives every article `comments` (a tree for threaded display) and `comment_count`; the theme's
+partials/comments.html and partials/comment_count.html draw them. After the pages are written it
+writes the comment feeds (site-wide and per article, Atom and RSS, via feedgen) and
+<OUTPUT_PATH>/.hubbub/manifest.json: the threads the service accepts comments for, and what the
+fast publisher (comments_service.publish) needs to update pages in place, e.g. which pages show
+which article's comment count. The fast publisher renders with the same code, so a publish and a
+full build give the same bytes.
+
+Settings (defaults in DEFAULTS below): COMMENTS_DIR (relative to PATH), COMMENTS_MAX_DEPTH,
+COMMENTS_DATE_FORMAT, COMMENT_FEED_ATOM / _RSS (per article, "{slug}"), COMMENT_FEED_ALL_ATOM /
+_RSS, COMMENT_FEED_MAX_ITEMS; a feed setting of None turns that feed off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pelican import signals
+
+from comments_service.publish.atomic import atomic_write
+from comments_service.publish.feeds import absolute, site_feed_files, thread_feed_files
+from comments_service.publish.lock import publish_lock
+from comments_service.publish.manifest import MANIFEST_VERSION, manifest_path, state_path, write_json
+from comments_service.publish.render import find_count_threads
+from comments_service.publish.state import initial_recent, keep_for, new_state, recent_entry
+from comments_service.publish.threadfile import read_thread, thread_slugs
+from comments_service.publish.tree import DEFAULT_DATE_FORMAT, DEFAULT_MAX_DEPTH, comment_tree
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "COMMENTS_DIR": "comments",
+    "COMMENTS_MAX_DEPTH": DEFAULT_MAX_DEPTH,
+    "COMMENTS_DATE_FORMAT": DEFAULT_DATE_FORMAT,
+    "COMMENTS_SECTION_TEMPLATE": "partials/comments.html",
+    "COMMENTS_COUNT_TEMPLATE": "partials/comment_count.html",
+    "COMMENT_FEED_ATOM": "feeds/comments/{slug}.atom.xml",
+    "COMMENT_FEED_RSS": "feeds/comments/{slug}.rss.xml",
+    "COMMENT_FEED_ALL_ATOM": "feeds/comments.atom.xml",
+    "COMMENT_FEED_ALL_RSS": "feeds/comments.rss.xml",
+    "COMMENT_FEED_MAX_ITEMS": 50,
+}
+
+
+class _Build:
+    """What one Pelican run learns, from reading threads to writing the manifest."""
+
+    def __init__(self, settings: dict):
+        self.settings = settings
+        self.threads: dict[str, dict] = {}  # slug → manifest entry
+        self.comments: dict[str, list] = {}  # slug → [Comment]
+        self.digests: dict[str, str] = {}
+        self.pages: dict[str, str] = {}  # output-relative page → its SITEURL
+        self.count_pages: dict[str, set[str]] = {}  # slug → pages showing its count
+
+
+_build: _Build | None = None
+
+
+def comments_dir(settings: dict) -> Path:
+    return Path(settings["PATH"]) / settings["COMMENTS_DIR"]
+
+
+def _initialized(pelican) -> None:
+    global _build
+    for key, value in DEFAULTS.items():
+        pelican.settings.setdefault(key, value)
+    _build = _Build(pelican.settings)
+
+
+def _attach(article, tree, count) -> None:
+    article.comments = tree
+    article.comment_count = count
+
+
+def _tree(settings, comments):
+    return comment_tree(
+        comments, settings["COMMENTS_MAX_DEPTH"], settings["COMMENTS_DATE_FORMAT"], settings.get("TIMEZONE")
+    )
+
+
+def _feed_paths(settings, slug) -> dict:
+    return {
+        "atom": settings["COMMENT_FEED_ATOM"].format(slug=slug) if settings["COMMENT_FEED_ATOM"] else None,
+        "rss": settings["COMMENT_FEED_RSS"].format(slug=slug) if settings["COMMENT_FEED_RSS"] else None,
+    }
+
+
+def _articles_finalized(generator) -> None:
+    """Read every article's thread file (a broken one stops the build, naming the file)."""
+    build = _build
+    settings = generator.settings
+    directory = comments_dir(settings)
+    base = settings.get("SITEURL", "")
+    for article in generator.articles:
+        thread = read_thread(directory, article.slug)  # raises ThreadFileError naming the file
+        _attach(article, _tree(settings, thread.comments), len(thread.comments))
+        build.comments[article.slug] = thread.comments
+        build.digests[article.slug] = thread.digest
+        build.threads[article.slug] = {
+            "url": article.url,
+            "absolute_url": absolute(base, article.url),
+            "title": str(article.title),
+            "date": article.date.isoformat() if getattr(article, "date", None) else None,
+            "lang": getattr(article, "lang", "") or "",
+            "author": str(getattr(article, "author", "") or ""),
+            "save_as": article.save_as,
+            "feeds": _feed_paths(settings, article.slug),
+        }
+    # Translations, hidden articles and drafts are not threads, but templates may still ask.
+    others = [*generator.translations, *getattr(generator, "hidden_articles", []), *generator.drafts]
+    for article in others:
+        if not hasattr(article, "comment_count"):
+            _attach(article, [], 0)
+    for slug in thread_slugs(directory):
+        if slug not in build.threads:
+            logger.warning("%s: no published article has the slug %r; its comments are not shown",
+                           directory / f"{slug}.json", slug)
+
+
+def _content_written(path, context=None) -> None:
+    """Note which pages show which counts, and the SITEURL each was rendered with."""
+    build = _build
+    if build is None or context is None or not str(path).endswith(".html"):
+        return
+    name = context.get("output_file")
+    if not name:
+        return
+    article = context.get("article")
+    is_thread_page = article is not None and getattr(article, "save_as", None) == name and article.slug in build.threads
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    slugs = find_count_threads(text) if "comment-count" in text else set()
+    if slugs or is_thread_page:
+        build.pages[name] = context.get("SITEURL", "")
+    for slug in slugs:
+        build.count_pages.setdefault(slug, set()).add(name)
+
+
+def _json_safe(value):
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return None, False
+    return value, True
+
+
+def _jinja_options(settings: dict) -> dict:
+    options = {}
+    for key, value in settings.get("JINJA_ENVIRONMENT", {}).items():
+        if key == "extensions":
+            value = [v if isinstance(v, str) else f"{v.__module__}.{v.__qualname__}" for v in value]
+        value, ok = _json_safe(value)
+        if ok:
+            options[key] = value
+        else:
+            logger.warning("JINJA_ENVIRONMENT[%r] cannot be recorded for the fast publisher; "
+                           "comment sections it renders may differ until the next build", key)
+    return options
+
+
+def _site(settings: dict) -> dict:
+    theme_templates = os.path.join(settings["THEME"], "templates")
+    context = {}
+    for key, value in settings.items():
+        if key.isupper():
+            value, ok = _json_safe(value)
+            if ok:
+                context[key] = value
+    return {
+        "sitename": settings.get("SITENAME", ""),
+        "siteurl": settings.get("SITEURL", ""),
+        "feed_domain": settings.get("FEED_DOMAIN") or settings.get("SITEURL", ""),
+        "lang": settings.get("DEFAULT_LANG", ""),
+        "comments_url": settings.get("COMMENTS_URL", ""),
+        "relative_urls": bool(settings.get("RELATIVE_URLS")),
+        "content_path": str(settings["PATH"]),
+        "comments_dir": str(comments_dir(settings)),
+        "output_path": str(settings["OUTPUT_PATH"]),
+        "templates": {
+            "paths": [*settings.get("THEME_TEMPLATES_OVERRIDES", []), theme_templates],
+            "theme": theme_templates,
+            "jinja_environment": _jinja_options(settings),
+            "section": settings["COMMENTS_SECTION_TEMPLATE"],
+            "count": settings["COMMENTS_COUNT_TEMPLATE"],
+        },
+        "comments": {
+            "max_depth": settings["COMMENTS_MAX_DEPTH"],
+            "date_format": settings["COMMENTS_DATE_FORMAT"],
+            "timezone": settings.get("TIMEZONE"),
+        },
+        "feeds": {
+            "all_atom": settings["COMMENT_FEED_ALL_ATOM"],
+            "all_rss": settings["COMMENT_FEED_ALL_RSS"],
+            "thread_atom": settings["COMMENT_FEED_ATOM"],
+            "thread_rss": settings["COMMENT_FEED_RSS"],
+            "max_items": settings["COMMENT_FEED_MAX_ITEMS"],
+        },
+        "context": context,
+    }
+
+
+def _finalized(pelican) -> None:
+    """Write the comment feeds, the publisher's state and the manifest."""
+    build = _build
+    if build is None:
+        return
+    settings = pelican.settings
+    output = Path(settings["OUTPUT_PATH"])
+    site = _site(settings)
+    for slug, entry in build.threads.items():
+        entry["count_pages"] = sorted(build.count_pages.get(slug, ()))
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "generated": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "site": site,
+        "threads": build.threads,
+        "pages": build.pages,
+    }
+    keep = keep_for(settings["COMMENT_FEED_MAX_ITEMS"])
+    recent, floor = initial_recent(
+        (recent_entry(slug, c) for slug, comments in build.comments.items() for c in comments), keep
+    )
+    counts = {s: {"count": len(build.comments[s]), "digest": build.digests[s]} for s in build.threads}
+    with publish_lock(output):
+        for slug, entry in build.threads.items():
+            for rel, data in thread_feed_files(site, slug, entry, build.comments[slug]).items():
+                atomic_write(output / rel, data, fsync=False)
+        for rel, data in site_feed_files(site, build.threads, recent).items():
+            atomic_write(output / rel, data, fsync=False)
+        write_json(state_path(output), new_state(counts, recent, floor))
+        write_json(manifest_path(output), manifest)
 
 
 def register():
-    pass
+    signals.initialized.connect(_initialized)
+    signals.article_generator_finalized.connect(_articles_finalized)
+    signals.content_written.connect(_content_written)
+    signals.finalized.connect(_finalized)

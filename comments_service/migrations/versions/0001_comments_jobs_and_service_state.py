@@ -39,8 +39,10 @@ def upgrade() -> None:
     sa.Column('check_due', sa.DateTime(), nullable=True),
     sa.Column('notify', sa.Boolean(), nullable=False),
     sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('import_key', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['parent_id'], ['comments.id'], ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('import_key')
     )
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.create_index('ix_comments_email', ['email'], unique=False)
