@@ -16,7 +16,7 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     from . import check, errors, public_api, publishing, static_site  # noqa: F401  (check, publishing register jobs)
     from .config import load_config
     from .core import Hub
-    from .ratelimit import init_limiter
+    from .ratelimit import comment_rate, init_limiter, limit_view
     from .security import init_security
 
     config = load_config(env)
@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     init_security(app, hub)
     errors.register(app)
     app.register_blueprint(public_api.bp)
+    limit_view(app, "public_api.post_comment", comment_rate)
     _register_optional_blueprints(app)
     app.register_blueprint(static_site.bp)  # last: it answers every other path from output/
 

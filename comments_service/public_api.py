@@ -182,6 +182,12 @@ def akismet_health(h, stored: dict) -> dict:
     return result
 
 
+@bp.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown_api(rest: str):
+    """Anything else under /api/ is a JSON 404, never a page of the site."""
+    return api_error(404, f"No API at /api/{rest}: see /api/openapi.json for what there is.")
+
+
 @bp.get("/api/openapi.json")
 def openapi():
     path = Path(__file__).with_name("openapi.json")

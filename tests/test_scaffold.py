@@ -1,0 +1,182 @@
+"""`hubbub new post|author`, `hubbub build` outside a site, and `hubbub serve --reload` rebuilding."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from comments_service.cli import main
+from site_helpers import build, copy_site, parse_html, read_metadata, text_of
+
+
+@pytest.fixture
+def site(tmp_path) -> Path:
+    return copy_site(tmp_path / "site")
+
+
+def hubbub(site: Path | None, *args: str):
+    env = {"HUBBUB_SITE_DIR": str(site)} if site else {}
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_new_post_creates_a_post_that_builds(site, tmp_path):
+    result = hubbub(site, "new", "post", "Café Networking: Does It Work?", "--author", "Jo Bloggs")
+    assert result.exit_code == 0, result.output
+    path = site / "content" / "posts" / "cafe-networking-does-it-work.md"
+    assert f"Created {path}" in result.output
+    meta = read_metadata(path)
+    assert meta["title"] == "Café Networking: Does It Work?"
+    assert meta["author"] == "Jo Bloggs"
+    assert meta["slug"] == "cafe-networking-does-it-work"
+    assert meta["category"] and meta["summary"] and meta["date"]
+    time.strptime(meta["date"], "%Y-%m-%d %H:%M")
+
+    output = tmp_path / "output"
+    build(output, root=site)
+    page = output / "posts" / "cafe-networking-does-it-work" / "index.html"
+    tree = parse_html(page.read_bytes(), name="new post")
+    assert [text_of(h) for h in tree.iter("h1")] == ["Café Networking: Does It Work?"]
+    assert (output / "authors" / "jo-bloggs" / "index.html").is_file()
+    assert "cafe-networking-does-it-work" in (output / "feeds" / "all.atom.xml").read_text()
+
+
+def test_new_post_takes_a_category(site):
+    result = hubbub(site, "new", "post", "Routers at home", "--author", "Jo", "--category", "Networking")
+    assert result.exit_code == 0, result.output
+    assert read_metadata(site / "content" / "posts" / "routers-at-home.md")["category"] == "Networking"
+
+
+def test_new_post_refuses_to_overwrite(site):
+    assert hubbub(site, "new", "post", "Same title", "--author", "Jo").exit_code == 0
+    path = site / "content" / "posts" / "same-title.md"
+    path.write_text(path.read_text() + "\nMy words, not to be lost.\n")
+    before = path.read_text()
+    again = hubbub(site, "new", "post", "Same Title!", "--author", "Someone Else")
+    assert again.exit_code == 1
+    assert "already exists" in again.output and "same-title.md" in again.output
+    assert path.read_text() == before
+
+
+@pytest.mark.parametrize("title, message", [("", "needs a title"), ("   ", "needs a title"),
+                                            ("?!…", "cannot make a file name")])
+def test_new_post_needs_a_usable_title(site, title, message):
+    result = hubbub(site, "new", "post", title, "--author", "Jo")
+    assert result.exit_code == 1
+    assert message in result.output
+    assert sorted(p.name for p in (site / "content" / "posts").iterdir()) == \
+        sorted(p.name for p in (Path(__file__).parents[1] / "content" / "posts").glob("*.md"))
+
+
+def test_new_post_needs_an_author(site):
+    result = hubbub(site, "new", "post", "No author")
+    assert result.exit_code == 2 and "--author" in result.output
+    assert hubbub(site, "new", "post", "Blank author", "--author", " ").exit_code == 1
+
+
+def test_new_author_creates_a_profile(site, tmp_path):
+    result = hubbub(site, "new", "author", "Jo Bloggs")
+    assert result.exit_code == 0, result.output
+    path = site / "content" / "authors" / "jo-bloggs.md"
+    assert f"Created {path}" in result.output
+    meta = read_metadata(path)
+    assert meta["name"] == "Jo Bloggs"
+    assert {"email", "tagline", "location", "website", "linkedin", "joined"} <= set(meta)
+    time.strptime(meta["joined"], "%Y-%m-%d")
+    # A fresh, unfilled profile must not break the build, and is never published as a page.
+    build(tmp_path / "output", root=site)
+    assert not list((tmp_path / "output").rglob("jo-bloggs.md"))
+    assert not (tmp_path / "output" / "authors" / "jo-bloggs.html").exists()
+
+    again = hubbub(site, "new", "author", "Jo Bloggs")
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert hubbub(site, "new", "author", "  ").exit_code == 1
+
+
+def test_build_outside_a_site_says_what_to_do(tmp_path):
+    empty = tmp_path / "not-a-site"
+    empty.mkdir()
+    result = hubbub(empty, "build")
+    assert result.exit_code == 1
+    assert "pelicanconf.py not found" in result.output and "HUBBUB_SITE_DIR" in result.output
+
+
+def test_build_command_builds_into_output(site, tmp_path):
+    result = hubbub(site, "build", "--output", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "Site built in" in result.output
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
+# -- hubbub serve --reload -----------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until(condition, timeout: float, what, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"not within {timeout}s: {what}\n--- hubbub serve said:\n{log.read_text()}")
+
+
+def test_serve_reload_rebuilds_when_content_changes(site, tmp_path):
+    import httpx
+
+    build(site / "output", root=site)
+    post = site / "content" / "posts" / "email-lists-are-built-on-permission.md"
+    page = site / "output" / "posts" / "email-lists-are-built-on-permission" / "index.html"
+    port = _free_port()
+    env = {**os.environ, "HUBBUB_SITE_DIR": str(site), "HUBBUB_INSTANCE_DIR": str(tmp_path / "instance"),
+           "HUBBUB_SECRET_KEY": "test-secret"}
+    for name in ("PYTHON_AKISMET_API_KEY", "PYTHON_AKISMET_BLOG_URL", "HUBBUB_QUEUE_URL", "HUBBUB_DATABASE_URL",
+                 "HUBBUB_OUTPUT_DIR"):
+        env.pop(name, None)
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "comments_service", "serve", "--reload", "--port", str(port)],
+                            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def serving() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return proc.poll() is not None  # stop waiting if it died
+        log_path = tmp_path / "serve.log"
+        _wait_until(serving, 20, "hubbub serve answering", log_path)
+        assert proc.poll() is None, log_path.read_text()
+        _wait_until(lambda: "Watching" in log_path.read_text(), 20, "the watcher starting", log_path)
+        text = post.read_text().replace("Title: Email Lists Are Built on Permission",
+                                        "Title: Email Lists Are Built on Consent")
+        last_write = [0.0]
+
+        def rebuilt() -> bool:
+            if "Built on Consent" in page.read_text():
+                return True
+            # The watcher announces itself just before it arms: write again now and then so a
+            # change made in that gap is not the only one.
+            if time.monotonic() - last_write[0] > 2:
+                post.write_text(text)
+                last_write[0] = time.monotonic()
+            return False
+        _wait_until(rebuilt, 20, "the page rebuilt after the post changed", log_path)
+        served = httpx.get(f"http://127.0.0.1:{port}/posts/email-lists-are-built-on-permission/", timeout=5)
+        assert "Email Lists Are Built on Consent" in served.text
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
