@@ -112,6 +112,19 @@ class Config:
     blocklist_file: Path | None = None
     moderation_words_file: Path | None = None
     development: bool = False
+    deploy_command: str | None = None
+    rebuild_delay: float = 30.0
+    # Moderation: login throttling, emails (SMTP off when no host), links in emails.
+    login_rate_limit: str = "10/minute;100/day"
+    public_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "Hubbub <hubbub@localhost>"
+    smtp_timeout: float = 10.0
+    digest_hours: int = 24
 
     @property
     def akismet_enabled(self) -> bool:
@@ -183,4 +196,41 @@ def load_config(env: dict | None = None) -> Config:
         blocklist_file=site_file("HUBBUB_BLOCKLIST_FILE", "comment-blocklist.txt"),
         moderation_words_file=site_file("HUBBUB_MODERATION_WORDS_FILE", "comment-moderation.txt"),
         development=_bool(env, "HUBBUB_DEVELOPMENT", False),
+        deploy_command=(env.get("HUBBUB_DEPLOY_COMMAND") or "").strip() or None,
+        rebuild_delay=_number(env, "HUBBUB_REBUILD_DELAY", 30.0, float, 0),
+        login_rate_limit=_rate_limit(env, "HUBBUB_LOGIN_RATE_LIMIT", "10/minute;100/day"),
+        public_url=_public_url(env, "HUBBUB_PUBLIC_URL"),
+        **_smtp(env),
+        digest_hours=_number(env, "HUBBUB_DIGEST_HOURS", 24, int, 1),
     )
+
+
+def _public_url(env: dict, name: str) -> str | None:
+    raw = (env.get(name) or "").strip().rstrip("/")
+    if raw and not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name}={raw!r} must be the service's public http(s) URL, e.g. https://comments.example.org")
+    return raw or None
+
+
+def _smtp(env: dict) -> dict:
+    """HUBBUB_SMTP_*: where moderator and commenter emails go out; no host = no emails."""
+    host = (env.get("HUBBUB_SMTP_HOST") or "").strip() or None
+    port = _number(env, "HUBBUB_SMTP_PORT", 25, int, 1)
+    if port > 65535:
+        raise ConfigError(f"HUBBUB_SMTP_PORT={port} is not a port: use 25, 465, 587 or your server's")
+    user = (env.get("HUBBUB_SMTP_USER") or "").strip() or None
+    password = env.get("HUBBUB_SMTP_PASSWORD") or None
+    if user and not password:
+        raise ConfigError("HUBBUB_SMTP_USER is set but HUBBUB_SMTP_PASSWORD is not: set both, or neither")
+    sender = (env.get("HUBBUB_SMTP_FROM") or "").strip() or "Hubbub <hubbub@localhost>"
+    if "@" not in sender:
+        raise ConfigError(f"HUBBUB_SMTP_FROM={sender!r} is not an email address: use e.g. 'Hubbub <comments@example.org>'")
+    return {
+        "smtp_host": host,
+        "smtp_port": port,
+        "smtp_user": user,
+        "smtp_password": password,
+        "smtp_starttls": _bool(env, "HUBBUB_SMTP_STARTTLS", port == 587),
+        "smtp_from": sender,
+        "smtp_timeout": _number(env, "HUBBUB_SMTP_TIMEOUT", 10.0, float, 0.1),
+    }

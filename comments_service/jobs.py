@@ -45,9 +45,12 @@ def handler(kind: str):
 
 
 class RetryLater(Exception):
-    """Raised by a handler that should run again after `delay` seconds (a fault, or a slow-down)."""
+    """Raised by a handler that should run again after `delay` seconds (a fault, or a slow-down).
 
-    def __init__(self, delay: float, reason: str):
+    With delay None the job backs off by its own attempt count.
+    """
+
+    def __init__(self, delay: float | None, reason: str):
         super().__init__(reason)
         self.delay = delay
 
@@ -130,7 +133,8 @@ class JobRunner:
                 raise RuntimeError(f"no handler for job kind {job.kind!r} in this process")
             fn(self.hub, job.payload)
         except RetryLater as exc:
-            self._reschedule(job, exc.delay, str(exc))
+            delay = exc.delay if exc.delay is not None else backoff(job.attempts, first=10.0, cap=600.0)
+            self._reschedule(job, delay, str(exc))
         except Exception as exc:  # a handler bug or fault must not stop the runner
             if job.attempts >= MAX_ATTEMPTS:
                 log.error("job %s %s failed %d times, dropping it: %s", job.id, job.kind, job.attempts, exc)

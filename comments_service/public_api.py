@@ -184,7 +184,14 @@ def akismet_health(h, stored: dict) -> dict:
 
 @bp.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown_api(rest: str):
-    """Anything else under /api/ is a JSON 404, never a page of the site."""
+    """Anything else under /api/ is a JSON 404 (or 405 for a known path), never a site page."""
+    adapter = current_app.url_map.bind("localhost")
+    allowed = [m for m in ("GET", "POST") if m != request.method
+               and adapter.match(request.path, method=m)[0] != "public_api.unknown_api"]
+    if allowed:
+        response = api_error(405, f"Use {' or '.join(allowed)} for {request.path}.")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     return api_error(404, f"No API at /api/{rest}: see /api/openapi.json for what there is.")
 
 

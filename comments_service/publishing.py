@@ -1,15 +1,29 @@
-"""The `publish` job: write a thread's published comments into the site, fast and atomically.
+"""Jobs that put approved comments into the static site.
 
-The database says what is published; comments_service.publish turns that into the thread file,
-the article's comment section, counts and feeds in output/ (the same as a full build would).
+- `publish` (one per thread, coalesced): the thread's published comments from the database go to
+  comments_service.publish, which writes the thread file and patches output/ in place (the same
+  bytes a full build writes). One publisher at a time: a PostgreSQL advisory lock across hosts,
+  the publisher's file lock within one.
+- `rebuild` (debounced): a full `hubbub build` when a change could not be applied in place.
+- `deploy` (coalesced): the optional HUBBUB_DEPLOY_COMMAND after each publish; failures retry.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import contextlib
+import logging
+import subprocess
+import sys
 
-from .jobs import handler
+from sqlalchemy import select, text
+
+from .identity import author_key, site_salt
+from .jobs import RetryLater, enqueue, handler
 from .models import Comment
+
+log = logging.getLogger(__name__)
+
+PUBLISH_LOCK_ID = 727275
 
 
 def published_comments(session, thread: str) -> list[Comment]:
@@ -20,16 +34,62 @@ def published_comments(session, thread: str) -> list[Comment]:
     ))
 
 
+def thread_records(session, thread: str, salt: bytes) -> list[dict]:
+    """Thread-file records: what the public may see, plus the salted author key."""
+    return [{**c.public_dict(), "author_key": author_key(c.email, salt)} for c in published_comments(session, thread)]
+
+
+@contextlib.contextmanager
+def _one_publisher(hub):
+    """Serialise publishers of every host sharing a PostgreSQL database (SQLite is one host)."""
+    if hub.engine.dialect.name != "postgresql":
+        yield
+        return
+    with hub.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": PUBLISH_LOCK_ID})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": PUBLISH_LOCK_ID})
+            conn.commit()
+
+
 @handler("publish")
 def publish_thread_job(hub, payload: dict) -> None:
-    from .identity import author_key, site_salt
     from .publish import publish_thread
 
     slug = payload["thread"]
     salt = site_salt(hub.config.site_dir)
-    with hub.sessions() as s:
-        records = [
-            {**c.public_dict(), "author_key": author_key(c.email, salt)}
-            for c in published_comments(s, slug)
-        ]
-    publish_thread(hub.config.site_dir, hub.config.output_dir, slug, records)
+    with _one_publisher(hub):
+        with hub.sessions() as s:
+            records = thread_records(s, slug, salt)
+        result = publish_thread(hub.config.site_dir, hub.config.output_dir, slug, records)
+    with hub.sessions() as s, s.begin():
+        if result.needs_full_build:
+            log.warning("thread %s: %s; a full rebuild follows", slug, "; ".join(result.problems))
+            enqueue(s, "rebuild", {}, key="site", delay=hub.config.rebuild_delay)
+        if hub.config.deploy_command:
+            enqueue(s, "deploy", {}, key="site", delay=1.0)
+
+
+@handler("rebuild")
+def rebuild_job(hub, payload: dict) -> None:
+    """A full build in a child process, so a broken plugin cannot take the service down."""
+    done = subprocess.run([sys.executable, "-m", "comments_service", "build"], cwd=hub.config.site_dir,
+                          capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"hubbub build failed: {done.stderr.strip()[-1000:]}")
+    if hub.config.deploy_command:
+        with hub.sessions() as s, s.begin():
+            enqueue(s, "deploy", {}, key="site", delay=1.0)
+
+
+@handler("deploy")
+def deploy_job(hub, payload: dict) -> None:
+    from .publish import DeployError, run_deploy
+
+    try:
+        run_deploy(hub.config.deploy_command, hub.config.site_dir, hub.config.output_dir)
+    except DeployError as exc:
+        log.error("deploy command failed, will retry: %s", exc)
+        raise RetryLater(None, str(exc)) from exc

@@ -22,19 +22,27 @@ BLOG = "https://hubbub.example.org"
 IP = "203.0.113.7"
 
 stand_in = akismet_fixture()
+_open_clients: list[httpx.Client] = []
 
 
-def make_client(server: AkismetStandIn, key: str = DEFAULT_KEY, timeout: float = 2.0,
+@pytest.fixture(autouse=True)
+def _close_clients():
+    yield
+    while _open_clients:
+        _open_clients.pop().close()
+
+
+def make_client(server_or_url, key: str = DEFAULT_KEY, timeout: float = 2.0,
                 endpoint: str | None = None) -> akismet.SyncClient:
-    return akismet.SyncClient(config=akismet.Config(key=key, url=BLOG),
-                              http_client=http_client(endpoint or server.url, timeout))
+    base = server_or_url if isinstance(server_or_url, str) else server_or_url.url
+    transport_client = http_client(endpoint or base, timeout)
+    _open_clients.append(transport_client)
+    return akismet.SyncClient(config=akismet.Config(key=key, url=BLOG), http_client=transport_client)
 
 
 @pytest.fixture
 def client(stand_in):
-    c = make_client(stand_in)
-    yield c
-    c._http_client.close()
+    return make_client(stand_in)
 
 
 # -- verify-key --------------------------------------------------------------------------------
@@ -55,9 +63,8 @@ def test_verify_key_valid_and_invalid(stand_in, client):
 def test_validated_client_refuses_an_invalid_key(stand_in):
     with pytest.raises(akismet.APIKeyError):
         akismet.SyncClient.validated_client(config=akismet.Config(key="nope", url=BLOG),
-                                            http_client=http_client(stand_in.url, 2.0))
-    with akismet.SyncClient(config=akismet.Config(key=DEFAULT_KEY, url=BLOG),
-                            http_client=http_client(stand_in.url, 2.0)) as c:
+                                            http_client=make_client(stand_in)._http_client)
+    with make_client(stand_in) as c:
         assert c.comment_check(IP, comment_author="Ann") == akismet.CheckResponse.HAM
 
 
@@ -281,18 +288,18 @@ def test_standalone_server_with_http_control(tmp_path):
         banner = proc.stdout.readline()
         assert banner.startswith("Akismet stand-in on http://127.0.0.1:"), banner
         base = banner.split()[3]
-        c = akismet.SyncClient(config=akismet.Config(key="k1", url=BLOG), http_client=http_client(base, 5.0))
+        c = make_client(base, key="k1", timeout=5.0)
         assert c.comment_check(IP, comment_author="akismet-guaranteed-spam") == akismet.CheckResponse.SPAM
         assert httpx.post(f"{base}/_control/mode", data={"mode": "503"}).text == "503"
         with pytest.raises(akismet.RequestError):
             c.comment_check(IP)
         assert httpx.post(f"{base}/_control/mode", data={"mode": "refuse", "seconds": "0.5"}).text == "refuse"
         with pytest.raises(akismet.RequestError):
-            make_client_at(base).verify_key()
+            make_client(base, key="k1").verify_key()
         # After the refusal period it listens again, in the mode it was told (ok).
         for _attempt in range(100):
             try:
-                assert make_client_at(base).verify_key() is True
+                assert make_client(base, key="k1").verify_key() is True
                 break
             except akismet.RequestError:
                 threading.Event().wait(0.1)
@@ -304,7 +311,3 @@ def test_standalone_server_with_http_control(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-def make_client_at(base: str) -> akismet.SyncClient:
-    return akismet.SyncClient(config=akismet.Config(key="k1", url=BLOG), http_client=http_client(base, 2.0))

@@ -541,17 +541,24 @@ def dev_server(tmp_path_factory):
             hub.stop()
 
 
+def closing(response):
+    """Read the body and release the file Flask streams it from."""
+    response.get_data()
+    response.close()
+    return response
+
+
 def test_dev_server_serves_the_site(dev_server, site):
     client, output = dev_server
-    home = client.get("/")
+    home = closing(client.get("/"))
     assert home.status_code == 200 and home.data == (output / "index.html").read_bytes()
     post = site.posts[0]
-    page = client.get(f"/{post.url}")
+    page = closing(client.get(f"/{post.url}"))
     assert page.status_code == 200 and page.data == (output / post.output_file).read_bytes()
     assert page.mimetype == "text/html"
-    css = client.get("/theme/css/hubbub.css")
+    css = closing(client.get("/theme/css/hubbub.css"))
     assert css.status_code == 200 and css.mimetype == "text/css"
-    feed = client.get("/feeds/all.atom.xml")
+    feed = closing(client.get("/feeds/all.atom.xml"))
     assert feed.status_code == 200 and b"<feed" in feed.data
 
 
@@ -570,7 +577,7 @@ def test_dev_server_redirects_to_the_trailing_slash(dev_server, site):
 ])
 def test_dev_server_answers_404_with_the_site_page(dev_server, path):
     client, output = dev_server
-    answer = client.get(path)
+    answer = closing(client.get(path))
     assert answer.status_code == 404
     assert b"Page not found" in answer.data
     assert b"SITEURL" not in answer.data and b"root:" not in answer.data
