@@ -1,11 +1,15 @@
 """Production settings: `hubbub build --publish`. Everything in pelicanconf.py, plus absolute URLs."""
 
+import importlib.util
 import os
-import sys
+from pathlib import Path
 
-sys.path.append(os.path.dirname(os.path.abspath(__file__)))
-
-from pelicanconf import *  # noqa: E402,F401,F403
+# Load the pelicanconf.py beside this file by path: an import by module name could pick up
+# another site's pelicanconf already loaded in the same process.
+_spec = importlib.util.spec_from_file_location("_hubbub_pelicanconf", Path(__file__).with_name("pelicanconf.py"))
+_base = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_base)
+globals().update({k: v for k, v in vars(_base).items() if k.isupper()})
 
 SITEURL = os.environ.get("HUBBUB_SITEURL", "https://hubbub.example.org")
 RELATIVE_URLS = False

@@ -16,6 +16,7 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     from . import check, errors, public_api, publishing, static_site  # noqa: F401  (check, publishing register jobs)
     from .config import load_config
     from .core import Hub
+    from .moderation import init_app as init_moderation
     from .ratelimit import comment_rate, init_limiter, limit_view
     from .security import init_security
 
@@ -35,18 +36,9 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     errors.register(app)
     app.register_blueprint(public_api.bp)
     limit_view(app, "public_api.post_comment", comment_rate)
-    _register_optional_blueprints(app)
+    init_moderation(app)
     app.register_blueprint(static_site.bp)  # last: it answers every other path from output/
 
     hub.start()
     atexit.register(hub.stop)
     return app
-
-
-def _register_optional_blueprints(app: Flask) -> None:
-    """Moderation lives in its own package; register it when present."""
-    try:
-        from .moderation import init_app as init_moderation
-    except ImportError:
-        return
-    init_moderation(app)

@@ -53,6 +53,10 @@ def serve(host: str, port: int, reload_: bool):
 
     app = create_app()
     if reload_:
+        try:
+            build_site()
+        except BuildError as exc:
+            click.echo(f"Build failed, serving the previous output: {exc}", err=True)
         threading.Thread(target=_watch_and_rebuild, args=(False,), daemon=True).start()
     click.echo(f"Hubbub on http://{host}:{port}/ (Ctrl-C stops it)")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
@@ -121,3 +125,9 @@ def worker(burst: bool):
         threading.Thread(target=sweep, daemon=True).start()
     click.echo(f"Worker {hub.runner.name} on {hub.config.queue_url}")
     SimpleWorker([hub.waker.queue], connection=hub.waker.redis).work(burst=burst, with_scheduler=False)
+
+
+from .moderation.cli import moderator, token  # noqa: E402
+
+main.add_command(moderator)
+main.add_command(token)

@@ -25,9 +25,10 @@ from pathlib import Path
 from pelican import signals
 
 from comments_service.publish.atomic import atomic_write
-from comments_service.publish.feeds import absolute, site_feed_files, thread_feed_files
+from comments_service.publish.background import ChildTask
+from comments_service.publish.feeds import absolute, site_feed_files, thread_feed_files, thread_feed_key
 from comments_service.publish.lock import publish_lock
-from comments_service.publish.manifest import MANIFEST_VERSION, manifest_path, state_path, write_json
+from comments_service.publish.manifest import MANIFEST_VERSION, load_state, manifest_path, state_path, write_json
 from comments_service.publish.render import find_count_threads
 from comments_service.publish.state import initial_recent, keep_for, new_state, recent_entry
 from comments_service.publish.threadfile import read_thread, thread_slugs
@@ -46,6 +47,9 @@ DEFAULTS = {
     "COMMENT_FEED_ALL_ATOM": "feeds/comments.atom.xml",
     "COMMENT_FEED_ALL_RSS": "feeds/comments.rss.xml",
     "COMMENT_FEED_MAX_ITEMS": 50,
+    # Write the per-article feeds in a forked child while Pelican writes pages (single-threaded
+    # builds only; elsewhere they are written inline).
+    "COMMENT_FEEDS_PARALLEL": True,
 }
 
 
@@ -59,6 +63,9 @@ class _Build:
         self.digests: dict[str, str] = {}
         self.pages: dict[str, str] = {}  # output-relative page → its SITEURL
         self.count_pages: dict[str, set[str]] = {}  # slug → pages showing its count
+        self.site: dict | None = None
+        self.feed_keys: dict[str, str] = {}
+        self.feeds_task: ChildTask | None = None
 
 
 _build: _Build | None = None
@@ -70,6 +77,11 @@ def comments_dir(settings: dict) -> Path:
 
 def _initialized(pelican) -> None:
     global _build
+    if _build is not None and _build.feeds_task is not None:
+        try:
+            _build.feeds_task.wait()  # reap the child of a build that failed half-way
+        except RuntimeError:
+            pass  # that build already failed; this one starts afresh
     for key, value in DEFAULTS.items():
         pelican.settings.setdefault(key, value)
     _build = _Build(pelican.settings)
@@ -207,14 +219,46 @@ def _site(settings: dict) -> dict:
     }
 
 
-def _finalized(pelican) -> None:
-    """Write the comment feeds, the publisher's state and the manifest."""
+def _write_feeds(output: Path, site: dict, threads: dict, comments: dict, slugs: list[str]) -> None:
+    for slug in slugs:
+        for rel, data in thread_feed_files(site, slug, threads[slug], comments[slug]).items():
+            atomic_write(output / rel, data, fsync=False)
+
+
+def _all_generators_finalized(generators) -> None:
+    """Start writing the per-article comment feeds that changed since the last build."""
     build = _build
     if build is None:
         return
+    settings = build.settings
+    output = Path(settings["OUTPUT_PATH"])
+    build.site = site = _site(settings)
+    previous = (load_state(output) or {}).get("threads", {})
+    todo = []
+    for slug, entry in build.threads.items():
+        key = build.feed_keys[slug] = thread_feed_key(site, slug, entry, build.digests[slug])
+        files = [p for p in entry["feeds"].values() if p]
+        if previous.get(slug, {}).get("feed_key") != key or not all((output / p).exists() for p in files):
+            todo.append(slug)
+    if todo:
+        build.feeds_task = ChildTask(
+            lambda: _write_feeds(output, site, build.threads, build.comments, todo),
+            "writing the comment feeds",
+            parallel=settings["COMMENT_FEEDS_PARALLEL"],
+        )
+
+
+def _finalized(pelican) -> None:
+    """Collect the feeds, then write the site-wide feed, the publisher's state and the manifest."""
+    build = _build
+    if build is None or build.site is None:
+        return
+    if build.feeds_task is not None:
+        task, build.feeds_task = build.feeds_task, None
+        task.wait()
     settings = pelican.settings
     output = Path(settings["OUTPUT_PATH"])
-    site = _site(settings)
+    site = build.site
     for slug, entry in build.threads.items():
         entry["count_pages"] = sorted(build.count_pages.get(slug, ()))
     manifest = {
@@ -228,19 +272,20 @@ def _finalized(pelican) -> None:
     recent, floor = initial_recent(
         (recent_entry(slug, c) for slug, comments in build.comments.items() for c in comments), keep
     )
-    counts = {s: {"count": len(build.comments[s]), "digest": build.digests[s]} for s in build.threads}
+    threads = {
+        s: {"count": len(build.comments[s]), "digest": build.digests[s], "feed_key": build.feed_keys[s]}
+        for s in build.threads
+    }
     with publish_lock(output):
-        for slug, entry in build.threads.items():
-            for rel, data in thread_feed_files(site, slug, entry, build.comments[slug]).items():
-                atomic_write(output / rel, data, fsync=False)
         for rel, data in site_feed_files(site, build.threads, recent).items():
             atomic_write(output / rel, data, fsync=False)
-        write_json(state_path(output), new_state(counts, recent, floor))
+        write_json(state_path(output), new_state(threads, recent, floor))
         write_json(manifest_path(output), manifest)
 
 
 def register():
     signals.initialized.connect(_initialized)
     signals.article_generator_finalized.connect(_articles_finalized)
+    signals.all_generators_finalized.connect(_all_generators_finalized)
     signals.content_written.connect(_content_written)
     signals.finalized.connect(_finalized)

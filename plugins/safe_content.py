@@ -3,6 +3,7 @@
 Authors are trusted to write Markdown, and Markdown passes raw HTML through. A community blog
 takes posts from many writers, so raw HTML is cleaned with nh3 (a maintained sanitiser): scripts,
 styles, iframes, event handlers and javascript:/data: URLs are removed; ordinary formatting stays.
+Titles and summaries written in the metadata are cleaned the same way.
 Set SAFE_CONTENT = False in pelicanconf.py to publish raw HTML as written.
 """
 
@@ -34,10 +35,25 @@ def clean_html(html: str) -> str:
     )
 
 
+_TITLE_TAGS = {"em", "strong", "code", "b", "i", "sub", "sup"}
+
+
+def clean_title(title: str) -> str:
+    """Titles appear in headings, listings and feeds: inline formatting only, no attributes."""
+    return nh3.clean(title, tags=_TITLE_TAGS, attributes={}, strip_comments=True)
+
+
 def _sanitise(content):
-    if not content.settings.get("SAFE_CONTENT", True) or not getattr(content, "_content", None):
+    if not content.settings.get("SAFE_CONTENT", True):
         return
-    content._content = clean_html(content._content)
+    if getattr(content, "_content", None):
+        content._content = clean_html(content._content)
+    # Metadata written by hand reaches listings and feeds as HTML too.
+    if getattr(content, "_summary", None):
+        content._summary = clean_html(content._summary)
+    if getattr(content, "title", None):
+        content.title = clean_title(content.title)
+        content.metadata["title"] = content.title
 
 
 def register():

@@ -6,7 +6,6 @@ seed content; expectations are computed from content/ so that adding a post need
 
 from __future__ import annotations
 
-import re
 import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -18,22 +17,26 @@ import html5lib
 from comments_service.site_build import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
-# Top-level entries that are machine state, not the site project.
-_NOT_SITE = {"output", ".venv", "instance", ".git", "cache", ".pytest_cache", "test-artifacts", "hubbub.egg-info"}
+# What a site project is: its content, theme, plugins and settings (the Python package and the
+# machine state beside them - output/, .venv/, instance/, caches - are not copied).
+SITE_PARTS = ("content", "theme", "plugins", "pelicanconf.py", "publishconf.py")
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
 def copy_site(dest: Path, source: Path = ROOT) -> Path:
-    """A private copy of the site project (content, theme, plugins, settings) to change freely."""
+    """A private copy of the site project (content, theme, plugins, settings) to change freely.
 
-    def ignore(directory, names):
-        skip = {n for n in names if n == "__pycache__" or n.endswith(".pyc")}
-        if Path(directory).resolve() == source.resolve():
-            skip |= {n for n in names if n in _NOT_SITE}
-        return skip
-
-    shutil.copytree(source, dest, ignore=ignore)
+    Site-level text files (blocklists and the like) come along too.
+    """
+    dest.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for part in list(SITE_PARTS) + sorted(p.name for p in source.glob("*.txt")):
+        src = source / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=ignore)
+        elif src.is_file():
+            shutil.copy2(src, dest / part)
     return dest
 
 
@@ -199,13 +202,6 @@ def feed_links(path: Path) -> list[str]:
 
 def sitemap_locs(path: Path) -> list[str]:
     return [loc.text.strip() for loc in ET.parse(path).getroot().iter(f"{SITEMAP}loc")]
-
-
-_WS = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    return _WS.sub(" ", text).strip()
 
 
 def relative_to_site(url: str, site_url: str) -> str:

@@ -112,6 +112,8 @@ def test_submissions_are_thanked_and_recorded(stand_in, client, method, endpoint
     assert getattr(client, method)(IP, comment_author="Ann", comment_content="Buy now") is True
     (seen,) = stand_in.requests_to(endpoint)
     assert seen.form["comment_content"] == "Buy now" and seen.form["user_ip"] == IP
+    raw = httpx.post(f"{stand_in.url}/1.1/{endpoint}", data={"api_key": DEFAULT_KEY, "blog": BLOG, "user_ip": IP})
+    assert raw.text == SUBMISSION_RESPONSE
 
 
 def test_missing_user_ip_is_a_protocol_error(stand_in, client):
@@ -311,3 +313,4 @@ def test_standalone_server_with_http_control(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        proc.stdout.close()

@@ -312,3 +312,11 @@ def test_tree_keeps_every_comment_once_within_depth(parents, depth):
             parent = by_id[n.parent]
             # Either nested right under its parent, or flattened at the last level naming it.
             assert (n in parent.children and n.reply_to is None) or (n.depth == depth and n.reply_to is parent)
+
+
+def test_comments_plugin_alone_fails_the_build_on_a_bad_file(site, slugs, tmp_path):
+    path = site / "content" / "comments" / f"{slugs[0]}.json"
+    path.write_text('{"thread": "%s", "comments": [{"id": 1}]}' % slugs[0])
+    with pytest.raises(BuildError) as failure:
+        build(site, tmp_path / "out", PLUGINS=["safe_content", "comments"])
+    assert str(path) in str(failure.value) and "'author' must be a string" in str(failure.value)

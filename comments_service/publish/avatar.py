@@ -8,6 +8,7 @@ it, and no third party sees who reads which comments.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from markupsafe import Markup
 
@@ -20,6 +21,7 @@ def _seed(author_key: str, fallback: str) -> bytes:
     return hashlib.sha256(b"hubbub-avatar\0" + material.encode("utf-8")).digest()
 
 
+@lru_cache(maxsize=4096)  # a site has far fewer regular commenters than comments
 def identicon_svg(author_key: str, fallback: str = "", size: int = 40) -> Markup:
     """An inline <svg> identicon; the same key always draws the same picture."""
     digest = _seed(author_key, fallback)

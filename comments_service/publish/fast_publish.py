@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .atomic import atomic_write
-from .feeds import site_feed_files, thread_feed_files
+from .feeds import site_feed_files, thread_feed_files, thread_feed_key
 from .lock import publish_lock
 from .manifest import ManifestError, load_manifest, load_state, state_path, write_json
 from .render import Renderer, RenderError, ThreadArticle, replace_counts, replace_section
@@ -255,7 +255,9 @@ def _update_feeds_and_state(out: Path, manifest: dict, changes, result: PublishR
     for slug, (comments, digest) in changes.items():
         if slug not in meta:
             continue
-        state["threads"][slug] = {"count": len(comments), "digest": digest}
+        state["threads"][slug] = {
+            "count": len(comments), "digest": digest, "feed_key": thread_feed_key(site, slug, meta[slug], digest)
+        }
         recent, floor = replace_thread(recent, floor, slug, [recent_entry(slug, c) for c in comments], keep)
         for rel, data in thread_feed_files(site, slug, meta[slug], comments).items():
             atomic_write(out / rel, data)

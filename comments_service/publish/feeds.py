@@ -7,8 +7,11 @@ clock) so the build and the fast publisher write identical files for identical d
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from feedgen.feed import FeedGenerator
 from markupsafe import Markup
@@ -163,3 +166,24 @@ def site_feed_files(site: dict, threads: dict, recent: list[dict]) -> dict[str, 
     if rss is not None:
         out[spec["all_rss"]] = rss
     return out
+
+
+FEEDS_FORMAT = 1  # bump when the feed layout changes, so every build rewrites every feed
+
+
+@lru_cache(maxsize=1)
+def _feedgen_version() -> str:
+    from importlib.metadata import version
+
+    return version("feedgen")
+
+
+def thread_feed_key(site: dict, slug: str, entry: dict, digest: str) -> str:
+    """What a thread's feeds are made of; equal keys mean identical feed files, so a build can
+    keep the files it (or the publisher) already wrote instead of regenerating them."""
+    material = [
+        FEEDS_FORMAT, _feedgen_version(), slug, digest,
+        {k: entry.get(k) for k in ("title", "absolute_url", "date", "lang", "feeds")},
+        {k: site.get(k) for k in ("sitename", "feed_domain", "lang")},
+    ]
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()

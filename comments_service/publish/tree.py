@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,11 +57,16 @@ def safe_url(url: str) -> str:
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
 
 
-def format_date(value: datetime, fmt: str, tz_name: str | None) -> str:
+@lru_cache(maxsize=8)
+def _zone(tz_name: str | None) -> ZoneInfo | None:
     try:
-        tz = ZoneInfo(tz_name) if tz_name else None
+        return ZoneInfo(tz_name) if tz_name else None
     except (ZoneInfoNotFoundError, ValueError):
-        tz = None
+        return None  # an unknown zone shows UTC rather than failing the build
+
+
+def format_date(value: datetime, fmt: str, tz_name: str | None) -> str:
+    tz = _zone(tz_name)
     local = value.astimezone(tz) if tz else value
     fmt = (fmt.replace("%B", _MONTHS[local.month - 1]).replace("%b", _MONTHS[local.month - 1][:3])
            .replace("%A", _DAYS[local.weekday()]).replace("%a", _DAYS[local.weekday()][:3]))

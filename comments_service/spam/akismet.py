@@ -7,6 +7,7 @@ AkismetUnavailable (retry later) or AkismetKeyInvalid (retry much later, and tel
 from __future__ import annotations
 
 import logging
+import threading
 
 import akismet
 
@@ -56,21 +57,28 @@ class AkismetService:
         self.blog_url = blog_url
         self.endpoint = endpoint
         self.timeout = timeout
+        self._sync_client: akismet.SyncClient | None = None
+        self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
         return bool(self.key)
 
     def _client(self) -> akismet.SyncClient:
-        return akismet.SyncClient(
-            config=akismet.Config(key=self.key, url=self.blog_url),
-            http_client=http_client(self.endpoint, self.timeout),
-        )
+        # Not used as a context manager: entering one verifies the key, doubling every call.
+        # One HTTP client per service keeps connections alive between checks.
+        if self._sync_client is None:
+            with self._lock:
+                if self._sync_client is None:
+                    self._sync_client = akismet.SyncClient(
+                        config=akismet.Config(key=self.key, url=self.blog_url),
+                        http_client=http_client(self.endpoint, self.timeout),
+                    )
+        return self._sync_client
 
     def _call(self, operation, *args, **kwargs):
         try:
-            with self._client() as client:
-                return operation(client)(*args, **kwargs)
+            return operation(self._client())(*args, **kwargs)
         except akismet.APIKeyError as exc:
             raise AkismetKeyInvalid(
                 "Akismet rejected the API key or blog URL: check PYTHON_AKISMET_API_KEY and PYTHON_AKISMET_BLOG_URL"
@@ -90,8 +98,8 @@ class AkismetService:
         self._call(lambda c: c.submit_spam if spam else c.submit_ham, user_ip, **arguments)
 
     def verify(self) -> bool:
+        """True if Akismet accepts the key and blog URL."""
         try:
-            with self._client() as client:
-                return client.verify_key()
-        except (akismet.RequestError, akismet.ProtocolError) as exc:
-            raise AkismetUnavailable(f"Akismet unreachable: {exc}") from exc
+            return bool(self._call(lambda c: c.verify_key))
+        except AkismetKeyInvalid:
+            return False

@@ -1,0 +1,577 @@
+"""Benchmark: Hubbub's comment service against Isso 0.14, on loopback, in one run.
+
+    .venv/bin/python bench/bench_service.py [--duration 10] [--rounds 3]
+
+What it measures, for each system, with the same load generator (bench/loadgen.py) and the same
+gunicorn settings (2 workers x 4 threads, gthread):
+- GET of a 100-comment thread (the same 100 Markdown comments on both sides);
+- POST of new comments at 8 connections, with a local Akismet stand-in (tests/akismet_server.py)
+  that answers after 300 ms.
+Systems run alternately (A B, B A, ...), each round on a fresh database; the table shows the
+median of the rounds, the ratios Hubbub/Isso and whether the goals are met:
+POST rate >= 2x Isso with p99 <= 100 ms; GET rate >= 100x Isso.
+
+Isso 0.14 has no Akismet support, so stock Isso never calls the stand-in. The run therefore also
+measures, for reference only, Isso with a synchronous Akismet check added through its own
+before-save signal (bench/isso_sync_akismet.py), which is how request-path checking behaves.
+Isso lives in its own venv (bench/.venv-isso, created on first run) so it cannot disturb Hubbub's.
+Raw results go to bench/results/service-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(ROOT))
+
+import loadgen  # noqa: E402  (bench/loadgen.py, beside this file)
+
+ISSO_VERSION = "0.14.0"
+SITE_PARTS = ("content", "theme", "plugins", "pelicanconf.py", "publishconf.py")
+SITE_ORIGIN = "http://127.0.0.1:8000"  # SITEURL in pelicanconf.py; only sent as Origin/Referer
+AKISMET_LATENCY = 0.3
+THREAD_SIZE = 100
+# Same process model for both services: what a small production deployment on 2 cores runs.
+GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--worker-class", "gthread", "--keep-alive", "75",
+                 "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning"]
+GOAL_POST_RATIO, GOAL_POST_P99_MS, GOAL_GET_RATIO = 2.0, 100.0, 100.0
+
+COMMENT_TEXT = ("Comment @N@: I tried the *breakfast* approach with [my local group](https://example.org/groups) "
+                "and it **worked**: three referrals in a month.\n\n"
+                "What I would add:\n\n- follow up within a day\n- bring `printed` cards, people still take them")
+
+
+class BenchError(Exception):
+    """The benchmark could not run; the message says what to fix."""
+
+
+# Setup ----------------------------------------------------------------------------------------
+def ensure_isso_venv(venv: Path) -> Path:
+    """bench/.venv-isso with isso==0.14.0 and gunicorn, created on first use."""
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('isso'))"]
+    if python.exists() and (venv / "bin" / "gunicorn").exists():
+        found = subprocess.run(probe, capture_output=True, text=True).stdout.strip()
+        if found == ISSO_VERSION:
+            return venv
+    print(f"setting up {venv} with isso=={ISSO_VERSION} and gunicorn (once)...", flush=True)
+    # The interpreter Hubbub's venv is built on, so both sides run the same Python.
+    base = getattr(sys, "_base_executable", None) or shutil.which("python3") or "python3"
+    subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", f"isso=={ISSO_VERSION}", "gunicorn"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BenchError(f"could not install Isso into {venv}:\n{done.stderr[-2000:]}\n"
+                         "Delete the directory and try again, with PyPI reachable.")
+    return venv
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def thread_comments(n: int = THREAD_SIZE) -> list[dict]:
+    """The GET thread's comments, identical in substance on both sides."""
+    start = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+    return [{
+        "author": f"Reader {i}", "email": f"reader{i}@example.org",
+        "website": f"https://example.org/~reader{i}" if i % 3 == 0 else "",
+        "text": COMMENT_TEXT.replace("@N@", str(i)), "created": start + dt.timedelta(minutes=7 * i),
+    } for i in range(1, n + 1)]
+
+
+def prepare_site(work: Path) -> dict:
+    """A built copy of the project's site whose first thread has 100 published comments."""
+    from comments_service import identity, markup
+    from comments_service.site_build import build_site
+
+    site = work / "site"
+    site.mkdir(parents=True)
+    for part in SITE_PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, site / part, ignore=shutil.ignore_patterns("__pycache__", "*.json", ".salt"))
+        else:
+            shutil.copy2(src, site / part)
+    # Build once to learn the articles, then publish the thread file (the documented format) and
+    # build again, so the build itself checks the file.
+    build_site(site)
+    manifest = json.loads((site / "output" / ".hubbub" / "manifest.json").read_text())
+    slugs = sorted(manifest["threads"])
+    if len(slugs) < 2:
+        raise BenchError(f"the site has {len(slugs)} article(s) in its manifest; the bench needs two")
+    get_slug, post_slug = slugs[0], slugs[1]
+    salt = identity.site_salt(site)
+    comments = [{
+        "id": i, "parent": None, "author": c["author"], "url": c["website"], "html": markup.render(c["text"]),
+        "created": c["created"].isoformat(), "author_key": identity.author_key(c["email"], salt),
+    } for i, c in enumerate(thread_comments(), start=1)]
+    thread_file = site / "content" / "comments" / f"{get_slug}.json"
+    thread_file.parent.mkdir(parents=True, exist_ok=True)
+    thread_file.write_text(json.dumps({"thread": get_slug, "comments": comments}, ensure_ascii=False))
+    build_site(site)
+    threads = json.loads((site / "output" / ".hubbub" / "manifest.json").read_text())["threads"]
+    return {
+        "dir": site,
+        "get": {"slug": get_slug, "uri": "/" + threads[get_slug]["url"].lstrip("/"), "title": threads[get_slug]["title"]},
+        "post": {"slug": post_slug, "uri": "/" + threads[post_slug]["url"].lstrip("/"),
+                 "title": threads[post_slug]["title"]},
+    }
+
+
+# Processes ------------------------------------------------------------------------------------
+class Process:
+    """A server started in its own session, so that stopping it stops its workers too."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, log: Path, cwd: Path):
+        self.name, self.cmd, self.env, self.log, self.cwd = name, cmd, env, log, cwd
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, ready_url: str, timeout: float = 60.0) -> None:
+        with open(self.log, "ab") as fh:
+            self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=self.cwd, stdout=fh, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"{self.name} exited with {self.proc.returncode} while starting; "
+                                 f"its log:\n{self.log.read_text()[-3000:]}")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                if http_get(ready_url, timeout=2)[0] == 200:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise BenchError(f"{self.name} did not answer {ready_url} within {timeout:.0f} s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+
+
+def http_get(url: str, timeout: float = 10.0, headers: dict | None = None) -> tuple[int, bytes]:
+    host_port, _, path = url.removeprefix("http://").partition("/")
+    host, _, port = host_port.partition(":")
+    conn = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
+    try:
+        conn.request("GET", "/" + path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def http_post(url: str, body: bytes, headers: dict, timeout: float = 10.0) -> tuple[int, bytes]:
+    host_port, _, path = url.removeprefix("http://").partition("/")
+    host, _, port = host_port.partition(":")
+    conn = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
+    try:
+        conn.request("POST", "/" + path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+class AkismetStandIn:
+    """tests/akismet_server.py in its own process, so the load generator never slows its answers."""
+
+    def __init__(self, work: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = Process("akismet stand-in", [
+            sys.executable, str(ROOT / "tests" / "akismet_server.py"), "--port", str(self.port),
+            "--latency", str(AKISMET_LATENCY), "--max-records", "200000"],
+            dict(os.environ), work / "akismet.log", ROOT)
+
+    def start(self) -> None:
+        self.process.start(self.url + "/_control/requests")
+
+    def reset(self) -> None:
+        http_post(self.url + "/_control/reset", b"", {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def comment_checks(self) -> int:
+        status, body = http_get(self.url + "/_control/requests", timeout=30)
+        return sum(1 for r in json.loads(body) if r["endpoint"] == "comment-check") if status == 200 else -1
+
+
+# The systems ----------------------------------------------------------------------------------
+class System:
+    """One service under test: how to start it on a fresh database, and its two requests."""
+
+    name = ""
+    label = ""
+    expected_post_status = 202
+    measure_get = True
+
+    def __init__(self, work: Path, site: dict, akismet: AkismetStandIn):
+        self.work, self.site, self.akismet = work, site, akismet
+        self.port = 0
+        self.process: Process | None = None
+        self.data: Path | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, round_no: int) -> None:
+        self.port = free_port()
+        self.data = self.work / f"{self.name}-{round_no}"
+        self.data.mkdir()
+        self.process = self._process()
+        self.process.start(self.ready_url())
+        self.seed()
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+    def post_headers(self) -> dict:
+        return {"Content-Type": "application/json", "Origin": SITE_ORIGIN,
+                "Referer": SITE_ORIGIN + self.site["post"]["uri"], "User-Agent": "hubbub-bench/1 (loadgen)"}
+
+    def get_headers(self) -> dict:
+        return {"Accept": "application/json", "User-Agent": "hubbub-bench/1 (loadgen)"}
+
+    def seed(self) -> None:
+        """Make the GET thread hold the 100 published comments."""
+
+    def _process(self) -> Process: ...
+    def ready_url(self) -> str: ...
+    def get_url(self) -> str: ...
+    def post_url(self) -> str: ...
+    def post_body(self) -> str: ...
+    def thread_size(self, body: bytes) -> int: ...
+    def stored_comments(self) -> int: ...
+
+
+class Hubbub(System):
+    name, label = "hubbub", "Hubbub"
+
+    def _process(self) -> Process:
+        env = {
+            **os.environ,
+            "HUBBUB_SITE_DIR": str(self.site["dir"]),
+            "HUBBUB_INSTANCE_DIR": str(self.data / "instance"),
+            "HUBBUB_DATABASE_URL": f"sqlite:///{self.data / 'hubbub.db'}",
+            "HUBBUB_SECRET_KEY": "bench-secret-key-not-for-production",
+            "HUBBUB_RATE_LIMIT": "1000000/minute",
+            "PYTHON_AKISMET_API_KEY": "test-key",
+            "PYTHON_AKISMET_BLOG_URL": "http://127.0.0.1/",
+            "HUBBUB_AKISMET_ENDPOINT": self.akismet.url,
+        }
+        env.pop("HUBBUB_QUEUE_URL", None)  # in-process jobs: the default deployment
+        cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", *GUNICORN_ARGS,
+               "comments_service:create_app()"]
+        return Process("Hubbub (gunicorn)", cmd, env, self.data / "server.log", self.site["dir"])
+
+    def ready_url(self) -> str:
+        return self.base + "/api/health"
+
+    def get_url(self) -> str:
+        return f"{self.base}/api/threads/{self.site['get']['slug']}/comments"
+
+    def post_url(self) -> str:
+        return f"{self.base}/api/threads/{self.site['post']['slug']}/comments"
+
+    def post_body(self) -> str:
+        return json.dumps({"author": "Reader @N@", "email": "reader@N@@example.org", "body": COMMENT_TEXT})
+
+    def thread_size(self, body: bytes) -> int:
+        return len(json.loads(body)["comments"])
+
+    def stored_comments(self) -> int:
+        with contextlib.closing(sqlite3.connect(self.data / "hubbub.db")) as db:
+            return db.execute("SELECT count(*) FROM comments WHERE thread = ?", (self.site["post"]["slug"],)).fetchone()[0]
+
+
+class Isso(System):
+    name, label = "isso", "Isso 0.14"
+    app = "isso.run:application"
+
+    def __init__(self, work, site, akismet, venv: Path):
+        super().__init__(work, site, akismet)
+        self.venv = venv
+
+    def _process(self) -> Process:
+        template = string.Template((BENCH / "isso.cfg.template").read_text())
+        cfg = self.data / "isso.cfg"
+        cfg.write_text(template.substitute(dbpath=self.data / "isso.db", site_origin=SITE_ORIGIN,
+                                           public_endpoint=self.base))
+        env = {**os.environ, "ISSO_SETTINGS": str(cfg), "BENCH_AKISMET_ENDPOINT": self.akismet.url}
+        env.pop("PYTHONPATH", None)
+        # --preload as Isso's documentation runs it under gunicorn: workers share its write lock.
+        cmd = [str(self.venv / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", *GUNICORN_ARGS,
+               "--preload", "--pythonpath", str(BENCH), self.app]
+        return Process(f"{self.label} (gunicorn)", cmd, env, self.data / "server.log", self.data)
+
+    def ready_url(self) -> str:
+        return self.base + "/info"
+
+    def get_url(self) -> str:
+        return f"{self.base}/?uri={quote(self.site['get']['uri'], safe='')}"
+
+    def post_url(self) -> str:
+        return f"{self.base}/new?uri={quote(self.site['post']['uri'], safe='')}"
+
+    def post_body(self) -> str:
+        return json.dumps({"author": "Reader @N@", "email": "reader@N@@example.org", "text": COMMENT_TEXT,
+                           "title": self.site["post"]["title"]})
+
+    def seed(self) -> None:
+        """Post the 100 comments through Isso's API, then approve them (they were held for moderation)."""
+        url = f"{self.base}/new?uri={quote(self.site['get']['uri'], safe='')}"
+        headers = {"Content-Type": "application/json", "Origin": SITE_ORIGIN}
+        for c in thread_comments():
+            body = {"author": c["author"], "email": c["email"], "text": c["text"], "title": self.site["get"]["title"]}
+            if c["website"]:
+                body["website"] = c["website"]
+            status, answer = http_post(url, json.dumps(body).encode(), headers)
+            if status not in (201, 202):
+                raise BenchError(f"Isso refused a seed comment: {status} {answer[:300]!r}")
+        # Approving = what Isso's activate link does: mode 2 (held) -> 1 (public).
+        with contextlib.closing(sqlite3.connect(self.data / "isso.db")) as db, db:
+            db.execute("UPDATE comments SET mode = 1 WHERE tid = (SELECT id FROM threads WHERE uri = ?)",
+                       (self.site["get"]["uri"],))
+
+    def thread_size(self, body: bytes) -> int:
+        return len(json.loads(body)["replies"])
+
+    def stored_comments(self) -> int:
+        with contextlib.closing(sqlite3.connect(self.data / "isso.db")) as db:
+            return db.execute("SELECT count(*) FROM comments WHERE tid = (SELECT id FROM threads WHERE uri = ?)",
+                              (self.site["post"]["uri"],)).fetchone()[0]
+
+
+class IssoSyncAkismet(Isso):
+    name, label = "isso_sync", "Isso 0.14 + sync Akismet (reference)"
+    app = "isso_sync_akismet:application"
+    measure_get = False  # the same GET code as stock Isso
+
+
+# Measuring ------------------------------------------------------------------------------------
+def measure(system: System, round_no: int, args) -> dict:
+    started = time.monotonic()
+    system.start(round_no)
+    try:
+        result: dict = {"system": system.name, "round": round_no}
+        if system.measure_get:
+            status, body = http_get(system.get_url(), headers=system.get_headers())
+            size = system.thread_size(body) if status == 200 else -1
+            if size != THREAD_SIZE:
+                raise BenchError(f"{system.label}: GET thread answered {status} with {size} comments, "
+                                 f"expected 200 with {THREAD_SIZE}: {body[:300]!r}")
+            result["get_body_bytes"] = len(body)
+            load(system.get_url(), "GET", None, system.get_headers(), args.warmup, args)
+            result["get"] = load(system.get_url(), "GET", None, system.get_headers(), args.duration, args)
+            result["get"]["valid"] = _valid(result["get"], 200)
+        before = system.stored_comments()
+        system.akismet.reset()
+        warm = load(system.post_url(), "POST", system.post_body(), system.post_headers(), args.warmup, args)
+        post = load(system.post_url(), "POST", system.post_body(), system.post_headers(), args.duration, args)
+        post["valid"] = _valid(post, system.expected_post_status) and _valid(warm, system.expected_post_status)
+        post["akismet_checks_during_post"] = system.akismet.comment_checks()
+        accepted = warm["statuses"].get(system.expected_post_status, 0) + post["statuses"].get(
+            system.expected_post_status, 0)
+        post["accepted"] = accepted
+        post["stored"] = system.stored_comments() - before
+        # wrk stops counting at the deadline, so a request in flight then is stored but not counted.
+        if not accepted <= post["stored"] <= accepted + 2 * args.connections:
+            post["valid"] = False
+            print(f"  ! {system.label}: {accepted} POSTs accepted but {post['stored']} comments stored", flush=True)
+        result["post"] = post
+    finally:
+        system.stop()
+    result["seconds"] = time.monotonic() - started
+    summary = []
+    if "get" in result:
+        summary.append(f"GET {result['get']['rate']:8.1f}/s p99 {result['get']['latency_ms']['p99']:7.1f} ms")
+    summary.append(f"POST {result['post']['rate']:7.1f}/s p99 {result['post']['latency_ms']['p99']:7.1f} ms "
+                   f"(Akismet checks meanwhile: {result['post']['akismet_checks_during_post']})")
+    print(f"  round {round_no} {system.label:<38} " + "  ".join(summary), flush=True)
+    return result
+
+
+def load(url, method, body, headers, duration, args) -> dict:
+    return loadgen.run(url, method=method, body=body, headers=headers, connections=args.connections,
+                       duration=duration, engine=args.engine)
+
+
+def _valid(result: dict, expected: int) -> bool:
+    wrong = {code: n for code, n in result["statuses"].items() if code != expected}
+    if wrong or result["transport_errors"]:
+        print(f"  ! unexpected answers {wrong} / transport errors {result['transport_errors']} "
+              f"(expected only {expected})", flush=True)
+        return False
+    return result["requests"] > 0
+
+
+def medians(rounds: list[dict], system: str) -> dict:
+    mine = [r for r in rounds if r["system"] == system]
+    out = {}
+    for kind in ("get", "post"):
+        runs = [r[kind] for r in mine if kind in r]
+        if runs:
+            out[kind] = {
+                "rate": statistics.median(x["rate"] for x in runs),
+                "p50_ms": statistics.median(x["latency_ms"]["p50"] for x in runs),
+                "p99_ms": statistics.median(x["latency_ms"]["p99"] for x in runs),
+                "valid": all(x["valid"] for x in runs),
+                "rounds": len(runs),
+            }
+    return out
+
+
+def report(summary: dict) -> str:
+    h, i, s = summary["hubbub"], summary["isso"], summary.get("isso_sync")
+    goals = summary["goals"]
+
+    def row(name, a, b, ratio="", goal=""):
+        return f"{name:<18}{a:>14}{b:>14}{ratio:>10}   {goal}"
+
+    mark = {True: "MET", False: "NOT MET"}
+    lines = [row("", "Hubbub", "Isso 0.14", "ratio", "goal"),
+             row("POST req/s", f"{h['post']['rate']:.1f}", f"{i['post']['rate']:.1f}",
+                 f"{goals['post_ratio']:.2f}x", f">= {GOAL_POST_RATIO:g}x: {mark[goals['post_ratio_met']]}"),
+             row("POST p50 (ms)", f"{h['post']['p50_ms']:.1f}", f"{i['post']['p50_ms']:.1f}"),
+             row("POST p99 (ms)", f"{h['post']['p99_ms']:.1f}", f"{i['post']['p99_ms']:.1f}", "",
+                 f"Hubbub <= {GOAL_POST_P99_MS:g} ms: {mark[goals['post_p99_met']]}"),
+             row("GET req/s", f"{h['get']['rate']:.1f}", f"{i['get']['rate']:.1f}",
+                 f"{goals['get_ratio']:.1f}x", f">= {GOAL_GET_RATIO:g}x: {mark[goals['get_ratio_met']]}"),
+             row("GET p50 (ms)", f"{h['get']['p50_ms']:.2f}", f"{i['get']['p50_ms']:.2f}"),
+             row("GET p99 (ms)", f"{h['get']['p99_ms']:.2f}", f"{i['get']['p99_ms']:.2f}")]
+    if s:
+        ratio = h["post"]["rate"] / s["post"]["rate"] if s["post"]["rate"] else float("inf")
+        lines += ["", "Reference: Isso 0.14 with a synchronous Akismet check (300 ms) in its before-save hook",
+                  row("POST req/s", f"{h['post']['rate']:.1f}", f"{s['post']['rate']:.1f}", f"{ratio:.1f}x"),
+                  row("POST p99 (ms)", f"{h['post']['p99_ms']:.1f}", f"{s['post']['p99_ms']:.1f}")]
+    invalid = [f"{name} {kind}" for name, m in (("Hubbub", h), ("Isso", i), ("Isso+sync", s or {}))
+               for kind, v in m.items() if not v["valid"]]
+    if invalid:
+        lines += ["", "WARNING: unexpected answers in " + ", ".join(invalid) + ": those figures are not valid."]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Hubbub vs Isso 0.14 on loopback (see the module docstring).")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of measured load per phase")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load before each phase")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of A/B (the median is reported)")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--engine", choices=("auto", "wrk", "python"), default="auto",
+                        help="load generator: wrk if installed (auto), else Python threads")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip the Isso + synchronous Akismet reference measurement")
+    parser.add_argument("--isso-venv", type=Path, default=BENCH / ".venv-isso")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary work directory (logs, databases)")
+    parser.add_argument("--check-goals", action="store_true", help="exit 3 when a goal is not met")
+    args = parser.parse_args(argv)
+
+    engine = args.engine if args.engine != "auto" else ("wrk" if loadgen.wrk_available() else "python")
+    args.engine = engine
+    if engine == "python":
+        print("note: wrk not found (apt-get install wrk); the Python load generator takes CPU from the servers, "
+              "so high rates read low", flush=True)
+    venv = ensure_isso_venv(args.isso_venv)
+    work = Path(tempfile.mkdtemp(prefix="hubbub-bench-"))
+    started = time.time()
+    akismet = AkismetStandIn(work)
+    try:
+        print(f"building the site in {work} ...", flush=True)
+        site = prepare_site(work)
+        akismet.start()
+        systems = [Hubbub(work, site, akismet), Isso(work, site, akismet, venv)]
+        if not args.no_reference:
+            systems.append(IssoSyncAkismet(work, site, akismet, venv))
+        print(f"{args.rounds} rounds, {args.connections} connections, {args.duration:g} s per phase "
+              f"(+{args.warmup:g} s warm-up), load generator: {engine}", flush=True)
+        rounds = []
+        for n in range(1, args.rounds + 1):
+            order = systems if n % 2 else list(reversed(systems))  # A B, B A, ...: drift hits both
+            for system in order:
+                rounds.append(measure(system, n, args))
+    except (BenchError, loadgen.LoadError) as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        print(f"logs kept in {work}", file=sys.stderr)
+        return 1
+    finally:
+        akismet.process.stop()
+
+    summary = {name: medians(rounds, name) for name in ("hubbub", "isso", "isso_sync")}
+    summary = {k: v for k, v in summary.items() if v}
+    h, i = summary["hubbub"], summary["isso"]
+    post_ratio = h["post"]["rate"] / i["post"]["rate"]
+    get_ratio = h["get"]["rate"] / i["get"]["rate"]
+    summary["goals"] = {
+        "post_ratio": post_ratio, "post_ratio_met": post_ratio >= GOAL_POST_RATIO,
+        "post_p99_ms": h["post"]["p99_ms"], "post_p99_met": h["post"]["p99_ms"] <= GOAL_POST_P99_MS,
+        "get_ratio": get_ratio, "get_ratio_met": get_ratio >= GOAL_GET_RATIO,
+    }
+    table = report(summary)
+    print("\n" + table)
+
+    results = BENCH / "results"
+    results.mkdir(exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = results / f"service-{stamp}.json"
+    out.write_text(json.dumps({
+        "benchmark": "comment service: Hubbub vs Isso 0.14",
+        "started": dt.datetime.fromtimestamp(started).isoformat(), "seconds": time.time() - started,
+        "settings": {"duration": args.duration, "warmup": args.warmup, "rounds": args.rounds,
+                     "connections": args.connections, "engine": engine, "gunicorn": GUNICORN_ARGS,
+                     "akismet_latency": AKISMET_LATENCY, "thread_size": THREAD_SIZE},
+        "machine": {"cpus": os.cpu_count(), "loadavg_end": os.getloadavg(), "python": platform.python_version(),
+                    "platform": platform.platform(), "git_commit": _git_commit()},
+        "threads": {"get": site["get"], "post": site["post"]},
+        "summary": summary, "rounds": rounds, "table": table,
+    }, indent=2, default=str))
+    print(f"\nraw results: {out.relative_to(ROOT)}  ({time.time() - started:.0f} s)")
+    if args.keep:
+        print(f"work directory kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    valid = all(v["valid"] for name in ("hubbub", "isso") for v in summary[name].values())
+    if not valid:
+        return 2
+    if args.check_goals and not all(summary["goals"][k] for k in ("post_ratio_met", "post_p99_met", "get_ratio_met")):
+        return 3
+    return 0
+
+
+def _git_commit() -> str:
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return found.stdout.strip() or "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

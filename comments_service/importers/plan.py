@@ -1,0 +1,101 @@
+"""What an import will do, worked out completely before anything is written.
+
+Each importer (WordPress, Disqus, Hubbub JSON) reads its whole file into an ImportPlan and raises
+ImportFailed on bad input; only a plan that parsed cleanly is applied (files.py, store.py), so a
+bad file never leaves half an import behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+class ImportFailed(Exception):
+    """The input cannot be imported; the message names the file or item and what is wrong."""
+
+
+@dataclass
+class Document:
+    """A Markdown file to write under content/ (a post or a page)."""
+
+    kind: str  # "post" or "page"
+    slug: str
+    title: str
+    relpath: str  # e.g. "posts/my-post.md", relative to content/
+    text: str
+
+
+@dataclass
+class AuthorStub:
+    name: str
+    slug: str
+    email: str = ""
+    joined: dt.date | None = None
+    source: str = "WordPress"
+
+
+@dataclass
+class ImportedComment:
+    """One comment as it will be stored. `key` is its import_key: the same source comment always
+    gets the same key, so a second import finds it and adds nothing."""
+
+    key: str
+    thread: str
+    author: str
+    email: str
+    url: str
+    body: str  # Markdown
+    html: str  # sanitised, rendered once here
+    created: dt.datetime  # aware UTC
+    status: str
+    parent_key: str | None = None
+    remote_addr: str | None = None
+    user_agent: str = ""
+    referrer: str = ""
+    akismet: str = "unchecked"
+
+
+@dataclass
+class ImportPlan:
+    source: str  # "WordPress", "Disqus"
+    documents: list[Document] = field(default_factory=list)
+    authors: list[AuthorStub] = field(default_factory=list)
+    comments: list[ImportedComment] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)  # reason → count
+    notes: list[str] = field(default_factory=list)  # things a person should look at afterwards
+
+    def note(self, message: str) -> None:
+        if message not in self.notes:
+            self.notes.append(message)
+
+
+# Small shared field cleaners: imported data was never validated by our submit path. -----------
+
+def clean_author(name: str | None) -> str:
+    name = " ".join((name or "").split())
+    return (name or "Anonymous")[:100]
+
+
+def clean_email(email: str | None) -> str:
+    email = (email or "").strip()
+    return email if len(email) <= 254 else ""
+
+
+def clean_url(url: str | None) -> str:
+    """An http(s) URL that fits the column, or "" (WordPress often stores just "http://")."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 200 or any(c.isspace() for c in url):
+        return ""
+    return url
+
+
+def clean_ip(ip: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((ip or "").strip()))
+    except ValueError:
+        return None

@@ -1,0 +1,64 @@
+"""Moderation: moderator accounts, the web UI under /moderate/, the token API under
+/api/moderation/, Akismet feedback, email notifications and data retention.
+
+`init_app(app)` wires it all into the comment service's app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from flask import Flask, request
+from flask_wtf.csrf import CSRFProtect
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    from . import api, feedback, notify, retention, unsubscribe, views  # noqa: F401  (jobs register on import)
+    from .auth import current_moderator
+    from .schedule import schedule_next
+
+    hub = app.extensions["hubbub"]
+    config = hub.config
+    app.config.setdefault("SESSION_COOKIE_NAME", "hubbub_session")
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Secure everywhere but on a developer's plain-http machine and in the test client.
+        SESSION_COOKIE_SECURE=not (config.development or app.testing),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        # CSRF is checked by the moderation UI itself (views.csrf_protect), not app-wide:
+        # the public API takes forms from readers, the moderation API takes bearer tokens.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (12 h) session
+    )
+    CSRFProtect(app)
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(unsubscribe.bp)
+
+    # Failed logins are counted per address and per account: guessing slows to a crawl.
+    limiter = app.extensions["hubbub_limiter"]
+    failed = lambda response: response.status_code == 401  # noqa: E731
+    login = app.view_functions["moderate.login"]
+    login = limiter.limit(lambda: config.login_rate_limit, methods=["POST"], deduct_when=failed)(login)
+    login = limiter.limit(lambda: config.login_rate_limit, methods=["POST"], deduct_when=failed,
+                          key_func=lambda: "account:" + (request.form.get("email") or "").strip().lower()[:254],
+                          scope="login-account")(login)
+    app.view_functions["moderate.login"] = login
+
+    @app.after_request
+    def no_store(response):
+        # Moderation pages show emails and addresses: never keep them in a shared cache.
+        if request.path.startswith(("/moderate/", "/api/moderation/")) and request.endpoint != "moderate.static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app.jinja_env.globals.setdefault("current_moderator", current_moderator)
+    notify.install_hooks()
+    with hub.sessions() as s, s.begin():
+        schedule_next(s, "retention", retention.EVERY)
+        schedule_next(s, "notify-digest", notify.DIGEST_EVERY)

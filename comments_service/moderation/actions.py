@@ -1,0 +1,155 @@
+"""The one place that changes a comment because a moderator said so (UI, API and bulk alike).
+
+Each action writes an audit entry, asks for a publish when what the site shows changes, tells
+Akismet about spam/not-spam decisions (in the background), and lets commenters know when their
+comment goes live or gets a reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, exists, select
+
+from .. import markup
+from ..check import request_publish
+from ..models import Comment, utcnow
+from ..submit import LIMITS
+from . import feedback, notify
+from .models import AuditEntry
+from .scope import may_moderate
+
+ACTIONS = ("approve", "reject", "spam", "ham", "delete", "edit")
+TARGET = {"approve": "published", "reject": "rejected", "spam": "spam"}
+
+
+class ActionError(Exception):
+    """An action that cannot be applied; `status` is the HTTP status that fits."""
+
+    def __init__(self, status: int, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.fields = fields or {}
+
+
+@dataclass
+class Outcome:
+    id: int
+    status: str  # the comment's status afterwards, or "deleted"
+    changed: bool
+    from_status: str | None = None
+
+
+def _edit_values(comment: Comment, edit: dict) -> dict:
+    """Checked new values for the editable fields (only those that change)."""
+    errors, values = {}, {}
+    for name in ("body", "author", "url"):
+        if name not in edit or edit[name] is None:
+            continue
+        value = edit[name]
+        if not isinstance(value, str):
+            errors[name] = "must be text"
+            continue
+        value = value.replace("\r\n", "\n").strip()
+        if name in ("body", "author") and not value:
+            errors[name] = "must not be empty"
+        elif len(value) > LIMITS[name]:
+            errors[name] = f"too long: at most {LIMITS[name]} characters"
+        elif name == "url" and value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+            errors[name] = "must be an http:// or https:// address, or empty"
+        elif "\x00" in value:
+            errors[name] = "contains a NUL character"
+        elif value != getattr(comment, name):
+            values[name] = value
+    if errors:
+        raise ActionError(400, "The edit has errors: fix the fields named.", errors)
+    return values
+
+
+def _has_published_replies(session, comment: Comment) -> bool:
+    return bool(session.scalar(select(exists().where(Comment.parent_id == comment.id,
+                                                     Comment.status == "published"))))
+
+
+def apply(hub, session, comment: Comment, action: str, moderator, *, edit: dict | None = None,
+          via: str = "ui") -> Outcome:
+    """Apply one action inside the caller's transaction."""
+    if action not in ACTIONS:
+        raise ActionError(404, f"Unknown action {action!r}: use one of {', '.join(ACTIONS)}.")
+    if not may_moderate(hub, moderator, comment):
+        raise ActionError(404, f"No comment {comment.id} among those you moderate.")
+    before = comment.status
+    detail: dict = {"via": via}
+
+    if action == "delete":
+        republish = before == "published" or _has_published_replies(session, comment)
+        detail.update(author=comment.author, thread=comment.thread, excerpt=comment.body[:200])
+        _audit(session, comment.id, moderator, action, before, None, detail)
+        thread = comment.thread
+        session.expunge(comment)
+        session.execute(delete(Comment).where(Comment.id == comment.id))
+        if republish:
+            request_publish(session, thread)
+        return Outcome(comment.id, "deleted", True, before)
+
+    if action == "edit":
+        values = _edit_values(comment, edit or {})
+        if not values:
+            return Outcome(comment.id, before, False, before)
+        detail["before"] = {name: getattr(comment, name) for name in values}
+        for name, value in values.items():
+            setattr(comment, name, value)
+        if "body" in values:
+            comment.html = markup.render(comment.body)
+        _audit(session, comment.id, moderator, action, before, before, detail)
+        if before == "published":
+            request_publish(session, comment.thread)
+        return Outcome(comment.id, before, True, before)
+
+    if action == "ham":
+        after = "pending" if before == "spam" else before
+        tell_akismet = before == "spam" or comment.akismet in ("spam", "discard")
+        if after == before and not tell_akismet:
+            return Outcome(comment.id, before, False, before)
+    else:
+        after = TARGET[action]
+        if after == before:
+            return Outcome(comment.id, before, False, before)
+
+    comment.status = after
+    if after == "published":
+        comment.published_at = utcnow()
+    elif before == "published":
+        comment.published_at = None
+    _audit(session, comment.id, moderator, action, before, after, detail)
+
+    if action == "spam":
+        feedback.request_feedback(hub, session, comment, spam=True)
+    elif action == "ham" or (action == "approve" and before == "spam"):
+        feedback.request_feedback(hub, session, comment, spam=False)
+    if (before == "published") != (after == "published"):
+        request_publish(session, comment.thread)
+    if after == "published":
+        notify.comment_published(hub, session, comment)
+    return Outcome(comment.id, after, True, before)
+
+
+def _audit(session, comment_id: int, moderator, action: str, before, after, detail: dict) -> None:
+    session.add(AuditEntry(comment_id=comment_id, moderator=moderator.email, action=action,
+                           from_status=before, to_status=after, at=utcnow(), detail=detail))
+
+
+def apply_many(hub, session, ids, action: str, moderator, via: str = "ui-bulk") -> list[Outcome]:
+    """One action on many comments in one transaction; ids not found or not theirs are skipped."""
+    if action not in ACTIONS or action == "edit":
+        raise ActionError(404, f"Unknown bulk action {action!r}: use approve, reject, spam, ham or delete.")
+    wanted = sorted({int(i) for i in ids if 0 < int(i) < 2**31})
+    outcomes = []
+    if not wanted:
+        return outcomes
+    found = session.scalars(select(Comment).where(Comment.id.in_(wanted)).order_by(Comment.id)).all()
+    for comment in found:
+        if may_moderate(hub, moderator, comment):
+            outcomes.append(apply(hub, session, comment, action, moderator, via=via))
+    return outcomes

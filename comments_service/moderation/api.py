@@ -1,0 +1,122 @@
+"""The moderation API (CONTRACT.md): list comments and act on them with a bearer token.
+
+    GET  /api/moderation/comments?status=pending|published|rejected|spam&limit=N&offset=M[&q=TEXT]
+    POST /api/moderation/comments/{id}/{approve|reject|spam|ham|delete|edit}
+
+Tokens come from `hubbub token create EMAIL`. No CSRF here: a bearer token is not sent by a
+browser on its own, so another site cannot make a moderator's browser use it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import func, select
+
+from ..errors import api_error
+from ..models import STATUSES, Comment
+from . import actions
+from .auth import bearer_token, token_moderator
+from .queries import search_filter
+from .scope import restrict
+
+bp = Blueprint("moderation_api", __name__, url_prefix="/api/moderation")
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+
+
+def hub():
+    return current_app.extensions["hubbub"]
+
+
+def token_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        token = bearer_token()
+        with hub().sessions() as s, s.begin():
+            found = token_moderator(s, token) if token else None
+            if found is not None:
+                s.expunge(found[0])
+                g.api_moderator, g.api_token = found[0], found[1].name
+        if found is None:
+            response = api_error(401, "A valid moderation token is required: send Authorization: Bearer TOKEN "
+                                      "(create one with `hubbub token create EMAIL`).")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="hubbub-moderation"'
+            return response
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def comment_json(c: Comment) -> dict:
+    return {
+        "id": c.id, "thread": c.thread, "status": c.status, "author": c.author, "email": c.email, "url": c.url,
+        "ip": c.remote_addr, "body": c.body, "akismet": c.akismet, "created": c.created.isoformat(),
+        "parent": c.parent_id, "html": c.html, "guard_reasons": list(c.guard_reasons or []),
+        "user_agent": c.user_agent, "referrer": c.referrer,
+        "published_at": c.published_at.isoformat() if c.published_at else None,
+    }
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number between {low} and {high}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}")
+    return value
+
+
+@bp.get("/comments")
+@token_required
+def list_comments():
+    status = request.args.get("status", "pending")
+    if status not in STATUSES:
+        return api_error(400, f"Unknown status {status!r}: use one of {', '.join(STATUSES)}.",
+                         {"status": f"one of {', '.join(STATUSES)}"})
+    try:
+        limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        offset = _int_arg("offset", 0, 0, 2**31 - 1)
+    except ValueError as exc:
+        field = str(exc).split()[0]
+        return api_error(400, f"{exc}.", {field: str(exc)})
+    where = [Comment.status == status]
+    q = (request.args.get("q") or "").strip()
+    if q:
+        where.append(search_filter(q))
+    h = hub()
+    with h.sessions() as s:
+        total = s.scalar(restrict(select(func.count(Comment.id)).where(*where), h, g.api_moderator)) or 0
+        rows = s.scalars(restrict(select(Comment).where(*where), h, g.api_moderator)
+                         .order_by(Comment.created.desc(), Comment.id.desc()).limit(limit).offset(offset)).all()
+        return jsonify({"total": total, "limit": limit, "offset": offset, "status": status,
+                        "comments": [comment_json(c) for c in rows]})
+
+
+@bp.post("/comments/<int:comment_id>/<action>")
+@token_required
+def act(comment_id: int, action: str):
+    if action not in actions.ACTIONS:
+        return api_error(404, f"Unknown action {action!r}: use one of {', '.join(actions.ACTIONS)}.")
+    edit = None
+    if action == "edit":
+        edit = request.get_json(silent=True)
+        if not isinstance(edit, dict):
+            return api_error(400, 'Send the new text as JSON: {"body": "...", "author": "...", "url": "..."}.')
+    h = hub()
+    try:
+        with h.sessions() as s, s.begin():
+            comment = s.get(Comment, comment_id) if comment_id < 2**31 else None
+            if comment is None:
+                return api_error(404, f"No comment {comment_id}.")
+            outcome = actions.apply(h, s, comment, action, g.api_moderator, edit=edit,
+                                    via=f"api:{g.api_token}" if g.api_token else "api")
+    except actions.ActionError as exc:
+        return api_error(exc.status, str(exc), exc.fields)
+    return jsonify({"id": outcome.id, "status": outcome.status, "changed": outcome.changed})

@@ -1,0 +1,70 @@
+"""Akismet feedback: tell Akismet what moderators decided (submit-spam / submit-ham).
+
+The moderator never waits: a decision commits a job, and the job calls Akismet with the comment
+as it was originally submitted (before any moderator edit), retrying with backoff on faults.
+The arguments travel in the job itself, so a comment deleted meanwhile is still reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+
+from ..jobs import RetryLater, backoff, enqueue, handler
+from ..models import Comment, utcnow
+from ..spam.akismet import AkismetKeyInvalid, AkismetUnavailable, comment_arguments
+from .models import AuditEntry
+from .schedule import attempts
+
+log = logging.getLogger(__name__)
+
+KIND = "akismet-feedback"
+GIVE_UP_AFTER = dt.timedelta(days=3)
+INVALID_KEY_RETRY = 20 * 60.0
+
+
+def original_arguments(hub, session, comment: Comment) -> dict:
+    """Akismet's arguments for the comment as the commenter sent it (edits undone)."""
+    args = comment_arguments(comment, hub.threads.get(comment.thread), hub.site_url())
+    first_edit = session.scalar(
+        select(AuditEntry).where(AuditEntry.comment_id == comment.id, AuditEntry.action == "edit")
+        .order_by(AuditEntry.at, AuditEntry.id).limit(1)
+    )
+    before = (first_edit.detail or {}).get("before", {}) if first_edit else {}
+    for field, arg in (("body", "comment_content"), ("author", "comment_author"), ("url", "comment_author_url")):
+        if field in before:
+            args[arg] = before[field]
+    return args
+
+
+def request_feedback(hub, session, comment: Comment, spam: bool) -> None:
+    """Queue submit-spam or submit-ham for this comment (nothing when Akismet is off)."""
+    if not hub.akismet.enabled:
+        return
+    payload = {"comment": comment.id, "spam": spam, "ip": comment.remote_addr or "",
+               "args": original_arguments(hub, session, comment), "requested": utcnow().isoformat()}
+    # One job per comment: a quick spam-then-ham sends only the final word.
+    enqueue(session, KIND, payload, key=f"feedback:{comment.id}")
+
+
+@handler(KIND)
+def send_feedback(hub, payload: dict) -> None:
+    if not hub.akismet.enabled:
+        return
+    what = "submit-spam" if payload["spam"] else "submit-ham"
+    try:
+        hub.akismet.submit(payload["ip"], payload["args"], spam=payload["spam"])
+    except AkismetUnavailable as exc:
+        requested = dt.datetime.fromisoformat(payload["requested"])
+        if utcnow() - requested > GIVE_UP_AFTER:
+            log.warning("giving up %s for comment %s after %s: %s", what, payload["comment"], GIVE_UP_AFTER, exc)
+            return
+        if isinstance(exc, AkismetKeyInvalid):
+            delay = INVALID_KEY_RETRY
+        else:
+            delay = backoff(attempts(hub, KIND, f"feedback:{payload['comment']}"))
+        log.warning("%s for comment %s failed (%s); retrying in %.0f s", what, payload["comment"], exc, delay)
+        raise RetryLater(delay, f"{what}: {exc}") from exc
+    log.info("%s sent for comment %s", what, payload["comment"])

@@ -1,0 +1,385 @@
+"""Emails: moderators hear about comments awaiting them; commenters hear about their comment.
+
+- Moderators (mode per moderator): "immediate" gets one email per batch of newly waiting
+  comments, "digest" one summary every HUBBUB_DIGEST_HOURS, "off" nothing. Only comments a check
+  has settled are announced; while Akismet is failing they are held back (a spam wave must not
+  flood inboxes) and go out once Akismet answers again, or once a comment has waited HOLD_LIMIT.
+- Commenters who ticked "Notify me of replies" get an email when their comment is published and
+  when someone replies to it, each with a signed one-click unsubscribe link (RFC 8058 headers).
+
+Sending happens in jobs, never in a request. Every email sent is recorded, so a retry after a
+fault never sends one twice. No SMTP host configured = no emails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import smtplib
+import textwrap
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, select, update
+
+from .. import state
+from ..check import AFTER_CHECK
+from ..jobs import RetryLater, backoff, enqueue, handler
+from ..models import Comment, utcnow
+from ..spam.akismet import AkismetUnavailable
+from .models import Moderator, SentNotification
+from .schedule import attempts, schedule_next
+from .scope import restrict
+
+log = logging.getLogger(__name__)
+
+HOLD_LIMIT = dt.timedelta(days=1)  # the check gives up after a day too: then a person must look
+HOLD_RETRY = 300.0
+PROBE_AFTER = dt.timedelta(minutes=2)
+LOOKBACK = dt.timedelta(days=14)  # older pending comments were announced already, or never will be
+DIGEST_EVERY = 3600.0
+MAX_LISTED = 20
+
+
+class MailError(Exception):
+    """The SMTP server could not take the message; retried later."""
+
+
+# Addresses and links ----------------------------------------------------------------------------
+def enabled(hub) -> bool:
+    return bool(hub.config.smtp_host)
+
+
+def recipient_key(hub, email: str) -> str:
+    """A keyed hash of an address: recognisable in the sent-emails table, not readable."""
+    return hmac.new(hub.config.secret_key.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def service_url(hub) -> str:
+    """Where the service answers, for links in emails (HUBBUB_PUBLIC_URL, else the site's)."""
+    if hub.config.public_url:
+        return hub.config.public_url
+    comments_url = hub.threads.site().get("comments_url") or ""
+    if comments_url.startswith(("http://", "https://")):
+        return comments_url.rstrip("/")
+    return hub.site_url()
+
+
+def article_url(hub, slug: str) -> str:
+    info = hub.threads.get(slug) or {}
+    if str(info.get("absolute_url", "")).startswith(("http://", "https://")):
+        return info["absolute_url"]
+    return hub.site_url() + "/" + info.get("url", f"posts/{slug}/").lstrip("/")
+
+
+def article_title(hub, slug: str) -> str:
+    return (hub.threads.get(slug) or {}).get("title") or slug
+
+
+def _unsubscribe_serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="hubbub-unsubscribe")
+
+
+def unsubscribe_token(hub, comment_id: int) -> str:
+    return _unsubscribe_serializer(hub.config.secret_key).dumps({"c": comment_id})
+
+
+def read_unsubscribe_token(secret: str, token: str) -> int | None:
+    try:
+        data = _unsubscribe_serializer(secret).loads(token)
+    except BadSignature:
+        return None
+    return data.get("c") if isinstance(data, dict) and isinstance(data.get("c"), int) else None
+
+
+def unsubscribe_url(hub, comment_id: int) -> str:
+    return f"{service_url(hub)}/notifications/unsubscribe/{unsubscribe_token(hub, comment_id)}"
+
+
+def unsubscribe(session, comment_id: int) -> int:
+    """Stop every email to the address that wrote this comment; the number of comments changed."""
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        return 0
+    return session.execute(
+        update(Comment).where(func.lower(Comment.email) == comment.email.strip().lower(), Comment.notify.is_(True))
+        .values(notify=False)
+    ).rowcount
+
+
+# Sending ---------------------------------------------------------------------------------------
+def message(hub, to: str, subject: str, body: str, unsubscribe: str | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = hub.config.smtp_from
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(usegmt=True)
+    domain = parseaddr(hub.config.smtp_from)[1].rpartition("@")[2] or "localhost"
+    msg["Message-ID"] = make_msgid(domain=domain)
+    msg["Auto-Submitted"] = "auto-generated"
+    if unsubscribe:
+        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(body)
+    return msg
+
+
+class Mailer:
+    """One SMTP connection for the messages of one job run."""
+
+    def __init__(self, hub):
+        self.config = hub.config
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "Mailer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass  # the messages went out; a rude goodbye changes nothing
+
+    def send(self, msg: EmailMessage) -> None:
+        cfg = self.config
+        try:
+            if self.smtp is None:
+                cls = smtplib.SMTP_SSL if cfg.smtp_port == 465 else smtplib.SMTP
+                self.smtp = cls(cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout)
+                if cfg.smtp_starttls and cls is smtplib.SMTP:
+                    self.smtp.starttls()
+                if cfg.smtp_user:
+                    self.smtp.login(cfg.smtp_user, cfg.smtp_password or "")
+            self.smtp.send_message(msg)
+        except (smtplib.SMTPException, OSError) as exc:
+            self.smtp = None
+            raise MailError(f"SMTP {cfg.smtp_host}:{cfg.smtp_port} did not take the message: {exc}") from exc
+
+
+def _record(hub, kind: str, comment_ids, recipient: str) -> None:
+    with hub.sessions() as s, s.begin():
+        for cid in comment_ids:
+            s.add(SentNotification(kind=kind, comment_id=cid, recipient=recipient, sent_at=utcnow()))
+
+
+# Triggers ---------------------------------------------------------------------------------------
+def after_check(hub, session, comment: Comment) -> None:
+    """AFTER_CHECK hook: a settled pending comment is news for moderators; a published one for commenters."""
+    if not enabled(hub):
+        return
+    if comment.status == "pending":
+        enqueue(session, "notify-moderators", {}, key="pending")
+    elif comment.status == "published":
+        comment_published(hub, session, comment)
+
+
+def comment_published(hub, session, comment: Comment) -> None:
+    """A comment went live: tell its writer (if they asked) and the writer of its parent."""
+    if not enabled(hub):
+        return
+    if comment.notify:
+        enqueue(session, "notify-commenter", {"comment": comment.id, "event": "published"},
+                key=f"published:{comment.id}")
+    if comment.parent_id:
+        enqueue(session, "notify-commenter", {"comment": comment.id, "event": "reply"}, key=f"reply:{comment.id}")
+
+
+def install_hooks() -> None:
+    if after_check not in AFTER_CHECK:
+        AFTER_CHECK.append(after_check)
+
+
+# Moderators ------------------------------------------------------------------------------------
+def akismet_holding(hub) -> bool:
+    """True while Akismet is enabled but failing: announcements wait for its verdicts."""
+    if not hub.akismet.enabled:
+        return False
+    with hub.sessions() as s:
+        stored = state.get(s, "akismet")
+    if stored.get("state") not in ("failing", "invalid_key"):
+        return False
+    last = stored.get("last_error_at")
+    if last and utcnow() - dt.datetime.fromisoformat(last) < PROBE_AFTER:
+        return True
+    # Nothing has asked Akismet for a while: ask it now whether it is back.
+    try:
+        valid = hub.akismet.verify()
+    except AkismetUnavailable as exc:
+        with hub.sessions() as s, s.begin():
+            state.put(s, "akismet", state="failing", last_error=str(exc), last_error_at=utcnow().isoformat())
+        return True
+    with hub.sessions() as s, s.begin():
+        if valid:
+            state.put(s, "akismet", state="ok", last_ok=utcnow().isoformat(), last_error=None)
+        else:
+            state.put(s, "akismet", state="invalid_key", last_error="Akismet rejects the key",
+                      last_error_at=utcnow().isoformat())
+    return not valid
+
+
+def _waiting(hub, session, moderator: Moderator, kind: str) -> list[Comment]:
+    """Settled pending comments this moderator has not been told about yet (oldest first)."""
+    query = select(Comment).where(
+        Comment.status == "pending", Comment.akismet.in_(("ham", "unchecked")),
+        Comment.created >= utcnow() - LOOKBACK,
+        ~Comment.id.in_(select(SentNotification.comment_id).where(
+            SentNotification.kind == kind, SentNotification.recipient == recipient_key(hub, moderator.email))),
+    )
+    return list(session.scalars(restrict(query, hub, moderator).order_by(Comment.created, Comment.id)))
+
+
+def _pending_total(hub, session, moderator: Moderator) -> int:
+    return session.scalar(restrict(select(func.count(Comment.id)).where(Comment.status == "pending"),
+                                   hub, moderator)) or 0
+
+
+def _describe(hub, comment: Comment) -> str:
+    excerpt = textwrap.shorten(" ".join(comment.body.split()), 300, placeholder=" …")
+    lines = [f"{comment.author} on “{article_title(hub, comment.thread)}”, {comment.created:%Y-%m-%d %H:%M} UTC",
+             textwrap.indent(textwrap.fill(excerpt, 72), "  ")]
+    if comment.akismet == "unchecked":
+        lines.append("  Akismet: not checked")
+    if comment.guard_reasons:
+        lines.append("  Held because: " + "; ".join(comment.guard_reasons))
+    lines.append(f"  Moderate: {service_url(hub)}/moderate/comments/{comment.id}")
+    return "\n".join(lines)
+
+
+def _moderator_mail(hub, moderator: Moderator, comments: list[Comment], total: int, digest: bool) -> EmailMessage:
+    n = len(comments)
+    if n == 1 and not digest:
+        subject = f"New comment awaiting moderation on “{article_title(hub, comments[0].thread)}”"
+    else:
+        subject = f"{'Digest: ' if digest else ''}{n} new comment{'s' if n != 1 else ''} awaiting moderation"
+    shown = comments[-MAX_LISTED:]
+    parts = [f"{n} new comment{'s' if n != 1 else ''} awaiting moderation"
+             + (f" ({total} pending in all)" if total != n else "") + ":", ""]
+    parts += [_describe(hub, c) + "\n" for c in reversed(shown)]
+    if n > len(shown):
+        parts.append(f"…and {n - len(shown)} more.\n")
+    parts.append(f"The queue: {service_url(hub)}/moderate/")
+    parts.append("You get these emails as a Hubbub moderator; choose immediate, digest or off at "
+                 f"{service_url(hub)}/moderate/account")
+    return message(hub, moderator.email, subject, "\n".join(parts))
+
+
+def _announce(hub, moderators, kind: str, holding: bool) -> bool:
+    """Send each moderator their waiting comments; True if some were held back."""
+    held = False
+    with Mailer(hub) as mailer:
+        for moderator in moderators:
+            with hub.sessions() as s:
+                comments = _waiting(hub, s, moderator, kind)
+                total = _pending_total(hub, s, moderator)
+            if holding:
+                # Only what has waited HOLD_LIMIT goes out now; the rest when Akismet is back.
+                released = [c for c in comments if utcnow() - c.created >= HOLD_LIMIT]
+                held = held or len(released) < len(comments)
+                comments = released
+            if comments:
+                mailer.send(_moderator_mail(hub, moderator, comments, total, digest=kind == "digest"))
+                _record(hub, kind, [c.id for c in comments], recipient_key(hub, moderator.email))
+                log.info("told moderator %s about %d waiting comment(s)", moderator.id, len(comments))
+            if kind == "digest":
+                with hub.sessions() as s, s.begin():
+                    s.execute(update(Moderator).where(Moderator.id == moderator.id).values(last_digest_at=utcnow()))
+    return held
+
+
+def _moderators(hub, mode: str) -> list[Moderator]:
+    with hub.sessions() as s:
+        found = list(s.scalars(select(Moderator).where(Moderator.notify == mode, Moderator.disabled.is_(False))
+                               .order_by(Moderator.id)))
+        s.expunge_all()
+    return found
+
+
+@handler("notify-moderators")
+def notify_moderators(hub, payload: dict) -> None:
+    if not enabled(hub):
+        return
+    moderators = _moderators(hub, "immediate")
+    if not moderators:
+        return
+    holding = akismet_holding(hub)
+    try:
+        held = _announce(hub, moderators, "pending", holding)
+    except MailError as exc:
+        raise RetryLater(backoff(attempts(hub, "notify-moderators", "pending")), str(exc)) from exc
+    if held:
+        raise RetryLater(HOLD_RETRY, "held back while Akismet is failing")
+
+
+def send_digests(hub) -> None:
+    """Send every digest that is due now."""
+    if not enabled(hub):
+        return
+    now = utcnow()
+    every = dt.timedelta(hours=hub.config.digest_hours)
+    due = [m for m in _moderators(hub, "digest") if m.last_digest_at is None or now - m.last_digest_at >= every
+           - dt.timedelta(minutes=5)]  # a run a little early is the same round
+    if due:
+        _announce(hub, due, "digest", akismet_holding(hub))
+
+
+@handler("notify-digest")
+def digest_job(hub, payload: dict) -> None:
+    with hub.sessions() as s, s.begin():
+        schedule_next(s, "notify-digest", DIGEST_EVERY)
+    try:
+        send_digests(hub)
+    except MailError as exc:
+        log.warning("digest not sent (%s); it goes out with the next round", exc)
+
+
+# Commenters ------------------------------------------------------------------------------------
+def _commenter_mail(hub, kind: str, comment: Comment, to_comment: Comment) -> EmailMessage:
+    title = article_title(hub, comment.thread)
+    link = f"{article_url(hub, comment.thread)}#comment-{comment.id}"
+    unsubscribe = unsubscribe_url(hub, to_comment.id)
+    if kind == "published":
+        subject = f"Your comment on “{title}” is published"
+        intro = f"Hello {to_comment.author},\n\nyour comment on “{title}” is now published:\n\n  {link}"
+    else:
+        subject = f"{comment.author} replied to your comment on “{title}”"
+        excerpt = textwrap.shorten(" ".join(comment.body.split()), 500, placeholder=" …")
+        intro = (f"Hello {to_comment.author},\n\n{comment.author} replied to your comment on “{title}”:\n\n"
+                 f"{textwrap.indent(textwrap.fill(excerpt, 72), '  ')}\n\nRead and answer it here:\n\n  {link}")
+    body = (f"{intro}\n\nYou get this email because you ticked “Notify me of replies”.\n"
+            f"Stop these emails with one click: {unsubscribe}\n")
+    return message(hub, to_comment.email, subject, body, unsubscribe=unsubscribe)
+
+
+@handler("notify-commenter")
+def notify_commenter(hub, payload: dict) -> None:
+    if not enabled(hub):
+        return
+    kind = payload["event"]
+    with hub.sessions() as s:
+        comment = s.get(Comment, payload["comment"])
+        if comment is None or comment.status != "published":
+            return
+        to = comment if kind == "published" else (s.get(Comment, comment.parent_id) if comment.parent_id else None)
+        if to is None or not to.notify:
+            return
+        if kind == "reply" and to.email.strip().lower() == comment.email.strip().lower():
+            return  # answering yourself needs no email
+        recipient = recipient_key(hub, to.email)
+        sent = s.scalar(select(SentNotification.id).where(
+            SentNotification.kind == kind, SentNotification.comment_id == comment.id,
+            SentNotification.recipient == recipient))
+        if sent:
+            return
+        msg = _commenter_mail(hub, kind, comment, to)
+    try:
+        with Mailer(hub) as mailer:
+            mailer.send(msg)
+    except MailError as exc:
+        key = f"{kind}:{payload['comment']}"
+        raise RetryLater(backoff(attempts(hub, "notify-commenter", key)), str(exc)) from exc
+    _record(hub, kind, [payload["comment"]], recipient)
+    log.info("sent %s email for comment %s", kind, payload["comment"])

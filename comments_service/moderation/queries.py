@@ -1,0 +1,201 @@
+"""Read side of moderation: the queue page by page, counts, search, history and the dashboard.
+
+Pages are found by keyset (created, id), newest first, on the (status, created) index, so the
+page of a 10,000-comment queue costs what the page of a 10-comment queue costs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import Text, and_, case, func, or_, select, type_coerce
+
+from .. import state
+from ..models import STATUSES, Comment, utcnow
+from .models import AuditEntry
+from .scope import restrict
+
+PAGE_SIZE = 50
+SEARCH_FIELDS = ("all", "text", "author", "email", "address")
+_PREFIXES = {"text:": "text", "author:": "author", "email:": "email", "ip:": "address", "address:": "address"}
+
+
+def parse_search(q: str, field: str = "all") -> tuple[str, str]:
+    """The search text and field; "email:x" in the text picks the field too."""
+    q = (q or "").strip()
+    lowered = q.lower()
+    for prefix, name in _PREFIXES.items():
+        if lowered.startswith(prefix):
+            return q[len(prefix):].strip(), name
+    return q, field if field in SEARCH_FIELDS else "all"
+
+
+def search_filter(q: str, field: str = "all"):
+    """A WHERE clause for a search of comment text, author, email or client address."""
+    text, field = parse_search(q, field)
+    needle = text.lower()
+
+    def contains(col):
+        return func.lower(col).contains(needle, autoescape=True)
+
+    clauses = {
+        "text": contains(Comment.body),
+        "author": contains(Comment.author),
+        "email": contains(Comment.email),
+        "address": Comment.remote_addr.startswith(text, autoescape=True),
+    }
+    if field == "all":
+        return or_(*clauses.values())
+    return clauses[field]
+
+
+@dataclass
+class Page:
+    comments: list
+    newer: str | None = None  # cursor for the page before (newer comments)
+    older: str | None = None  # cursor for the page after (older comments)
+    total: int = 0
+
+
+def encode_cursor(c: Comment) -> str:
+    return f"{c.created.strftime('%Y%m%dT%H%M%S.%f')}_{c.id}"
+
+
+def decode_cursor(raw: str | None) -> tuple[dt.datetime, int] | None:
+    if not raw:
+        return None
+    stamp, _, ident = raw.partition("_")
+    try:
+        return dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f").replace(tzinfo=dt.timezone.utc), int(ident)
+    except ValueError:
+        return None
+
+
+def queue_page(hub, session, moderator, status: str | None, *, q: str = "", field: str = "all",
+               before: str | None = None, after: str | None = None, size: int = PAGE_SIZE) -> Page:
+    """One page of comments in a tab (status None = every status), newest first."""
+    where = [] if status is None else [Comment.status == status]
+    if q.strip():
+        where.append(search_filter(q, field))
+    base = restrict(select(Comment).where(*where), hub, moderator)
+    total = session.scalar(restrict(select(func.count(Comment.id)).where(*where), hub, moderator)) or 0
+    newer_cursor, older_cursor = decode_cursor(after), decode_cursor(before)
+    if newer_cursor:  # going back towards the newest: read upwards, then show newest first
+        created, ident = newer_cursor
+        rows = list(session.scalars(
+            base.where(Comment.created >= created, or_(Comment.created > created, Comment.id > ident))
+            .order_by(Comment.created, Comment.id).limit(size + 1)))
+        more_newer = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        page = Page(rows, total=total)
+        page.newer = encode_cursor(rows[0]) if more_newer and rows else None
+        page.older = encode_cursor(rows[-1]) if rows else None
+        return page
+    query = base
+    if older_cursor:
+        created, ident = older_cursor
+        query = query.where(Comment.created <= created, or_(Comment.created < created, Comment.id < ident))
+    rows = list(session.scalars(query.order_by(Comment.created.desc(), Comment.id.desc()).limit(size + 1)))
+    page = Page(rows[:size], total=total)
+    page.older = encode_cursor(rows[size - 1]) if len(rows) > size else None
+    page.newer = encode_cursor(rows[0]) if older_cursor and rows else None
+    return page
+
+
+def status_counts(hub, session, moderator) -> dict[str, int]:
+    rows = session.execute(restrict(select(Comment.status, func.count(Comment.id)), hub, moderator)
+                           .group_by(Comment.status)).all()
+    counts = {s: 0 for s in STATUSES}
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def history(session, comments) -> dict[str, dict[str, int]]:
+    """Per commenter email (lower-case): how many of their comments are published or spam."""
+    emails = {c.email.strip().lower() for c in comments}
+    if not emails:
+        return {}
+    variants = emails | {c.email for c in comments}  # exact values use the email index
+    rows = session.execute(select(Comment.email, Comment.status, func.count(Comment.id))
+                           .where(Comment.email.in_(variants), Comment.status.in_(("published", "spam")))
+                           .group_by(Comment.email, Comment.status)).all()
+    found = {e: {"published": 0, "spam": 0} for e in emails}
+    for email, status, n in rows:
+        found.setdefault(email.strip().lower(), {"published": 0, "spam": 0})[status] += n
+    return found
+
+
+def audit_for(session, comment_ids) -> dict[int, list[AuditEntry]]:
+    ids = list(comment_ids)
+    found: dict[int, list[AuditEntry]] = {i: [] for i in ids}
+    if ids:
+        for entry in session.scalars(select(AuditEntry).where(AuditEntry.comment_id.in_(ids))
+                                     .order_by(AuditEntry.at, AuditEntry.id)):
+            found[entry.comment_id].append(entry)
+    return found
+
+
+def parents(session, comments) -> dict[int, Comment]:
+    ids = {c.parent_id for c in comments if c.parent_id}
+    if not ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(Comment).where(Comment.id.in_(ids)))}
+
+
+# The dashboard ----------------------------------------------------------------------------------
+SERIES = (
+    ("received", "Received"),
+    ("published", "Published"),
+    ("akismet", "Caught by Akismet"),
+    ("guards", "Caught by local guards"),
+)
+
+
+@dataclass
+class Dashboard:
+    days: list[dict] = field(default_factory=list)  # {"date", "received", "published", "akismet", "guards"}
+    totals: dict = field(default_factory=dict)
+    peak: int = 0
+
+
+def _day(value) -> str:
+    return str(value)[:10]
+
+
+def dashboard(hub, session, moderator, days: int = 30, today: dt.date | None = None) -> Dashboard:
+    """Per-day counts for the last `days` days (UTC), oldest first, with totals."""
+    today = today or utcnow().date()
+    first = today - dt.timedelta(days=days - 1)
+    since = dt.datetime.combine(first, dt.time(), tzinfo=dt.timezone.utc)
+    caught_by_akismet = Comment.akismet.in_(("spam", "discard"))
+    caught_by_guards = type_coerce(Comment.guard_reasons, Text) != "[]"
+    day = func.date(Comment.created)
+    received = session.execute(restrict(
+        select(day, func.count(Comment.id),
+               func.sum(case((caught_by_akismet, 1), else_=0)),
+               func.sum(case((caught_by_guards, 1), else_=0)))
+        .where(Comment.created >= since), hub, moderator).group_by(day)).all()
+    pday = func.date(Comment.published_at)
+    published = session.execute(restrict(
+        select(pday, func.count(Comment.id))
+        .where(Comment.status == "published", Comment.published_at >= since), hub, moderator).group_by(pday)).all()
+
+    table = {(first + dt.timedelta(days=i)).isoformat(): {"received": 0, "published": 0, "akismet": 0, "guards": 0}
+             for i in range(days)}
+    for d, n, by_akismet, by_guards in received:
+        if _day(d) in table:
+            table[_day(d)].update(received=n, akismet=int(by_akismet or 0), guards=int(by_guards or 0))
+    for d, n in published:
+        if _day(d) in table:
+            table[_day(d)]["published"] = n
+    if moderator.limited_to_author is None:
+        # Spam the retention job purged still counts on the day it arrived.
+        for d, purged in state.get(session, "purged_stats").items():
+            if d in table:
+                for key in ("received", "akismet", "guards"):
+                    table[d][key] += int(purged.get(key, 0))
+    result = Dashboard(days=[{"date": d, **v} for d, v in table.items()])
+    result.totals = {key: sum(day[key] for day in result.days) for key, _ in SERIES}
+    result.peak = max([day[key] for day in result.days for key, _ in SERIES] + [0])
+    return result

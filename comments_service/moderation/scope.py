@@ -1,0 +1,45 @@
+"""Which comments a moderator may see and act on: everything, or an author's own posts."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ..models import Comment
+
+
+def slugify(text: str) -> str:
+    """Pelican-style slug of an author name ("Gerry Cooper" -> "gerry-cooper")."""
+    text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def thread_author(info: dict | None) -> str:
+    """The author slug of a thread's article, from the build's manifest entry."""
+    info = info or {}
+    author = info.get("author_slug") or info.get("author") or ""
+    if isinstance(author, dict):
+        author = author.get("slug") or author.get("name") or ""
+    return slugify(author)
+
+
+def allowed_threads(hub, moderator) -> list[str] | None:
+    """Thread slugs the moderator is limited to, or None when they may moderate every thread."""
+    limit = moderator.limited_to_author
+    if not limit:
+        return None
+    limit = slugify(limit)
+    return sorted(slug for slug, info in hub.threads.all().items() if thread_author(info) == limit)
+
+
+def may_moderate(hub, moderator, comment: Comment) -> bool:
+    limit = moderator.limited_to_author
+    return not limit or thread_author(hub.threads.get(comment.thread)) == slugify(limit)
+
+
+def restrict(query, hub, moderator):
+    """Add the moderator's limit to a query over comments."""
+    threads = allowed_threads(hub, moderator)
+    if threads is None:
+        return query
+    return query.where(Comment.thread.in_(threads or ["\x00none"]))

@@ -1,0 +1,354 @@
+"""The moderation web UI under /moderate/: log in, clear the queue, see what happened.
+
+Every page works as plain HTML forms with redirects; moderate.js makes the same forms act
+without a reload (it sends them with fetch and asks for JSON). Every POST needs the CSRF token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   url_for)
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+
+from .. import state
+from ..models import STATUSES, Comment, utcnow
+from ..public_api import akismet_health
+from . import actions, auth, queries
+from .auth import current_moderator, login_required, safe_next, wants_json
+from .models import NOTIFY_MODES, ROLES, AuditEntry, Moderator
+from .notify import article_url
+
+bp = Blueprint("moderate", __name__, url_prefix="/moderate", static_folder="../static",
+               static_url_path="/static")
+
+TABS = ("pending", "published", "rejected", "spam")
+ACTION_WORDS = {"approve": "approved", "reject": "rejected", "spam": "marked as spam", "ham": "marked as not spam",
+                "delete": "deleted", "edit": "edited"}
+
+
+def hub():
+    return current_app.extensions["hubbub"]
+
+
+@bp.app_template_filter("ago")
+def ago(when: dt.datetime | None) -> str:
+    if when is None:
+        return ""
+    seconds = (utcnow() - when).total_seconds()
+    for size, unit in ((86400 * 365, "y"), (86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return "just now"
+
+
+@bp.context_processor
+def template_globals():
+    return {"me": current_moderator(), "article_url": lambda slug: article_url(hub(), slug),
+            "thread_title": lambda slug: (hub().threads.get(slug) or {}).get("title") or slug}
+
+
+def banner(session) -> dict | None:
+    """What the Akismet banner says, or None when Akismet is working."""
+    health = akismet_health(hub(), state.get(session, "akismet"))
+    kind = health["state"]
+    if kind == "off":
+        return {"kind": "off", "title": "Akismet is off",
+                "text": "No PYTHON_AKISMET_API_KEY is set: every comment waits here for a moderator."}
+    if kind == "failing":
+        return {"kind": "failing", "title": "Akismet is not answering",
+                "text": "New comments stay pending and are checked again automatically; moderator emails "
+                        "wait until Akismet is back.", "error": health.get("last_error"),
+                "since": health.get("last_error_at")}
+    if kind == "invalid_key":
+        return {"kind": "invalid_key", "title": "Akismet rejects the key", "text": health.get("message", ""),
+                "error": health.get("last_error")}
+    return None
+
+
+# Logging in and out ------------------------------------------------------------------------------
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = safe_next(request.values.get("next"), url_for("moderate.queue"))
+    if request.method == "GET":
+        if current_moderator() is not None:
+            return redirect(next_url)
+        return render_template("moderate/login.html", next=next_url, email="")
+    email = (request.form.get("email") or "").strip()
+    password = request.form.get("password") or ""
+    with hub().sessions() as s, s.begin():
+        moderator = auth.find_moderator(s, email)
+        ok = auth.verify_password(moderator, password)
+        if ok and moderator.disabled:
+            error = "This account is disabled: ask an administrator to enable it."
+        elif ok:
+            auth.log_in(moderator)
+            return redirect(next_url, code=303)
+        else:
+            error = "Wrong email or password."
+    return render_template("moderate/login.html", next=next_url, email=email, error=error), 401
+
+
+@bp.post("/logout")
+def logout():
+    auth.log_out()
+    flash("You are logged out.")
+    return redirect(url_for("moderate.login"), code=303)
+
+
+# The queue -----------------------------------------------------------------------------------
+def _listing_context(session, status: str | None, page: queries.Page) -> dict:
+    comments = page.comments
+    return {
+        "page": page,
+        "history": queries.history(session, comments),
+        "audit": queries.audit_for(session, [c.id for c in comments]),
+        "parents": queries.parents(session, comments),
+    }
+
+
+@bp.get("/")
+@login_required
+def queue():
+    me = current_moderator()
+    status = request.args.get("status", "pending")
+    if status not in TABS and status != "all":
+        status = "pending"
+    q = (request.args.get("q") or "").strip()[:200]
+    field = request.args.get("field", "all")
+    with hub().sessions() as s:
+        page = queries.queue_page(hub(), s, me, None if status == "all" else status, q=q, field=field,
+                                  before=request.args.get("before"), after=request.args.get("after"))
+        context = _listing_context(s, status, page)
+        counts = queries.status_counts(hub(), s, me)
+        stats = queries.dashboard(hub(), s, me)
+        akismet_banner = banner(s)
+    return render_template("moderate/queue.html", status=status, q=q, field=field, counts=counts,
+                           stats=stats, series=queries.SERIES, banner=akismet_banner, tabs=TABS,
+                           fields=queries.SEARCH_FIELDS, here=request.full_path.rstrip("?"), **context)
+
+
+def _load(session, comment_id: int) -> Comment:
+    comment = session.get(Comment, comment_id) if 0 < comment_id < 2**31 else None
+    if comment is None or not actions.may_moderate(hub(), current_moderator(), comment):
+        abort(404)
+    return comment
+
+
+@bp.get("/comments/<int:comment_id>")
+@login_required
+def comment_page(comment_id: int):
+    with hub().sessions() as s:
+        comment = _load(s, comment_id)
+        page = queries.Page([comment], total=1)
+        context = _listing_context(s, None, page)
+        akismet_banner = banner(s)
+    return render_template("moderate/comment.html", comment=comment, banner=akismet_banner,
+                           here=request.path, **context)
+
+
+def _answer(outcomes, message: str, next_url: str):
+    if wants_json():
+        with hub().sessions() as s:
+            counts = queries.status_counts(hub(), s, current_moderator())
+        return jsonify({"results": [{"id": o.id, "status": o.status, "changed": o.changed} for o in outcomes],
+                        "counts": counts, "message": message})
+    flash(message)
+    return redirect(next_url, code=303)
+
+
+def _action_error(exc: actions.ActionError, next_url: str):
+    if wants_json():
+        return jsonify({"error": str(exc), "fields": exc.fields}), exc.status
+    if exc.status == 404:
+        abort(404)
+    flash(str(exc), "error")
+    return redirect(next_url, code=303)
+
+
+@bp.post("/comments/<int:comment_id>/<action>")
+@login_required
+def act(comment_id: int, action: str):
+    if action not in actions.ACTIONS or action == "edit":
+        abort(404)
+    next_url = safe_next(request.form.get("next"), url_for("moderate.queue"))
+    try:
+        with hub().sessions() as s, s.begin():
+            outcome = actions.apply(hub(), s, _load(s, comment_id), action, current_moderator())
+    except actions.ActionError as exc:
+        return _action_error(exc, next_url)
+    if action == "delete" and next_url.startswith(url_for("moderate.comment_page", comment_id=comment_id)):
+        next_url = url_for("moderate.queue")
+    word = ACTION_WORDS[action] if outcome.changed else f"already {outcome.status}"
+    return _answer([outcome], f"Comment {comment_id} {word}.", next_url)
+
+
+@bp.post("/bulk")
+@login_required
+def bulk():
+    action = request.form.get("action", "")
+    next_url = safe_next(request.form.get("next"), url_for("moderate.queue"))
+    try:
+        ids = [int(i) for i in request.form.getlist("ids")]
+    except ValueError:
+        abort(400)
+    if not ids:
+        return _action_error(actions.ActionError(400, "Select some comments first."), next_url)
+    try:
+        with hub().sessions() as s, s.begin():
+            outcomes = actions.apply_many(hub(), s, ids, action, current_moderator())
+    except actions.ActionError as exc:
+        return _action_error(exc, next_url)
+    changed = sum(o.changed for o in outcomes)
+    return _answer(outcomes, f"{changed} comment{'s' if changed != 1 else ''} {ACTION_WORDS[action]}.", next_url)
+
+
+@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(comment_id: int):
+    next_url = safe_next(request.values.get("next"), url_for("moderate.comment_page", comment_id=comment_id))
+    errors: dict = {}
+    if request.method == "POST":
+        values = {name: request.form.get(name) for name in ("body", "author", "url")}
+        try:
+            with hub().sessions() as s, s.begin():
+                outcome = actions.apply(hub(), s, _load(s, comment_id), "edit", current_moderator(), edit=values)
+            flash(f"Comment {comment_id} edited." if outcome.changed else "Nothing changed.")
+            return redirect(next_url, code=303)
+        except actions.ActionError as exc:
+            if exc.status == 404:
+                abort(404)
+            errors = exc.fields
+    with hub().sessions() as s:
+        comment = _load(s, comment_id)
+    form = {name: request.form.get(name, getattr(comment, name)) for name in ("body", "author", "url")}
+    return render_template("moderate/edit.html", comment=comment, form=form, errors=errors, next=next_url), \
+        (400 if errors else 200)
+
+
+# The audit log, the account, the team ---------------------------------------------------------------
+@bp.get("/audit")
+@login_required
+def audit():
+    me = current_moderator()
+    before = request.args.get("before", type=int)
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(101)
+    if before:
+        query = query.where(AuditEntry.id < before)
+    if not me.is_admin:
+        query = query.where(AuditEntry.moderator == me.email)
+    with hub().sessions() as s:
+        entries = list(s.scalars(query))
+    older = entries[99].id if len(entries) > 100 else None
+    return render_template("moderate/audit.html", entries=entries[:100], older=older)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    me = current_moderator()
+    errors: dict = {}
+    if request.method == "POST":
+        with hub().sessions() as s, s.begin():
+            row = s.get(Moderator, me.id)
+            if request.form.get("form") == "notify":
+                mode = request.form.get("notify")
+                if mode not in NOTIFY_MODES:
+                    errors["notify"] = f"Choose one of {', '.join(NOTIFY_MODES)}."
+                else:
+                    row.notify = mode
+                    flash(f"Emails: {mode}.")
+            elif request.form.get("form") == "password":
+                new = request.form.get("new_password") or ""
+                if not auth.verify_password(row, request.form.get("password") or ""):
+                    errors["password"] = "That is not your current password."
+                elif new != request.form.get("confirm_password"):
+                    errors["confirm_password"] = "The two new passwords differ."
+                else:
+                    try:
+                        auth.check_password_strength(new)
+                    except auth.AccountError as exc:
+                        errors["new_password"] = str(exc)
+                    else:
+                        row.password_hash = auth.hash_password(new)
+                        auth.log_in(row)  # keep this session; every other one ends
+                        flash("Password changed; other sessions are logged out.")
+        if not errors:
+            return redirect(url_for("moderate.account"), code=303)
+    with hub().sessions() as s:
+        me = s.get(Moderator, me.id)
+    return render_template("moderate/account.html", account=me, errors=errors, modes=NOTIFY_MODES), \
+        (400 if errors else 200)
+
+
+@bp.route("/team", methods=["GET", "POST"])
+@auth.admin_required
+def team():
+    me = current_moderator()
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            with hub().sessions() as s, s.begin():
+                _team_change(s, me)
+        except auth.AccountError as exc:
+            errors["team"] = str(exc)
+        else:
+            return redirect(url_for("moderate.team"), code=303)
+    with hub().sessions() as s:
+        people = list(s.scalars(select(Moderator).order_by(Moderator.email)))
+    return render_template("moderate/team.html", people=people, errors=errors, roles=ROLES, modes=NOTIFY_MODES,
+                           form=request.form), (400 if errors else 200)
+
+
+def _team_change(s, me) -> None:
+    what = request.form.get("form")
+    if what == "add":
+        moderator = auth.create_moderator(
+            s, request.form.get("email", ""), request.form.get("password", ""), request.form.get("role", "moderator"),
+            author_slug=(request.form.get("author_slug") or "").strip() or None)
+        flash(f"{moderator.email} can now log in.")
+        return
+    target = s.get(Moderator, request.form.get("id", type=int) or 0)
+    if target is None:
+        raise auth.AccountError("No such moderator.")
+    if what in ("disable", "enable"):
+        if target.id == me.id:
+            raise auth.AccountError("You cannot disable yourself: ask another administrator.")
+        target.disabled = what == "disable"
+        flash(f"{target.email} {what}d.")
+    elif what == "role":
+        role = request.form.get("role")
+        if role not in ROLES:
+            raise auth.AccountError(f"Unknown role {role!r}.")
+        if target.id == me.id and role != "admin":
+            raise auth.AccountError("You cannot remove your own admin role: ask another administrator.")
+        target.role = role
+        target.author_slug = (request.form.get("author_slug") or "").strip() or None
+        flash(f"{target.email} is now {role}" + (f", limited to {target.author_slug}'s posts." if
+                                                 target.author_slug and role != "admin" else "."))
+    else:
+        abort(400)
+
+
+# Errors inside /moderate/ -------------------------------------------------------------------------
+@bp.errorhandler(429)
+def too_many(exc):
+    return render_template("moderate/message.html", title="Too many attempts",
+                           text="Too many failed logins from here: wait a minute, then try again."), 429
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(exc):
+    if wants_json():
+        return jsonify({"error": f"{exc.description} Reload the page and try again."}), 400
+    return render_template("moderate/message.html", title="This form has expired",
+                           text=f"{exc.description} Go back, reload the page and try again."), 400
+
+
+@bp.before_request
+def csrf_protect():
+    """CSRF is checked here, for the moderation UI only (the APIs use tokens, not cookies)."""
+    if request.method == "POST" and request.endpoint != "moderate.static":
+        current_app.extensions["csrf"].protect()
