@@ -131,3 +131,8 @@ from .moderation.cli import moderator, token  # noqa: E402
 
 main.add_command(moderator)
 main.add_command(token)
+
+from .import_cli import COMMANDS as _data_commands  # noqa: E402  (import, export, privacy, backup)
+
+for _command in _data_commands:
+    main.add_command(_command)

@@ -60,6 +60,10 @@ def site_salt(site_root: Path) -> bytes:
             os.link(tmp, path)
         except FileExistsError:
             pass  # another process created it first: use theirs
+        except OSError:
+            # No hard links on this filesystem: a rename is still atomic, only not exclusive.
+            if not path.exists():
+                os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return _read_salt(path)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,9 +29,16 @@ from comments_service.publish.atomic import atomic_write
 from comments_service.publish.background import ChildTask
 from comments_service.publish.feeds import absolute, site_feed_files, thread_feed_files, thread_feed_key
 from comments_service.publish.lock import publish_lock
-from comments_service.publish.manifest import MANIFEST_VERSION, load_state, manifest_path, state_path, write_json
+from comments_service.publish.manifest import MANIFEST_VERSION, manifest_path, write_json
 from comments_service.publish.render import find_count_threads
-from comments_service.publish.state import initial_recent, keep_for, new_state, recent_entry
+from comments_service.publish.state import (
+    initial_recent,
+    keep_for,
+    recent_entry,
+    thread_states,
+    write_recent,
+    write_thread_states,
+)
 from comments_service.publish.threadfile import read_thread, thread_slugs
 from comments_service.publish.tree import DEFAULT_DATE_FORMAT, DEFAULT_MAX_DEPTH, comment_tree
 
@@ -147,13 +155,17 @@ def _content_written(path, context=None) -> None:
         return
     article = context.get("article")
     is_thread_page = article is not None and getattr(article, "save_as", None) == name and article.slug in build.threads
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
-    slugs = find_count_threads(text) if "comment-count" in text else set()
+    with open(path, "rb") as fh:
+        data = fh.read()
+    slugs = find_count_threads(data.decode("utf-8")) if b'class="comment-count"' in data else set()
     if slugs or is_thread_page:
         build.pages[name] = context.get("SITEURL", "")
     for slug in slugs:
         build.count_pages.setdefault(slug, set()).add(name)
+
+
+# output/.hubbub/ may end up public: never copy a setting that looks like a credential into it.
+_SECRET = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL", re.I)
 
 
 def _json_safe(value):
@@ -182,7 +194,7 @@ def _site(settings: dict) -> dict:
     theme_templates = os.path.join(settings["THEME"], "templates")
     context = {}
     for key, value in settings.items():
-        if key.isupper():
+        if key.isupper() and not _SECRET.search(key):
             value, ok = _json_safe(value)
             if ok:
                 context[key] = value
@@ -233,7 +245,7 @@ def _all_generators_finalized(generators) -> None:
     settings = build.settings
     output = Path(settings["OUTPUT_PATH"])
     build.site = site = _site(settings)
-    previous = (load_state(output) or {}).get("threads", {})
+    previous = thread_states(output)
     todo = []
     for slug, entry in build.threads.items():
         key = build.feed_keys[slug] = thread_feed_key(site, slug, entry, build.digests[slug])
@@ -272,14 +284,12 @@ def _finalized(pelican) -> None:
     recent, floor = initial_recent(
         (recent_entry(slug, c) for slug, comments in build.comments.items() for c in comments), keep
     )
-    threads = {
-        s: {"count": len(build.comments[s]), "digest": build.digests[s], "feed_key": build.feed_keys[s]}
-        for s in build.threads
-    }
+    states = {s: {"digest": build.digests[s], "feed_key": build.feed_keys[s]} for s in build.threads}
     with publish_lock(output):
         for rel, data in site_feed_files(site, build.threads, recent).items():
             atomic_write(output / rel, data, fsync=False)
-        write_json(state_path(output), new_state(threads, recent, floor))
+        write_recent(output, recent, floor)
+        write_thread_states(output, states)
         write_json(manifest_path(output), manifest)
 
 

@@ -121,7 +121,8 @@ def _avatar(value: str, where: str, images_dir: Path) -> str:
             f"avatars/your-name.svg (one of {', '.join(sorted(AVATAR_TYPES))})"
         )
     if not (images_dir / relative).is_file():
-        raise ProfileError(f"{where}: {images_dir / relative} does not exist; add the image or leave Avatar empty")
+        shown = f"{images_dir.parent.name}/{images_dir.name}/{relative}"
+        raise ProfileError(f"{where}: {shown} does not exist; add the image there or leave Avatar empty")
     return "images/" + PurePosixPath(relative).as_posix()
 
 

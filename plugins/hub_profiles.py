@@ -9,9 +9,10 @@ Registered on two Pelican signals:
   with bad metadata raises ProfileError, which stops the build with the file and field named.
 - article_writer_finalized: write the generated avatars (hub_avatars) into the output.
 
-Settings (all optional; defaults in DEFAULTS): HUB_PROFILES_PATH, HUB_COMMENTS_PATH,
-HUB_PROFILE_LINKS, HUB_AVATAR_URL, HUB_AVATAR_SAVE_AS, HUB_TOP_TAGS, HUB_LATEST_COMMENTS,
-HUB_COMMENT_EXCERPT_LENGTH, HUB_COMMENT_ANCHOR, HUB_ACCOLADES.
+Settings (all optional; defaults in DEFAULTS): HUB_PROFILES_PATH, HUB_PROFILE_LINKS,
+HUB_AVATAR_URL, HUB_AVATAR_SAVE_AS, HUB_TOP_TAGS, HUB_LATEST_COMMENTS, HUB_COMMENT_EXCERPT_LENGTH,
+HUB_COMMENT_ANCHOR, HUB_ACCOLADES. Thread files are read from COMMENTS_DIR (the comments plugin's
+setting, default "comments" under PATH).
 """
 
 from __future__ import annotations
@@ -76,7 +77,6 @@ DEFAULT_ACCOLADES = (
 
 DEFAULTS = {
     "HUB_PROFILES_PATH": "authors",  # under PATH
-    "HUB_COMMENTS_PATH": "comments",  # under PATH: the published thread files
     "HUB_PROFILE_LINKS": profile_files.DEFAULT_LINK_FIELDS,
     "HUB_AVATAR_URL": "authors/{slug}/avatar.svg",
     "HUB_AVATAR_SAVE_AS": "authors/{slug}/avatar.svg",
@@ -320,7 +320,8 @@ def build_profiles(generator) -> None:
                 'create it with `hubbub new author "%s"`',
                 author.name, profile.source, author.name,
             )
-    threads = hub_threads.read_threads(content / setting(settings, "HUB_COMMENTS_PATH"),
+    # COMMENTS_DIR is the comments plugin's setting: one place says where the thread files live.
+    threads = hub_threads.read_threads(content / settings.get("COMMENTS_DIR", "comments"),
                                        [a.slug for a in generator.articles])
     if threads:
         emails = {slug: f.email for slug, f in files.items() if f.email}

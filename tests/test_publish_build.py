@@ -320,3 +320,48 @@ def test_comments_plugin_alone_fails_the_build_on_a_bad_file(site, slugs, tmp_pa
     with pytest.raises(BuildError) as failure:
         build(site, tmp_path / "out", PLUGINS=["safe_content", "comments"])
     assert str(path) in str(failure.value) and "'author' must be a string" in str(failure.value)
+
+
+# ---- rebuilds keep unchanged feeds; the background feed writer reports failures -------------------
+
+
+def test_rebuild_rewrites_only_changed_feeds(site, slugs, tmp_path):
+    save_thread(site, slugs[0], [comment(site, 1)])
+    save_thread(site, slugs[1], [comment(site, 2)])
+    out = tmp_path / "out"
+    build(site, out)
+    feed = lambda slug: out / "feeds" / "comments" / f"{slug}.atom.xml"  # noqa: E731
+    before = {s: feed(s).stat().st_ino for s in slugs}
+    save_thread(site, slugs[1], [comment(site, 2), comment(site, 3, 2)])
+    feed(slugs[2]).unlink()
+    build(site, out)
+    after = {s: feed(s).stat().st_ino for s in slugs}
+    assert after[slugs[0]] == before[slugs[0]]  # same thread file: kept
+    assert after[slugs[1]] != before[slugs[1]]  # changed: rewritten
+    assert feed(slugs[2]).exists()  # missing: written again
+    fresh = tmp_path / "fresh"
+    build(site, fresh)
+    for s in slugs:
+        assert feed(s).read_bytes() == (fresh / "feeds" / "comments" / f"{s}.atom.xml").read_bytes()
+
+
+def test_background_task_failure_reaches_the_parent():
+    from comments_service.publish.background import BackgroundError, ChildTask, can_fork
+
+    if not can_fork():
+        pytest.skip("this test process has threads; the task would run inline")
+
+    def fail():
+        raise ValueError("disk full while writing feeds/comments/x.atom.xml")
+
+    task = ChildTask(fail, "writing the comment feeds")
+    assert task.pid is not None  # it really ran in a child
+    with pytest.raises(BackgroundError, match="disk full while writing"):
+        task.wait()
+
+
+def test_inline_task_raises_directly():
+    from comments_service.publish.background import ChildTask
+
+    with pytest.raises(ValueError, match="inline"):
+        ChildTask(lambda: (_ for _ in ()).throw(ValueError("inline")), "x", parallel=False)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import random
 import re
+from collections import Counter
 
 import pytest
 
@@ -156,3 +158,22 @@ def test_terms_drop_stopwords_and_fold_plurals():
     similar = plugin_module("similar_posts")
     counts = similar.Terms().counts("The routers and the router's strategies; a strategy for networks, don't.")
     assert counts == {"router": 2, "strategy": 2, "network": 1}
+
+
+def test_capped_ranking_still_finds_topical_neighbours_on_a_bigger_corpus():
+    """With term and posting caps far below the corpus size (as on a 5,000-post site)."""
+    similar = plugin_module("similar_posts")
+    rng = random.Random(11)
+    vocabularies = [[f"{topic}{n}" for n in range(25)] for topic in "abcd"]
+    shared = [f"common{n}" for n in range(30)]
+    documents, topics = [], []
+    for i in range(400):
+        topic = i % 4
+        words = [rng.choice(vocabularies[topic]) if rng.random() < 0.5 else rng.choice(shared) for _ in range(80)]
+        documents.append({w: 1.0 + math.log(c) for w, c in Counter(words).items()})
+        topics.append(topic)
+    vectors = similar.tfidf_vectors(documents, max_terms=12)
+    ranked = similar.rank_similar(vectors, list(range(400)), limit=5, min_score=0.0, per_term=16)
+    listed = [(i, j) for i, row in enumerate(ranked) for j in row]
+    assert all(len(row) == 5 and i not in row for i, row in enumerate(ranked))
+    assert sum(topics[i] == topics[j] for i, j in listed) / len(listed) >= 0.95

@@ -30,6 +30,7 @@ _NEXTPAGE = re.compile(r"<!--\s*nextpage\s*-->", re.I)
 # [name attr="v"]inner[/name] and [name attr="v"]; names as WordPress allows them.
 _SHORTCODE_PAIR = re.compile(r"\[(?P<name>[A-Za-z][\w-]*)(?P<attrs>(?:\s[^\]]*)?)\](?P<inner>.*?)\[/(?P=name)\]", re.S)
 _SHORTCODE_SINGLE = re.compile(r"\[(?P<name>[A-Za-z][\w-]*)(?P<attrs>\s[^\]]*=[^\]]*|=[^\]]+)\]")
+_MEDIA_SINGLE = re.compile(r"\[(?P<name>embed|video|audio|youtube|vimeo|soundcloud|wpvideo)(?P<attrs>[\s=][^\]]*)\]", re.I)
 _ATTR = re.compile(r"""(\w[\w-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
 _URL = re.compile(r"https?://[^\s\"'<>\]]+")
 MEDIA_SHORTCODES = {"embed", "video", "audio", "youtube", "vimeo", "soundcloud", "wpvideo"}
@@ -94,7 +95,7 @@ def shortcodes(text: str, notes: list[str]) -> str:
     previous = None
     while previous != text:
         previous, text = text, _SHORTCODE_PAIR.sub(pair, text)
-    return _SHORTCODE_SINGLE.sub(single, text)
+    return _SHORTCODE_SINGLE.sub(single, _MEDIA_SINGLE.sub(single, text))
 
 
 def autop(text: str) -> str:

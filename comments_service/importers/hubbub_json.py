@@ -35,7 +35,6 @@ class JsonImportReport:
     already: int = 0
     renumbered: int = 0
     orphans: int = 0
-    ignored_fields: list[str] = field(default_factory=list)
     threads_to_publish: list[str] = field(default_factory=list)
     checks: int = 0
 
@@ -113,8 +112,8 @@ def import_records(hub, records: list[dict]) -> JsonImportReport:
         keys = existing_keys(s, [r["import_key"] for r in records if r.get("import_key")]
                              + [_fallback_key(r) for r in records if r["id"] in taken])
         new_id: dict[int, int] = {}
-        added: list[tuple[dict, Comment]] = []
-        explicit = False
+        kept_ids: list[tuple[dict, Comment]] = []  # inserted with their own id
+        renumbered: list[tuple[dict, Comment]] = []  # their id is taken: the database gives one
         for record in records:
             old = record["id"]
             if record.get("import_key") in keys:
@@ -122,25 +121,32 @@ def import_records(hub, records: list[dict]) -> JsonImportReport:
                 report.already += 1
                 continue
             fields = {k: v for k, v in record.items() if k not in ("id", "parent_id")}
-            if old in taken:
-                if taken[old] == (record["thread"], record["created"], record["email"]):
-                    new_id[old] = old
-                    report.already += 1
-                    continue
-                key = record.get("import_key") or _fallback_key(record)
-                if key in keys:
-                    new_id[old] = keys[key]
-                    report.already += 1
-                    continue
-                row = Comment(**{**fields, "import_key": key})
-                report.renumbered += 1
-            else:
-                row = Comment(id=old, **fields)
-                explicit = True
-            s.add(row)
-            added.append((record, row))
-            report.added[row.status] = report.added.get(row.status, 0) + 1
+            if old not in taken:
+                kept_ids.append((record, Comment(id=old, **fields)))
+                continue
+            if taken[old] == (record["thread"], record["created"], record["email"]):
+                new_id[old] = old
+                report.already += 1
+                continue
+            key = record.get("import_key") or _fallback_key(record)
+            if key in keys:
+                new_id[old] = keys[key]
+                report.already += 1
+                continue
+            renumbered.append((record, Comment(**{**fields, "import_key": key})))
+        # Explicit ids first, then move the id sequence past them, then the renumbered ones:
+        # otherwise a generated id could take an id that an explicit one needs.
+        s.add_all([row for _r, row in kept_ids])
         s.flush()
+        if kept_ids and hub.engine.dialect.name == "postgresql":
+            s.execute(text("SELECT setval(pg_get_serial_sequence('comments', 'id'), "
+                           "GREATEST((SELECT MAX(id) FROM comments), 1))"))
+        s.add_all([row for _r, row in renumbered])
+        s.flush()
+        added = kept_ids + renumbered
+        report.renumbered = len(renumbered)
+        for _record, row in added:
+            report.added[row.status] = report.added.get(row.status, 0) + 1
         new_id.update({record["id"]: row.id for record, row in added})
         for record, row in added:
             parent = record.get("parent_id")
@@ -150,10 +156,6 @@ def import_records(hub, records: list[dict]) -> JsonImportReport:
             flag_modified(row, "updated")  # keep the exported time: setting the parent is not an edit
             if row.parent_id is None:
                 report.orphans += 1
-        if explicit and hub.engine.dialect.name == "postgresql":
-            # Ids were given explicitly: move the sequence past them so new comments do not collide.
-            s.execute(text("SELECT setval(pg_get_serial_sequence('comments', 'id'), "
-                           "GREATEST((SELECT MAX(id) FROM comments), 1))"))
         threads = sorted({row.thread for _r, row in added if row.status == "published"})
         for thread in threads:
             request_publish(s, thread, delay=0)

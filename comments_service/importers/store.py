@@ -38,8 +38,8 @@ def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
 def existing_keys(session, keys: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(keys):
-        found.update(session.execute(
-            select(Comment.import_key, Comment.id).where(Comment.import_key.in_(chunk))).tuples())
+        rows = session.execute(select(Comment.import_key, Comment.id).where(Comment.import_key.in_(chunk)))
+        found.update((key, cid) for key, cid in rows)
     return found
 
 

@@ -20,9 +20,19 @@ from typing import Any, Iterable, Mapping
 from .atomic import atomic_write
 from .feeds import site_feed_files, thread_feed_files, thread_feed_key
 from .lock import publish_lock
-from .manifest import ManifestError, load_manifest, load_state, state_path, write_json
+from .manifest import ManifestError, load_manifest
 from .render import Renderer, RenderError, ThreadArticle, replace_counts, replace_section
-from .state import initial_recent, keep_for, needs_rescan, new_state, recent_entry, replace_thread
+from .state import (
+    initial_recent,
+    keep_for,
+    load_recent,
+    needs_rescan,
+    recent_entry,
+    record_published,
+    replace_thread,
+    thread_states,
+    write_recent,
+)
 from .threadfile import (
     Comment,
     ThreadFileError,
@@ -165,7 +175,7 @@ def stale_threads(site_root: Path | str, output_dir: Path | str | None = None) -
     full build, not per approval."""
     out = _output_dir(Path(site_root), output_dir)
     manifest = load_manifest(out)
-    state = load_state(out) or {"threads": {}}
+    states = thread_states(out)
     comments_dir = Path(manifest["site"]["comments_dir"])
     stale = []
     for slug in manifest["threads"]:
@@ -173,7 +183,7 @@ def stale_threads(site_root: Path | str, output_dir: Path | str | None = None) -
             raw = thread_path(comments_dir, slug).read_bytes()
         except FileNotFoundError:
             raw = None
-        shown = state["threads"].get(slug, {}).get("digest")
+        shown = states.get(slug, {}).get("digest")
         if content_digest(raw) != shown:
             stale.append(slug)
     return stale
@@ -227,7 +237,7 @@ def _rewrite_page(out, page, slugs, articles, meta, page_urls, renderer, result)
                 result.problem(f"{path}: no comment count for {slug!r} although the build recorded one")
     if text == original:
         return False
-    atomic_write(path, text.encode("utf-8"))
+    atomic_write(path, text.encode("utf-8"), fsync=False)  # atomic; output/ is rebuildable, so no fsync
     return True
 
 
@@ -247,24 +257,21 @@ def _update_feeds_and_state(out: Path, manifest: dict, changes, result: PublishR
     site, meta = manifest["site"], manifest["threads"]
     shown = (site.get("feeds") or {}).get("max_items")
     keep = keep_for(shown)
-    state = load_state(out)
-    if state is None:
-        recent, floor = _rescan_recent(manifest, keep)
-        state = new_state({}, recent, floor)
-    recent, floor = state["recent"], state["floor"]
+    remembered = load_recent(out)
+    recent, floor = remembered if remembered is not None else _rescan_recent(manifest, keep)
+    published = {}
     for slug, (comments, digest) in changes.items():
         if slug not in meta:
             continue
-        state["threads"][slug] = {
-            "count": len(comments), "digest": digest, "feed_key": thread_feed_key(site, slug, meta[slug], digest)
-        }
+        published[slug] = {"digest": digest, "feed_key": thread_feed_key(site, slug, meta[slug], digest)}
         recent, floor = replace_thread(recent, floor, slug, [recent_entry(slug, c) for c in comments], keep)
         for rel, data in thread_feed_files(site, slug, meta[slug], comments).items():
-            atomic_write(out / rel, data)
+            atomic_write(out / rel, data, fsync=False)
             result.feeds.append(rel)
     if needs_rescan(recent, floor, shown):
         recent, floor = _rescan_recent(manifest, keep)
     for rel, data in site_feed_files(site, meta, recent).items():
-        atomic_write(out / rel, data)
+        atomic_write(out / rel, data, fsync=False)
         result.feeds.append(rel)
-    write_json(state_path(out), new_state(state["threads"], recent, floor))
+    write_recent(out, recent, floor)
+    record_published(out, published)

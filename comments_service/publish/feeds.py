@@ -148,7 +148,8 @@ def site_feed_files(site: dict, threads: dict, recent: list[dict]) -> dict[str, 
             html=r["html"], created=datetime.fromisoformat(r["created"]), author_key="",
         )
         items.append(FeedEntry(comment, plain_title(entry.get("title", r["thread"])), entry["absolute_url"]))
-    dates = [datetime.fromisoformat(t["date"]) for t in threads.values() if t.get("date")]
+    # Only an empty feed needs a date from elsewhere: the newest article's.
+    dates = [] if items else [datetime.fromisoformat(t["date"]) for t in threads.values() if t.get("date")]
     sitename = site.get("sitename", "")
     info = FeedInfo(
         title=f"{sitename}: recent comments",

@@ -1,4 +1,4 @@
-"""The build's manifest (<output>/.hubbub/manifest.json) and the publisher's state file beside it.
+"""The build's manifest (<output>/.hubbub/manifest.json): where everything is, for the publisher.
 
 manifest.json is written by every full build (plugins/comments.py) and only read afterwards:
     {"version": 1,
@@ -13,9 +13,7 @@ manifest.json is written by every full build (plugins/comments.py) and only read
                         "feeds": {"atom", "rss"}}},
      "pages": {output-relative page: the SITEURL it was rendered with}}
 
-state.json changes on every publish: per-thread comment count and thread-file digest, and the
-most recent comments of the whole site (what the site-wide comment feed shows), so that a
-publish never has to read every thread file.
+The manifest changes only with a full build; what changes with each publish is in state.py.
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ from .atomic import atomic_write
 MANIFEST_VERSION = 1
 HUBBUB_DIR = ".hubbub"
 MANIFEST_NAME = "manifest.json"
-STATE_NAME = "state.json"
 LOCK_NAME = "publish.lock"
 
 
@@ -41,10 +38,6 @@ class ManifestError(Exception):
 
 def manifest_path(output_dir: Path) -> Path:
     return Path(output_dir) / HUBBUB_DIR / MANIFEST_NAME
-
-
-def state_path(output_dir: Path) -> Path:
-    return Path(output_dir) / HUBBUB_DIR / STATE_NAME
 
 
 def lock_path(output_dir: Path) -> Path:
@@ -92,13 +85,3 @@ def load_manifest(output_dir: Path) -> dict:
         raise ManifestError(f"{path} has an unknown format: rebuild the site (hubbub build)")
     _cache[key] = _Cached(stamp, data)
     return data
-
-
-def load_state(output_dir: Path) -> dict | None:
-    try:
-        data = json.loads(state_path(output_dir).read_bytes())
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        return None  # a damaged state file is rebuilt from the thread files
-    return data if isinstance(data, dict) and data.get("version") == MANIFEST_VERSION else None

@@ -1,10 +1,15 @@
-"""What the publisher remembers between publishes (<output>/.hubbub/state.json).
+"""What the publisher remembers between publishes, in <output>/.hubbub/. Small on purpose: a
+publish must not read or write anything whose size grows with the site.
 
-    {"version": 1,
-     "threads": {slug: {"count": int, "digest": sha256 of the thread file as last rendered}},
-     "recent": [comment entries of the whole site, newest first, at most `keep`],
+threads.json (written by each full build) and published.jsonl (one line appended per publish,
+removed by the next build) say, per thread, which thread file output/ shows and which inputs its
+feeds were made from:
+    {"version": 1, "threads": {slug: {"digest": sha256 of the thread file, "feed_key": ...}}}
+    {"thread": slug, "digest": ..., "feed_key": ...}          (one per line)
+
+recent.json holds the newest comments of the whole site, what the site-wide comment feed shows:
+    {"version": 1, "recent": [entries, newest first, at most `keep`],
      "floor": null, or [created, id] of the oldest entry when older comments were left out}
-
 `recent` is always a prefix of all published comments ordered newest first: every comment newer
 than `floor` is in it. Replacing one thread's entries keeps that true as long as its older
 entries are cut at the floor; when too few remain, the list is rebuilt from the thread files.
@@ -12,11 +17,74 @@ entries are cut at the floor; when too few remain, the list is rebuilt from the 
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Iterable
 
+from .manifest import HUBBUB_DIR, dump_json
+from .atomic import atomic_write, fsync_dir
 from .threadfile import Comment, iso_utc
 
 VERSION = 1
+THREADS_NAME = "threads.json"
+JOURNAL_NAME = "published.jsonl"
+RECENT_NAME = "recent.json"
+
+
+def _path(output_dir: Path, name: str) -> Path:
+    return Path(output_dir) / HUBBUB_DIR / name
+
+
+def _load(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None  # missing or damaged: rebuilt from the thread files, or by the next build
+    return data if isinstance(data, dict) and data.get("version") == VERSION else None
+
+
+# ---- per-thread state --------------------------------------------------------------------------
+
+
+def thread_states(output_dir: Path) -> dict[str, dict]:
+    """slug → {"digest", "feed_key"}: the last build's record updated by every publish since."""
+    states = dict((_load(_path(output_dir, THREADS_NAME)) or {}).get("threads", {}))
+    try:
+        lines = _path(output_dir, JOURNAL_NAME).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash: that publish is redone by stale_threads
+        if isinstance(entry, dict) and "thread" in entry:
+            states[entry["thread"]] = {"digest": entry.get("digest", ""), "feed_key": entry.get("feed_key")}
+    return states
+
+
+def write_thread_states(output_dir: Path, states: dict[str, dict]) -> None:
+    """The build's record; it replaces the journal of publishes made before it."""
+    atomic_write(_path(output_dir, THREADS_NAME), dump_json({"version": VERSION, "threads": states}), fsync=False)
+    _path(output_dir, JOURNAL_NAME).unlink(missing_ok=True)
+
+
+def record_published(output_dir: Path, states: dict[str, dict], durable: bool = True) -> None:
+    """Append one journal line per published thread (O(1) in the size of the site)."""
+    path = _path(output_dir, JOURNAL_NAME)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(json.dumps({"thread": slug, **state}, sort_keys=True) + "\n" for slug, state in states.items())
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(text)
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
+    if durable:
+        fsync_dir(path.parent)
+
+
+# ---- the site's most recent comments --------------------------------------------------------------
 
 
 def recent_entry(slug: str, c: Comment) -> dict:
@@ -69,5 +137,13 @@ def needs_rescan(recent: list[dict], floor: list | None, shown: int | None) -> b
     return floor is not None and len(recent) < (shown or 50)
 
 
-def new_state(threads: dict, recent: list[dict], floor: list | None) -> dict:
-    return {"version": VERSION, "threads": threads, "recent": recent, "floor": floor}
+def load_recent(output_dir: Path) -> tuple[list[dict], list | None] | None:
+    data = _load(_path(output_dir, RECENT_NAME))
+    if data is None:
+        return None
+    return data.get("recent", []), data.get("floor")
+
+
+def write_recent(output_dir: Path, recent: list[dict], floor: list | None) -> None:
+    atomic_write(_path(output_dir, RECENT_NAME), dump_json({"version": VERSION, "recent": recent, "floor": floor}),
+                 fsync=False)

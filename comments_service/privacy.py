@@ -1,0 +1,114 @@
+"""A commenter's data, on request: `hubbub privacy export EMAIL` and `hubbub privacy erase EMAIL`.
+
+Export gives everything stored under that email address (every field of every comment,
+including addresses and user agents). Erase either anonymises the person's published comments
+(the text stays, the name becomes "Anonymous", email, website, address, user agent and referrer
+are cleared) or removes them (`--remove`; replies move up to the removed comment's parent, so a
+conversation keeps its shape). Comments that were never published are always deleted: they have
+no public value. Affected threads are republished at once, so the site stops showing the name.
+
+Other parts of the service that keep personal data register a hook in EXPORT_HOOKS /
+ERASE_HOOKS (called inside the same transaction) so that one command covers everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import delete, func, select, update
+
+from .check import request_publish
+from .export import comment_record
+from .identity import normalise_email
+from .models import Comment, utcnow
+
+FORMAT = "hubbub-personal-data"
+VERSION = 1
+ANONYMOUS = "Anonymous"
+
+# fn(session, normalised_email) -> (name, JSON-ready data) added to the export.
+EXPORT_HOOKS: list[Callable] = []
+# fn(session, normalised_email, mode) -> number of records changed or removed.
+ERASE_HOOKS: list[Callable] = []
+
+
+class PrivacyError(Exception):
+    """The request cannot be carried out as given; the message says why."""
+
+
+@dataclass
+class EraseReport:
+    email: str
+    anonymised: int = 0
+    removed: int = 0
+    threads: list[str] = field(default_factory=list)
+    other_records: int = 0
+    published: int = 0
+    publish_left: int = 0
+
+
+def _check(email: str) -> str:
+    email = normalise_email(email or "")
+    if "@" not in email:
+        raise PrivacyError(f"{email!r} is not an email address: give the address the comments were written with")
+    return email
+
+
+def comments_of(session, email: str) -> list[Comment]:
+    """Every comment written with this address (case and surrounding spaces ignored)."""
+    return list(session.scalars(
+        select(Comment).where(func.lower(func.trim(Comment.email)) == email).order_by(Comment.id)))
+
+
+def personal_data(hub, email: str) -> dict:
+    email = _check(email)
+    with hub.sessions() as s:
+        data = {"format": FORMAT, "version": VERSION, "email": email, "exported": utcnow().isoformat(),
+                "comments": [comment_record(c) for c in comments_of(s, email)]}
+        for hook in EXPORT_HOOKS:
+            name, value = hook(s, email)
+            data[name] = value
+    return data
+
+
+def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
+    """Anonymise (or remove) the person's published comments, delete the rest, republish."""
+    from .importers.store import publish_now
+
+    if mode not in ("anonymise", "remove"):
+        raise PrivacyError(f"unknown erase mode {mode!r}: use anonymise or remove")
+    email = _check(email)
+    report = EraseReport(email)
+    with hub.sessions() as s, s.begin():
+        rows = comments_of(s, email)
+        doomed = {c.id: c.parent_id for c in rows if mode == "remove" or c.status != "published"}
+        threads = sorted({c.thread for c in rows if c.status == "published"})
+        for c in rows:
+            if c.id not in doomed:
+                c.author, c.email, c.url = ANONYMOUS, "", ""
+                c.remote_addr, c.user_agent, c.referrer, c.notify = None, "", "", False
+                report.anonymised += 1
+
+        def surviving_parent(cid: int) -> int | None:
+            parent = doomed[cid]
+            while parent in doomed:
+                parent = doomed[parent]
+            return parent
+
+        for cid in doomed:
+            # Replies keep their place in the conversation: they move up to the nearest survivor.
+            s.execute(update(Comment).where(Comment.parent_id == cid)
+                      .values(parent_id=surviving_parent(cid), updated=Comment.updated)
+                      .execution_options(synchronize_session=False))
+        if doomed:
+            s.execute(delete(Comment).where(Comment.id.in_(list(doomed)))
+                      .execution_options(synchronize_session=False))
+        report.removed = len(doomed)
+        for hook in ERASE_HOOKS:
+            report.other_records += hook(s, email, mode) or 0
+        for thread in threads:
+            request_publish(s, thread, delay=0)
+        report.threads = threads
+    report.published, report.publish_left = publish_now(hub, report.threads)
+    return report

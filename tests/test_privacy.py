@@ -1,0 +1,145 @@
+"""`hubbub privacy export|erase EMAIL`: a commenter's data out, or gone, and the site republished."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from import_helpers import db_comments, hubbub, rebuild
+from service_helpers import hub_of, run_jobs
+
+from comments_service import privacy
+
+T1 = "social-media-and-network-marketing"
+T2 = "email-lists-are-built-on-permission"
+
+
+@pytest.fixture
+def site(site_dir):
+    rebuild(site_dir)  # publishing must patch this copy's output/
+    return site_dir
+
+
+def add(app, thread, author, email, status="published", parent=None, body=None) -> int:
+    from comments_service.check import request_publish
+    from comments_service.models import Comment, utcnow
+
+    with hub_of(app).sessions() as s, s.begin():
+        c = Comment(thread=thread, parent_id=parent, author=author, email=email, url="https://pat.example/",
+                    body=body or f"{author} says hello", html=f"<p>{body or author + ' says hello'}</p>",
+                    created=utcnow(), published_at=utcnow() if status == "published" else None,
+                    remote_addr="198.51.100.77", user_agent="PatBrowser/1.0", referrer="https://ref.example/",
+                    status=status, akismet="ham", guard_reasons=[], notify=True)
+        s.add(c)
+        s.flush()
+        if status == "published":
+            request_publish(s, thread, delay=0)
+        return c.id
+
+
+@pytest.fixture
+def conversation(site, service_env, make_app):
+    """Pat wrote comments in two threads, with replies around them; the pages show them."""
+    app = make_app(service_env)
+    ids = {}
+    ids["other_root"] = add(app, T1, "Olive Other", "olive@example.org", body="Olive starts")
+    ids["pat_root"] = add(app, T1, "Pat Smith", "Pat@Example.org", body="Pat's first thought")
+    ids["pat_reply"] = add(app, T1, "Pat Smith", "pat@example.org", parent=ids["pat_root"], body="Pat adds more")
+    ids["olive_reply"] = add(app, T1, "Olive Other", "olive@example.org", parent=ids["pat_reply"], body="Olive answers")
+    ids["pat_to_olive"] = add(app, T1, "Pat Smith", " PAT@example.org ", parent=ids["other_root"], body="Pat replies")
+    ids["olive_deep"] = add(app, T1, "Olive Other", "olive@example.org", parent=ids["pat_to_olive"], body="Olive again")
+    ids["pat_t2"] = add(app, T2, "Pat Smith", "pat@example.org", body="Pat on email lists")
+    ids["pat_pending"] = add(app, T2, "Pat Smith", "pat@example.org", status="pending", body="Pat waits")
+    ids["pat_spam"] = add(app, T2, "Pat Smith", "pat@example.org", status="spam", body="Pat spam?")
+    run_jobs(app)
+    page = (site / "output" / "posts" / T1 / "index.html").read_text(encoding="utf-8")
+    assert "Pat Smith" in page and "Pat adds more" in page
+    return app, ids
+
+
+def page(site, slug):
+    return (site / "output" / "posts" / slug / "index.html").read_text(encoding="utf-8")
+
+
+def thread_file(site, slug):
+    return json.loads((site / "content" / "comments" / f"{slug}.json").read_text(encoding="utf-8"))
+
+
+def test_export_gives_everything_stored_under_the_address(site, service_env, conversation, tmp_path):
+    _app, ids = conversation
+    result = hubbub(service_env, "privacy", "export", "PAT@example.org")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["format"] == "hubbub-personal-data" and data["email"] == "pat@example.org"
+    mine = {c["id"] for c in data["comments"]}
+    assert mine == {ids[k] for k in ("pat_root", "pat_reply", "pat_to_olive", "pat_t2", "pat_pending", "pat_spam")}
+    one = data["comments"][0]
+    assert one["remote_addr"] == "198.51.100.77" and one["user_agent"] == "PatBrowser/1.0" and one["notify"] is True
+
+    out = tmp_path / "pat.json"
+    assert hubbub(service_env, "privacy", "export", "pat@example.org", "--output", out).exit_code == 0
+    assert len(json.loads(out.read_text(encoding="utf-8"))["comments"]) == 6
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+
+
+def test_export_includes_what_other_parts_register(site, service_env, conversation, monkeypatch):
+    monkeypatch.setattr(privacy, "EXPORT_HOOKS", [lambda s, email: ("subscriptions", [f"digest for {email}"])])
+    data = json.loads(hubbub(service_env, "privacy", "export", "pat@example.org").stdout)
+    assert data["subscriptions"] == ["digest for pat@example.org"]
+
+
+def test_erase_anonymises_published_comments_deletes_the_rest_and_republishes(site, service_env, database_url,
+                                                                              conversation):
+    _app, ids = conversation
+    result = hubbub(service_env, "privacy", "erase", "pat@EXAMPLE.org", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "4 comments anonymised, 2 removed" in result.output
+    assert "Republished 2 threads" in result.output
+
+    rows = {c.id: c for c in db_comments(database_url)}
+    assert ids["pat_pending"] not in rows and ids["pat_spam"] not in rows
+    for key in ("pat_root", "pat_reply", "pat_to_olive", "pat_t2"):
+        c = rows[ids[key]]
+        assert (c.author, c.email, c.url, c.remote_addr, c.user_agent, c.referrer, c.notify) == (
+            "Anonymous", "", "", None, "", "", False)
+        assert c.status == "published"
+    assert rows[ids["pat_reply"]].body == "Pat adds more"  # the text stays, only who wrote it goes
+    assert rows[ids["olive_reply"]].parent_id == ids["pat_reply"]
+
+    for slug in (T1, T2):
+        text = json.dumps(thread_file(site, slug))
+        assert "Pat Smith" not in text and "pat.example" not in text
+        html = page(site, slug)
+        assert "Pat Smith" not in html and "pat.example" not in html
+    assert "Pat adds more" in page(site, T1) and "Anonymous" in page(site, T1)
+    assert json.loads(hubbub(service_env, "privacy", "export", "pat@example.org").stdout)["comments"] == []
+
+
+def test_erase_remove_keeps_replies_in_the_conversation(site, service_env, database_url, conversation):
+    _app, ids = conversation
+    result = hubbub(service_env, "privacy", "erase", "pat@example.org", "--remove", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "0 comments anonymised, 6 removed" in result.output
+    rows = {c.id: c for c in db_comments(database_url)}
+    assert set(rows) == {ids["other_root"], ids["olive_reply"], ids["olive_deep"]}
+    # Olive's reply to Pat's (removed) reply to Pat's (removed) root moves to the top level;
+    # her reply under Pat's reply to her own root moves up to that root.
+    assert rows[ids["olive_reply"]].parent_id is None
+    assert rows[ids["olive_deep"]].parent_id == ids["other_root"]
+    assert rows[ids["olive_deep"]].updated == rows[ids["olive_deep"]].created  # not an edit of Olive's comment
+    assert [c["author"] for c in thread_file(site, T1)["comments"]] == ["Olive Other"] * 3
+    assert "Pat" not in page(site, T1) and "Olive answers" in page(site, T1)
+    assert thread_file(site, T2)["comments"] == []
+
+
+def test_erase_asks_first_and_changes_nothing_on_no(site, service_env, database_url, conversation):
+    before = [(c.id, c.author) for c in db_comments(database_url)]
+    result = hubbub(service_env, "privacy", "erase", "pat@example.org", input="n\n")
+    assert result.exit_code == 1 and "6 comments were written with pat@example.org" in result.output
+    assert [(c.id, c.author) for c in db_comments(database_url)] == before
+
+
+def test_erase_unknown_and_invalid_addresses(site, service_env, conversation):
+    assert "nothing to erase" in hubbub(service_env, "privacy", "erase", "nobody@example.org", "--yes").output
+    bad = hubbub(service_env, "privacy", "erase", "not-an-email", "--yes")
+    assert bad.exit_code == 1 and "is not an email address" in bad.output
