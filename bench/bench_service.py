@@ -56,7 +56,13 @@ THREAD_SIZE = 100
 GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--worker-class", "gthread", "--keep-alive", "75",
                  "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning"]
 GOAL_POST_RATIO, GOAL_POST_P99_MS, GOAL_GET_RATIO = 2.0, 100.0, 100.0
+ISSO_INIT_DB = ("import os; from isso import config, db; "
+                "c = config.load(config.default_file(), os.environ['ISSO_SETTINGS']); "
+                "db.SQLite3(c.get('general', 'dbpath'), c)")
 
+# Each POST is a new comment (@N@: unique number) from one of 200 regular commenters (@K@), as on
+# a busy site. (With a new email every time, Isso's per-process hash cache passes 1024 entries and
+# its pruning, not thread-safe, fails some requests with a 500 under gunicorn's threads.)
 COMMENT_TEXT = ("Comment @N@: I tried the *breakfast* approach with [my local group](https://example.org/groups) "
                 "and it **worked**: three referrals in a month.\n\n"
                 "What I would add:\n\n- follow up within a day\n- bring `printed` cards, people still take them")
@@ -177,6 +183,22 @@ class Process:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every live process in a process group (a gunicorn master and its workers)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def http_get(url: str, timeout: float = 10.0, headers: dict | None = None) -> tuple[int, bytes]:
@@ -305,7 +327,7 @@ class Hubbub(System):
         return f"{self.base}/api/threads/{self.site['post']['slug']}/comments"
 
     def post_body(self) -> str:
-        return json.dumps({"author": "Reader @N@", "email": "reader@N@@example.org", "body": COMMENT_TEXT})
+        return json.dumps({"author": "Reader @N@", "email": "regular@K@@example.org", "body": COMMENT_TEXT})
 
     def thread_size(self, body: bytes) -> int:
         return len(json.loads(body)["comments"])
@@ -319,20 +341,27 @@ class Isso(System):
     name, label = "isso", "Isso 0.14"
     app = "isso.run:application"
 
-    def __init__(self, work, site, akismet, venv: Path):
+    def __init__(self, work, site, akismet, venv: Path, guard: bool = False):
         super().__init__(work, site, akismet)
         self.venv = venv
+        self.guard = guard
 
     def _process(self) -> Process:
         template = string.Template((BENCH / "isso.cfg.template").read_text())
         cfg = self.data / "isso.cfg"
         cfg.write_text(template.substitute(dbpath=self.data / "isso.db", site_origin=SITE_ORIGIN,
-                                           public_endpoint=self.base))
+                                           public_endpoint=self.base, guard="true" if self.guard else "false"))
         env = {**os.environ, "ISSO_SETTINGS": str(cfg), "BENCH_AKISMET_ENDPOINT": self.akismet.url}
         env.pop("PYTHONPATH", None)
-        # --preload as Isso's documentation runs it under gunicorn: workers share its write lock.
+        # Create the schema and session key once, before the workers start, so that two workers never
+        # race to initialise a fresh database. No --preload: with moderation on, Isso starts a purge
+        # thread that takes its lock at start-up, and a worker forked while it is held hangs forever.
+        init = subprocess.run([str(self.venv / "bin" / "python"), "-c", ISSO_INIT_DB], env=env,
+                              capture_output=True, text=True)
+        if init.returncode != 0:
+            raise BenchError(f"could not create Isso's database: {init.stderr[-2000:]}")
         cmd = [str(self.venv / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", *GUNICORN_ARGS,
-               "--preload", "--pythonpath", str(BENCH), self.app]
+               "--pythonpath", str(BENCH), self.app]
         return Process(f"{self.label} (gunicorn)", cmd, env, self.data / "server.log", self.data)
 
     def ready_url(self) -> str:
@@ -345,13 +374,23 @@ class Isso(System):
         return f"{self.base}/new?uri={quote(self.site['post']['uri'], safe='')}"
 
     def post_body(self) -> str:
-        return json.dumps({"author": "Reader @N@", "email": "reader@N@@example.org", "text": COMMENT_TEXT,
+        return json.dumps({"author": "Reader @N@", "email": "regular@K@@example.org", "text": COMMENT_TEXT,
                            "title": self.site["post"]["title"]})
 
     def seed(self) -> None:
-        """Post the 100 comments through Isso's API, then approve them (they were held for moderation)."""
+        """Post the 100 comments through Isso's API, then approve them (they were held for moderation).
+
+        One comment also goes to the POST thread first: Isso creates a thread on its first comment,
+        and two workers doing that at once collide (UNIQUE constraint, a 500). Hubbub's threads
+        exist before any comment, so this keeps the POST phase about posting comments.
+        """
         url = f"{self.base}/new?uri={quote(self.site['get']['uri'], safe='')}"
         headers = {"Content-Type": "application/json", "Origin": SITE_ORIGIN}
+        first = {"author": "Seed", "email": "seed@example.org", "text": "The first comment of this thread.",
+                 "title": self.site["post"]["title"]}
+        status, answer = http_post(self.post_url(), json.dumps(first).encode(), headers)
+        if status not in (201, 202):
+            raise BenchError(f"Isso refused the first comment of the POST thread: {status} {answer[:300]!r}")
         for c in thread_comments():
             body = {"author": c["author"], "email": c["email"], "text": c["text"], "title": self.site["get"]["title"]}
             if c["website"]:
@@ -392,13 +431,13 @@ def measure(system: System, round_no: int, args) -> dict:
                 raise BenchError(f"{system.label}: GET thread answered {status} with {size} comments, "
                                  f"expected 200 with {THREAD_SIZE}: {body[:300]!r}")
             result["get_body_bytes"] = len(body)
-            load(system.get_url(), "GET", None, system.get_headers(), args.warmup, args)
-            result["get"] = load(system.get_url(), "GET", None, system.get_headers(), args.duration, args)
+            load(system, "GET", args.warmup, args)
+            result["get"] = load(system, "GET", args.duration, args)
             result["get"]["valid"] = _valid(result["get"], 200)
         before = system.stored_comments()
         system.akismet.reset()
-        warm = load(system.post_url(), "POST", system.post_body(), system.post_headers(), args.warmup, args)
-        post = load(system.post_url(), "POST", system.post_body(), system.post_headers(), args.duration, args)
+        warm = load(system, "POST", args.warmup, args)
+        post = load(system, "POST", args.duration, args)
         post["valid"] = _valid(post, system.expected_post_status) and _valid(warm, system.expected_post_status)
         post["akismet_checks_during_post"] = system.akismet.comment_checks()
         accepted = warm["statuses"].get(system.expected_post_status, 0) + post["statuses"].get(
@@ -414,17 +453,31 @@ def measure(system: System, round_no: int, args) -> dict:
         system.stop()
     result["seconds"] = time.monotonic() - started
     summary = []
-    if "get" in result:
-        summary.append(f"GET {result['get']['rate']:8.1f}/s p99 {result['get']['latency_ms']['p99']:7.1f} ms")
-    summary.append(f"POST {result['post']['rate']:7.1f}/s p99 {result['post']['latency_ms']['p99']:7.1f} ms "
-                   f"(Akismet checks meanwhile: {result['post']['akismet_checks_during_post']})")
-    print(f"  round {round_no} {system.label:<38} " + "  ".join(summary), flush=True)
+    for kind in ("get", "post"):
+        if kind in result:
+            r = result[kind]
+            summary.append(f"{kind.upper()} {r['rate']:7.1f}/s p99 {r['latency_ms']['p99']:7.1f} ms "
+                           f"cpu {r['server_cpu_ms_per_request']:5.2f} ms/req")
+    summary.append(f"akismet calls {result['post']['akismet_checks_during_post']}")
+    print(f"  round {round_no} {system.label:<38} " + " | ".join(summary), flush=True)
     return result
 
 
-def load(url, method, body, headers, duration, args) -> dict:
-    return loadgen.run(url, method=method, body=body, headers=headers, connections=args.connections,
-                       duration=duration, engine=args.engine)
+def load(system: System, method, duration, args) -> dict:
+    """One phase of load on `system`, with the server's CPU time and the machine's load around it."""
+    if method == "GET":
+        url, body, headers = system.get_url(), None, system.get_headers()
+    else:
+        url, body, headers = system.post_url(), system.post_body(), system.post_headers()
+    pgid = system.process.proc.pid
+    cpu_before, load_before = group_cpu_seconds(pgid), os.getloadavg()[0]
+    result = loadgen.run(url, method=method, body=body, headers=headers, connections=args.connections,
+                         duration=duration, engine=args.engine)
+    cpu = group_cpu_seconds(pgid) - cpu_before
+    result["server_cpu_seconds"] = cpu
+    result["server_cpu_ms_per_request"] = 1000.0 * cpu / result["requests"] if result["requests"] else None
+    result["loadavg_1min"] = [load_before, os.getloadavg()[0]]
+    return result
 
 
 def _valid(result: dict, expected: int) -> bool:
@@ -446,6 +499,7 @@ def medians(rounds: list[dict], system: str) -> dict:
                 "rate": statistics.median(x["rate"] for x in runs),
                 "p50_ms": statistics.median(x["latency_ms"]["p50"] for x in runs),
                 "p99_ms": statistics.median(x["latency_ms"]["p99"] for x in runs),
+                "cpu_ms_per_request": statistics.median(x["server_cpu_ms_per_request"] for x in runs),
                 "valid": all(x["valid"] for x in runs),
                 "rounds": len(runs),
             }
@@ -466,10 +520,14 @@ def report(summary: dict) -> str:
              row("POST p50 (ms)", f"{h['post']['p50_ms']:.1f}", f"{i['post']['p50_ms']:.1f}"),
              row("POST p99 (ms)", f"{h['post']['p99_ms']:.1f}", f"{i['post']['p99_ms']:.1f}", "",
                  f"Hubbub <= {GOAL_POST_P99_MS:g} ms: {mark[goals['post_p99_met']]}"),
+             row("POST cpu ms/req", f"{h['post']['cpu_ms_per_request']:.2f}", f"{i['post']['cpu_ms_per_request']:.2f}",
+                 f"{i['post']['cpu_ms_per_request'] / h['post']['cpu_ms_per_request']:.2f}x", "(server CPU; Isso/Hubbub)"),
              row("GET req/s", f"{h['get']['rate']:.1f}", f"{i['get']['rate']:.1f}",
                  f"{goals['get_ratio']:.1f}x", f">= {GOAL_GET_RATIO:g}x: {mark[goals['get_ratio_met']]}"),
              row("GET p50 (ms)", f"{h['get']['p50_ms']:.2f}", f"{i['get']['p50_ms']:.2f}"),
-             row("GET p99 (ms)", f"{h['get']['p99_ms']:.2f}", f"{i['get']['p99_ms']:.2f}")]
+             row("GET p99 (ms)", f"{h['get']['p99_ms']:.2f}", f"{i['get']['p99_ms']:.2f}"),
+             row("GET cpu ms/req", f"{h['get']['cpu_ms_per_request']:.3f}", f"{i['get']['cpu_ms_per_request']:.2f}",
+                 f"{i['get']['cpu_ms_per_request'] / h['get']['cpu_ms_per_request']:.0f}x", "(server CPU; Isso/Hubbub)")]
     if s:
         ratio = h["post"]["rate"] / s["post"]["rate"] if s["post"]["rate"] else float("inf")
         lines += ["", "Reference: Isso 0.14 with a synchronous Akismet check (300 ms) in its before-save hook",
@@ -493,6 +551,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-reference", action="store_true",
                         help="skip the Isso + synchronous Akismet reference measurement")
     parser.add_argument("--isso-venv", type=Path, default=BENCH / ".venv-isso")
+    parser.add_argument("--isso-guard", action="store_true",
+                        help="turn Isso's per-address guard on (limits raised); see bench/isso.cfg.template")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work directory (logs, databases)")
     parser.add_argument("--check-goals", action="store_true", help="exit 3 when a goal is not met")
     args = parser.parse_args(argv)
@@ -510,9 +570,9 @@ def main(argv=None) -> int:
         print(f"building the site in {work} ...", flush=True)
         site = prepare_site(work)
         akismet.start()
-        systems = [Hubbub(work, site, akismet), Isso(work, site, akismet, venv)]
+        systems = [Hubbub(work, site, akismet), Isso(work, site, akismet, venv, args.isso_guard)]
         if not args.no_reference:
-            systems.append(IssoSyncAkismet(work, site, akismet, venv))
+            systems.append(IssoSyncAkismet(work, site, akismet, venv, args.isso_guard))
         print(f"{args.rounds} rounds, {args.connections} connections, {args.duration:g} s per phase "
               f"(+{args.warmup:g} s warm-up), load generator: {engine}", flush=True)
         rounds = []
@@ -549,7 +609,8 @@ def main(argv=None) -> int:
         "started": dt.datetime.fromtimestamp(started).isoformat(), "seconds": time.time() - started,
         "settings": {"duration": args.duration, "warmup": args.warmup, "rounds": args.rounds,
                      "connections": args.connections, "engine": engine, "gunicorn": GUNICORN_ARGS,
-                     "akismet_latency": AKISMET_LATENCY, "thread_size": THREAD_SIZE},
+                     "akismet_latency": AKISMET_LATENCY, "thread_size": THREAD_SIZE,
+                     "isso_guard": args.isso_guard},
         "machine": {"cpus": os.cpu_count(), "loadavg_end": os.getloadavg(), "python": platform.python_version(),
                     "platform": platform.platform(), "git_commit": _git_commit()},
         "threads": {"get": site["get"], "post": site["post"]},

@@ -7,8 +7,9 @@ Two engines measure the same thing, so one run always uses one engine for every 
 
 Each connection sends its next request as soon as the previous answer arrives. A request body may
 contain the placeholder @N@, replaced by a number unique to the request (so no two comments are
-the same). The result is a dict: requests, seconds, rate (req/s), latency percentiles in ms
-(p50, p90, p99, max), answers by status code, and transport errors.
+the same), and @K@, replaced by that number modulo CYCLE (200): a site's regular commenters.
+The result is a dict: requests, seconds, rate (req/s), latency percentiles in ms (p50, p90, p99,
+max, mean), answers by status code, and transport errors.
 
 Standalone: python bench/loadgen.py URL [--method POST --body '{"n": "@N@"}' -H 'Content-Type: application/json']
 """
@@ -28,6 +29,8 @@ import time
 from urllib.parse import urlsplit
 
 PLACEHOLDER = "@N@"
+CYCLE_PLACEHOLDER = "@K@"
+CYCLE = 200
 
 
 class LoadError(Exception):
@@ -84,8 +87,9 @@ function request()
   local body = nil
   if has_body then
     counter = counter + 1
-    local n = tostring(tid * 100000000 + counter)
-    body = string.gsub(body_template, "@N@", n)
+    local n = tid * 100000000 + counter
+    body = string.gsub(body_template, "@N@", tostring(n))
+    body = string.gsub(body, "@K@", tostring(n %% %(cycle)d))
   end
   return wrk.format(method, nil, headers, body)
 end
@@ -132,7 +136,7 @@ def _run_wrk(url, method, body, headers, connections, duration) -> dict:
     lua_headers = "{" + ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items()) + "}"
     script = _WRK_LUA % {
         "method": method, "body": body or "", "has_body": "true" if body is not None else "false",
-        "headers": lua_headers, "mark": RESULT_MARK,
+        "headers": lua_headers, "mark": RESULT_MARK, "cycle": CYCLE,
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script)
@@ -190,7 +194,9 @@ def _run_python(url, method, body, headers, connections, duration) -> dict:
         start_gate.wait()
         while time.perf_counter() < deadline[0]:
             n += 1
-            payload = None if body is None else body.replace(PLACEHOLDER, str(index * 100000000 + n)).encode()
+            number = index * 100000000 + n
+            payload = None if body is None else (
+                body.replace(PLACEHOLDER, str(number)).replace(CYCLE_PLACEHOLDER, str(number % CYCLE)).encode())
             t0 = time.perf_counter()
             try:
                 conn.request(method, target, body=payload, headers=headers)
@@ -238,7 +244,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url")
     parser.add_argument("--method", default="GET")
-    parser.add_argument("--body", help=f"request body; {PLACEHOLDER} becomes a unique number per request")
+    parser.add_argument("--body", help=f"request body; {PLACEHOLDER} becomes a unique number per request, "
+                                       f"{CYCLE_PLACEHOLDER} that number modulo {CYCLE}")
     parser.add_argument("-H", "--header", action="append", default=[], help="'Name: value' (repeatable)")
     parser.add_argument("-c", "--connections", type=int, default=8)
     parser.add_argument("-d", "--duration", type=float, default=10.0)

@@ -199,15 +199,19 @@ def privacy_export(email: str, output: Path | None):
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def privacy_erase(email: str, mode: str, yes: bool):
     """Erase a commenter's data, then republish the threads they wrote in."""
-    from .privacy import PrivacyError, comments_of, erase
-    from .identity import normalise_email
+    from .privacy import PrivacyError, check_email, comments_of, erase
 
+    try:
+        email = check_email(email)
+    except PrivacyError as exc:
+        raise click.ClickException(str(exc)) from exc
     with open_hub() as hub:
         with hub.sessions() as s:
-            count = len(comments_of(s, normalise_email(email)))
+            count = len(comments_of(s, email))
         if count == 0:
             click.echo(f"No comments were written with {email}; nothing to erase.")
-        if not yes and count:
+            return
+        if not yes:
             what = "anonymise their published comments and delete the rest" if mode == "anonymise" \
                 else "delete all of their comments"
             click.confirm(f"{count} comments were written with {email}: {what}?", abort=True)

@@ -48,7 +48,7 @@ class EraseReport:
     publish_left: int = 0
 
 
-def _check(email: str) -> str:
+def check_email(email: str) -> str:
     email = normalise_email(email or "")
     if "@" not in email:
         raise PrivacyError(f"{email!r} is not an email address: give the address the comments were written with")
@@ -62,7 +62,7 @@ def comments_of(session, email: str) -> list[Comment]:
 
 
 def personal_data(hub, email: str) -> dict:
-    email = _check(email)
+    email = check_email(email)
     with hub.sessions() as s:
         data = {"format": FORMAT, "version": VERSION, "email": email, "exported": utcnow().isoformat(),
                 "comments": [comment_record(c) for c in comments_of(s, email)]}
@@ -78,7 +78,7 @@ def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
 
     if mode not in ("anonymise", "remove"):
         raise PrivacyError(f"unknown erase mode {mode!r}: use anonymise or remove")
-    email = _check(email)
+    email = check_email(email)
     report = EraseReport(email)
     with hub.sessions() as s, s.begin():
         rows = comments_of(s, email)

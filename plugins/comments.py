@@ -11,7 +11,13 @@ full build give the same bytes.
 
 Settings (defaults in DEFAULTS below): COMMENTS_DIR (relative to PATH), COMMENTS_MAX_DEPTH,
 COMMENTS_DATE_FORMAT, COMMENT_FEED_ATOM / _RSS (per article, "{slug}"), COMMENT_FEED_ALL_ATOM /
-_RSS, COMMENT_FEED_MAX_ITEMS; a feed setting of None turns that feed off.
+_RSS, COMMENT_FEED_MAX_ITEMS (site-wide feed), COMMENT_FEEDS_PARALLEL; a feed setting of None
+turns that feed off.
+
+Build time: per-article feeds are rewritten only when their inputs changed (a key per thread in
+.hubbub/threads.json), and on a fresh output they are written by a forked child while Pelican
+writes the pages. The manifest copies the build's JSON-safe settings (for rendering the partials
+outside Pelican) except any whose name looks like a credential.
 """
 
 from __future__ import annotations

@@ -426,16 +426,20 @@ class PageWatch:
         self.dialogs: list[str] = []
         self.errors: list[str] = []
         self.console: list[tuple[str, str]] = []
+        self.failed: list[str] = []  # responses >= 400 (resources that did not load)
         page.on("dialog", self._dialog)
+        page.on("response", lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("console", lambda msg: self.console.append((msg.type, msg.text)))
+        page.on("console", lambda msg: self.console.append((msg.type, f"{msg.text} [{msg.location.get('url')}]")))
 
     def _dialog(self, dialog):
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
     def console_errors(self) -> list[str]:
-        return [text for kind, text in self.console if kind == "error"]
+        """Console errors, with the failed responses they stand for (Chromium does not name them)."""
+        errors = [text for kind, text in self.console if kind == "error" and "/favicon.ico]" not in text]
+        return errors + ([f"failed responses: {self.failed}"] if errors and self.failed else [])
 
 
 def json_dump(path: Path, data) -> None:

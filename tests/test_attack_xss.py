@@ -50,8 +50,7 @@ HOSTILE_EMAILS = [
 ]
 
 
-# Characters XML 1.0 forbids. A comment holding one blocks its whole thread from being published
-# (see test_control_characters_never_block_a_thread), so the main scenario leaves them out.
+# Characters XML 1.0 forbids: a comment may hold them, feeds may not.
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -64,8 +63,7 @@ def load_vectors(path: Path = DATA / "xss_vectors.txt") -> list[str]:
     return vectors
 
 
-RAW_VECTORS = load_vectors()
-VECTORS = [XML_INVALID.sub("", v) for v in RAW_VECTORS]
+VECTORS = load_vectors()
 
 
 class Scenario:
@@ -167,6 +165,16 @@ def scenario(tmp_path_factory):
         hub_of(app).stop()
 
 
+@pytest.mark.parametrize("unsafe", [
+    "<p><img src=x onerror=alert(1)></p>", "<a href=' JAVA\tscript:alert(1)'>x</a>", "<svg><script>alert(1)</script></svg>",
+    "<math><a xlink:href=javascript:alert(1)>x</a></math>", "<iframe srcdoc='x'></iframe>", "<div style='x:expression(1)'>",
+    "<script src=//evil.example/x.js></script>", "<meta http-equiv=refresh content='0;url=javascript:alert(1)'>",
+])
+def test_the_scanner_itself_finds_executable_markup(unsafe):
+    """The checks below can fail: the scanner flags each of these."""
+    assert executable_problems(f"<html><body>{unsafe}</body></html>")
+
+
 def test_every_vector_was_posted_in_every_field_and_published(scenario):
     assert len(VECTORS) >= 150
     assert len(scenario.published) == 2 * len(VECTORS)
@@ -238,8 +246,8 @@ def moderation_pages(scenario) -> list[str]:
     paths = [f"/moderate/?status={tab}" for tab in ("pending", "published", "rejected", "spam", "all")]
     paths += ["/moderate/?status=all&field=all&q=script", "/moderate/?status=all&field=email&q=alert",
               "/moderate/audit", "/moderate/team", "/moderate/account"]
-    paths += [f"/moderate/comments/{cid}" for cid in scenario.pending]
-    paths += [f"/moderate/comments/{cid}/edit" for cid in list(scenario.published)[::2]]
+    paths += [f"/moderate/comments/{cid}" for cid in scenario.pending[::2]]
+    paths += [f"/moderate/comments/{cid}/edit" for cid in list(scenario.published)[::5]]
     return paths
 
 
@@ -257,11 +265,11 @@ def test_moderation_ui_shows_everything_but_runs_nothing(scenario):
         assert problems == [], (path, problems[:10])
         seen += html.count("alert(")
     assert seen > len(VECTORS)  # the moderator does see the hostile text
-    for cid in scenario.pending[:20]:
-        answer = client.get(f"/api/moderation/comments?status=pending&limit=500",
+    for status in ("pending", "published"):
+        answer = client.get(f"/api/moderation/comments?status={status}&limit=500",
                             headers={"Authorization": f"Bearer {scenario.token}"}).get_json()
+        assert answer["total"] >= len(VECTORS)
         assert api_problems({"comments": answer["comments"]}) == []
-        break
 
 
 def _pages_with_comments(out: Path) -> list[str]:
@@ -316,28 +324,31 @@ def test_in_a_browser_no_dialog_fires_and_no_script_error(scenario):
             page.wait_for_url("**/moderate/**")
             for path in moderation_pages(scenario)[:12]:
                 page.goto(base + path, wait_until="load")
+        page.evaluate("() => alert('canary')")  # the watch does see a dialog when one fires
         context.close()
+    assert watch.dialogs[-1:] == ["alert: canary"], watch.dialogs
+    watch.dialogs.pop()
     assert watch.dialogs == [], watch.dialogs[:10]
     assert watch.errors == [], watch.errors[:10]
     assert watch.console_errors() == [], watch.console_errors()[:10]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: submit.parse accepts C0 control characters (only NUL is refused); "
-                                       "feedgen/lxml then raises 'All strings must be XML compatible' in the publish "
-                                       "job, which fails 25 times and is dropped: the whole thread stops publishing")
-def test_control_characters_never_block_a_thread(make_app, service_env, tmp_path, slug):
+def test_control_characters_never_block_a_thread(make_app, service_env, tmp_path, slug, caplog):
+    """Found by this file: one comment with a control character made every later publish of its
+    thread fail (feeds) and broke `hubbub build`. Fixed in publish/feeds.py; kept as a regression."""
+    from comments_service.site_build import build_site
     from service_helpers import post
 
-    service_env = {**service_env, "HUBBUB_SITE_DIR": str(fresh_site(tmp_path / "own-site"))}
-    app = make_app(service_env)
+    site = fresh_site(tmp_path / "own-site")
+    app = make_app({**service_env, "HUBBUB_SITE_DIR": str(site)})
     client = app.test_client()
-    hostile = [v for v in RAW_VECTORS if XML_INVALID.search(v)] + ["Eve\x0b", "x\x1b[31mred", "\ufffe"]
+    hostile = [v for v in VECTORS if XML_INVALID.search(v)] + ["Eve\x0b", "x\x1b[31mred", "\ufffe"]
     ids = [post(client, slug, author=v[:100], body=v).get_json().get("id") for v in hostile]
     ids = [i for i in ids if i is not None]  # refusing them with a field error is a fine answer too
     good = post(client, slug, author="Good Reader", body="A fine comment.").get_json()["id"]
     approve(app, ids + [good])
     run_all_jobs(app, timeout=60)
-    page = (Path(service_env["HUBBUB_SITE_DIR"]) / "output" / "posts" / slug / "index.html").read_text(encoding="utf-8")
-    assert f'id="comment-{good}"' in page
-    for cid in ids:
-        assert f'id="comment-{cid}"' in page
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], "a job failed"
+    feed = (site / "output" / "feeds" / "comments" / f"{slug}.atom.xml").read_text(encoding="utf-8")
+    assert "A fine comment." in feed
+    build_site(site, OUTPUT_PATH=str(tmp_path / "rebuilt"))  # and the next full build still works

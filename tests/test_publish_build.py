@@ -7,7 +7,6 @@ build naming the file.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import xml.etree.ElementTree as ET

@@ -199,3 +199,21 @@ def test_depth_setting_is_honoured_by_the_publisher(site, tmp_path):
     build(site, full, COMMENTS_MAX_DEPTH=2)
     assert_same_output(out, full, slugs[:1])
     assert "depth-3" not in section((out / "posts" / slugs[0] / "index.html").read_text(), slugs[0])
+
+
+def test_control_characters_never_block_publishing(site, built, tmp_path):
+    """The service keeps what was typed; XML cannot carry C0 controls, so pages and feeds drop them."""
+    out, slugs = built
+    thread = [
+        comment(site, 1, author="Eve\x0b\x1b[31m", html="<p>bell\x07 and \ufffe and \x00null</p>"),
+        comment(site, 2, 1, author="Good Reader"),
+    ]
+    result = publish_thread(site, out, slugs[0], thread)
+    assert not result.problems
+    page = (out / "posts" / slugs[0] / "index.html").read_text()
+    assert "Eve[31m" in page and "<p>bell and  and null</p>" in page
+    for name in (f"feeds/comments/{slugs[0]}.atom.xml", f"feeds/comments/{slugs[0]}.rss.xml", "feeds/comments.atom.xml"):
+        ET.parse(out / name)  # well-formed
+    full = tmp_path / "full"
+    build(site, full)
+    assert_same_output(out, full, slugs[:1])

@@ -329,7 +329,7 @@ def send_digests(hub) -> None:
 @handler("notify-digest")
 def digest_job(hub, payload: dict) -> None:
     with hub.sessions() as s, s.begin():
-        schedule_next(s, "notify-digest", DIGEST_EVERY)
+        schedule_next(s, "notify-digest", DIGEST_EVERY, after_slot=payload.get("slot", 0))
     try:
         send_digests(hub)
     except MailError as exc:

@@ -93,5 +93,5 @@ def run_retention(hub, now: dt.datetime | None = None) -> dict:
 @handler("retention")
 def retention_job(hub, payload: dict) -> None:
     with hub.sessions() as s, s.begin():
-        schedule_next(s, "retention", EVERY)
+        schedule_next(s, "retention", EVERY, after_slot=payload.get("slot", 0))
     run_retention(hub)

@@ -15,10 +15,10 @@ from ..jobs import enqueue
 from ..models import Job
 
 
-def schedule_next(session, kind: str, every: float, now: float | None = None) -> None:
-    """Ask for `kind` at the start of the next slot of `every` seconds."""
+def schedule_next(session, kind: str, every: float, after_slot: int = 0, now: float | None = None) -> None:
+    """Ask for `kind` at the start of the next slot of `every` seconds (always after `after_slot`)."""
     now = time.time() if now is None else now
-    slot = int(now // every) + 1
+    slot = max(int(now // every) + 1, after_slot + 1)
     enqueue(session, kind, {"slot": slot}, key=f"{kind}@{slot}", delay=max(0.0, slot * every - now))
 
 

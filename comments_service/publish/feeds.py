@@ -16,7 +16,7 @@ from functools import lru_cache
 from feedgen.feed import FeedGenerator
 from markupsafe import Markup
 
-from .threadfile import Comment
+from .threadfile import Comment, xml_text
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -56,8 +56,8 @@ def _generator(info: FeedInfo, entries: list[FeedEntry]) -> FeedGenerator:
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)  # RSS names an author only by email; dc:creator by name
     fg.id(info.atom_url or info.rss_url or info.page_url)
-    fg.title(info.title)
-    fg.subtitle(info.subtitle)  # also the RSS description, which RSS requires
+    fg.title(xml_text(info.title))
+    fg.subtitle(xml_text(info.subtitle))  # also the RSS description, which RSS requires
     if info.lang:
         fg.language(info.lang)
     newest = max((e.comment.created for e in entries), default=info.fallback_updated)
@@ -69,11 +69,12 @@ def _generator(info: FeedInfo, entries: list[FeedEntry]) -> FeedGenerator:
         fe = fg.add_entry(order="append")
         fe.id(link)
         fe.guid(link, permalink=True)
-        fe.title(f"{c.author} on “{e.article_title}”")
+        author = xml_text(c.author)
+        fe.title(f"{author} on “{xml_text(e.article_title)}”")
         fe.link(href=link)
-        fe.author(name=c.author)
-        fe.dc.dc_creator(c.author)
-        fe.content(c.html, type="html")
+        fe.author(name=author)
+        fe.dc.dc_creator(author)
+        fe.content(xml_text(c.html), type="html")
         fe.published(c.created)
         fe.updated(c.created)
     return fg

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from html import escape
-from typing import Any
 
 import jinja2
 

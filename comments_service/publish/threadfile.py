@@ -52,6 +52,16 @@ class Comment:
         }
 
 
+# Characters XML 1.0 forbids (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF). A comment
+# may carry them (the service keeps what was typed); feeds cannot, and pages are better without.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` without the characters XML cannot carry."""
+    return _NOT_XML.sub("", value)
+
+
 def iso_utc(value: datetime) -> str:
     """The contract's timestamp form: UTC, seconds precision, '+00:00'."""
     return value.astimezone(timezone.utc).replace(microsecond=0).isoformat()

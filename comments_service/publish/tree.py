@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from markupsafe import Markup
 
 from .avatar import identicon_svg
-from .threadfile import Comment, iso_utc
+from .threadfile import Comment, iso_utc, xml_text
 
 DEFAULT_MAX_DEPTH = 4
 DEFAULT_DATE_FORMAT = "%-d %B %Y at %H:%M"
@@ -100,12 +100,12 @@ def comment_tree(
         node = CommentNode(
             id=c.id,
             parent=c.parent,
-            author=c.author,
-            url=safe_url(c.url),
-            html=Markup(c.html),
+            author=xml_text(c.author),
+            url=safe_url(xml_text(c.url)),
+            html=Markup(xml_text(c.html)),
             created=iso_utc(c.created),
             date=format_date(c.created, date_format, timezone),
-            avatar=identicon_svg(c.author_key, c.author),
+            avatar=identicon_svg(c.author_key, xml_text(c.author)),
             depth=depth,
             reply_to=reply_to,
         )

@@ -1,0 +1,94 @@
+"""A real local SMTP server (aiosmtpd) for tests: it keeps what arrives and can refuse on demand."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import threading
+from dataclasses import dataclass
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list
+    message: email.message.EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def body(self) -> str:
+        return self.message.get_body(("plain",)).get_content()
+
+
+class _Handler:
+    def __init__(self, server: "SMTPServer"):
+        self.server = server
+
+    async def handle_DATA(self, smtp_server, session, envelope):
+        if self.server.refuse:
+            return "451 4.3.0 Try again later"
+        msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self.server.lock:
+            self.server.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+class _Controller(Controller):
+    def _trigger_server(self):
+        # Bound to port 0: learn the real port before the readiness check connects to it.
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class SMTPServer:
+    """An SMTP server on 127.0.0.1 and a free port; `messages` holds what was delivered."""
+
+    def __init__(self, user: str | None = None, password: str | None = None):
+        self.messages: list[Received] = []
+        self.lock = threading.Lock()
+        self.refuse = False
+        self.logins: list[str] = []
+        kwargs = {}
+        if user:
+            kwargs = {"authenticator": self._authenticator(user, password), "auth_require_tls": False,
+                      "auth_required": True}
+        self.controller = _Controller(_Handler(self), hostname="127.0.0.1", port=0, **kwargs)
+
+    def _authenticator(self, user: str, password: str):
+        def check(server, session, envelope, mechanism, auth_data):
+            ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user \
+                and auth_data.password.decode() == password
+            if ok:
+                self.logins.append(user)
+            return AuthResult(success=ok)
+
+        return check
+
+    def __enter__(self) -> "SMTPServer":
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+    def env(self, **extra) -> dict:
+        return {"HUBBUB_SMTP_HOST": "127.0.0.1", "HUBBUB_SMTP_PORT": str(self.port),
+                "HUBBUB_SMTP_FROM": "Hubbub <comments@hub.example>", "HUBBUB_SMTP_TIMEOUT": "5", **extra}
+
+    def to(self, address: str) -> list[Received]:
+        with self.lock:
+            return [m for m in self.messages if address in m.rcpt_tos]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
