@@ -21,6 +21,9 @@ def main():
 @click.option("--output", type=click.Path(file_okay=False), help="Build into this directory instead of output/.")
 def build(publish: bool, output: str | None):
     """Build the whole site with Pelican, including the published comments."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     override = {"OUTPUT_PATH": str(output)} if output else {}
     try:
         settings = build_site(publish=publish, **override)

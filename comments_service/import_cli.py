@@ -30,11 +30,19 @@ def open_hub():
 
     with contextlib.suppress(ImportError):
         from . import moderation  # noqa: F401  (its job kinds and hooks, when present)
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         config = load_config()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    hub = Hub(config, run_jobs=False)
+    try:
+        hub = Hub(config, run_jobs=False)
+    except SQLAlchemyError as exc:
+        where = make_url(config.database_url).render_as_string(hide_password=True)
+        raise click.ClickException(f"cannot open the comment database {where}: {getattr(exc, 'orig', None) or exc}; "
+                                   "check HUBBUB_DATABASE_URL and that the server is running") from exc
     try:
         yield hub
     finally:
@@ -66,7 +74,12 @@ def _apply(plan, source_file: str, overwrite: bool) -> None:
     from .importers import apply_plan, summary
 
     with open_hub() as hub:
-        report = apply_plan(hub, hub.config.site_dir, plan, overwrite=overwrite)
+        try:
+            report = apply_plan(hub, hub.config.site_dir, plan, overwrite=overwrite)
+        except OSError as exc:
+            # Comments are committed before files are written; a second run adds no duplicates.
+            raise click.ClickException(f"writing into {hub.config.site_dir / 'content'} failed ({exc}); "
+                                       "fix that and run the import again: nothing will be duplicated") from exc
     _echo_lines(summary(report, source_file))
 
 
@@ -92,7 +105,7 @@ def import_wordpress(file: Path, overwrite: bool, dry_run: bool):
     except BuildError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        plan = read_wordpress(file, root, lambda name: Author(name, settings).slug)
+        plan = read_wordpress(file, lambda name: Author(name, settings).slug)
     except ImportFailed as exc:
         raise click.ClickException(f"nothing was imported: {exc}") from exc
     if dry_run:

@@ -20,17 +20,18 @@ Write your post here, in Markdown.
 
 AUTHOR_TEMPLATE = """Name: {name}
 Email:
-Avatar:
 Tagline: A short line about you
 Location:
 Website:
 LinkedIn:
 Twitter:
 Facebook:
+HubPages:
 Joined: {joined}
 
 A few paragraphs about you, in Markdown. Your email address above is never shown; it links
-the comments you write on the site to this profile.
+the comments you write on the site to this profile. For a picture, put it under
+content/images/avatars/ and add a line `Avatar: avatars/your-picture.svg` above.
 """
 
 

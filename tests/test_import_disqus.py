@@ -28,6 +28,7 @@ def test_import_matches_threads_stores_statuses_and_publishes(site, service_env,
     assert "9 new (6 published, 1 pending, 1 spam, 1 rejected), 0 already imported" in result.output
     assert "2 comments on threads with no matching article" in result.output
     assert "a-post-that-was-never-moved" in result.output
+    assert "The site's pages already show the published comments." in result.output
 
     rows = {c.import_key: c for c in db_comments(database_url)}
     assert len(rows) == 9
@@ -53,6 +54,9 @@ def test_import_matches_threads_stores_statuses_and_publishes(site, service_env,
     thread = json.loads((site / "content" / "comments" / f"{SOCIAL}.json").read_text(encoding="utf-8"))
     assert [c["author"] for c in thread["comments"]] == ["Nina Petrova", "Alan Whitaker", "Nina Petrova"]
 
+    # The articles exist, so publishing patched their pages in place; a full build agrees.
+    patched = (site / "output" / "posts" / SOCIAL / "index.html").read_text(encoding="utf-8")
+    assert "this ethics guide" in patched and "Thanks both!" in patched
     rebuild(site)
     page = (site / "output" / "posts" / SOCIAL / "index.html").read_text(encoding="utf-8")
     assert "this ethics guide" in page and "Thanks both!" in page

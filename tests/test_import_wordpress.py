@@ -324,3 +324,19 @@ def test_entities_and_tag_like_text_survive_markdown():
     import markdown
 
     assert markdown.markdown(md) == "<p>Fish &amp; chips &lt;b&gt;not bold&lt;/b&gt; &amp;amp; 2 * 3 = 6 snake_case</p>"
+
+
+def test_progress_bar_when_asked(capsys):
+    from comments_service.importers.wordpress import read_wordpress
+
+    plan = read_wordpress(WXR, lambda name: name.lower().replace(" ", "-"), progress=True)
+    assert len(plan.comments) == 9
+    assert "Reading wordpress-export.xml" in capsys.readouterr().err
+
+
+def test_an_unreachable_database_is_a_clear_error_and_writes_no_files(site, sqlite_env):
+    env = {**sqlite_env, "HUBBUB_DATABASE_URL": "postgresql+psycopg://hubbub:pw@127.0.0.1:9/none"}
+    result = hubbub(env, "import", "wordpress", WXR)
+    assert result.exit_code == 1 and "cannot open the comment database" in result.output
+    assert ":pw@" not in result.output
+    _nothing_imported(site, sqlite_env)

@@ -66,7 +66,8 @@ def community(tmp_path_factory):
         for n in range(1, 12)
     ]
     write_thread(site, "ada-1", readers + [
-        {"author": "Ada Writer", "html": "<p>Thanks all!</p>", "author_key": ada, "created": "2025-02-01T09:00:00+00:00"},
+        {"author": "Ada Writer", "html": "<p>Thanks all!</p>", "author_key": ada,
+         "created": "2025-02-01T09:00:00+00:00"},
         {"author": "Fay Talker", "html": "<p>Fay says <em>hello</em> &amp; goodbye</p>", "author_key": fay,
          "created": "2026-01-02T09:00:00+00:00"},
     ])
@@ -76,7 +77,8 @@ def community(tmp_path_factory):
          "html": f'<p>First paragraph.</p><p>Second <a href="https://x.example.org">link</a> {long_tail}</p>'},
     ])
     write_thread(site, "ben-1", [
-        {"author": "Ada Writer", "html": "<p>Nice one, Ben.</p>", "author_key": ada, "created": "2024-06-01T09:00:00+00:00"},
+        {"author": "Ada Writer", "html": "<p>Nice one, Ben.</p>", "author_key": ada,
+         "created": "2024-06-01T09:00:00+00:00"},
     ])
 
     records = _Records()

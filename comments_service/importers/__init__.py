@@ -26,6 +26,7 @@ class ApplyReport:
     store: StoreReport
     published: int = 0
     publish_left: int = 0
+    needs_build: bool = False
 
 
 def apply_plan(hub, site_root: Path, plan: ImportPlan, *, overwrite: bool = False,
@@ -37,7 +38,11 @@ def apply_plan(hub, site_root: Path, plan: ImportPlan, *, overwrite: bool = Fals
         stored = store_comments(hub, plan.comments, bar)
     files = write_files(site_root, plan, overwrite=overwrite)
     done, left = publish_now(hub, stored.threads_to_publish)
-    return ApplyReport(plan, files, stored, done, left)
+    # New files, or comments on articles the last build did not have: only a build shows them.
+    built = hub.threads.all()
+    needs_build = bool(files.written or files.authors_written
+                       or any(t not in built for t in stored.threads_to_publish))
+    return ApplyReport(plan, files, stored, done, left, needs_build)
 
 
 def summary(report: ApplyReport, source_file: str) -> list[str]:
@@ -74,7 +79,9 @@ def summary(report: ApplyReport, source_file: str) -> list[str]:
     if notes:
         lines.append("Look at:")
         lines += [f"  - {note}" for note in notes]
-    if files.written or files.authors_written or added:
-        lines.append("Next: run `hubbub build` so the site shows the imported posts and comments"
-                     + (" (pending comments wait in the moderation queue)." if store.added["pending"] else "."))
+    pending = " Pending comments wait in the moderation queue." if store.added["pending"] else ""
+    if report.needs_build:
+        lines.append("Next: run `hubbub build` so the site shows the imported posts and comments." + pending)
+    elif added:
+        lines.append("The site's pages already show the published comments." + pending)
     return lines

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 from markdownify import MarkdownConverter
 
@@ -164,25 +165,48 @@ def to_markdown(source: str, *, wordpress: bool = True) -> Conversion:
     return Conversion(_markdownify(source or ""), notes)
 
 
+class _TextOnly(HTMLParser):
+    """Text of an HTML fragment, leaving out what a summary should not quote."""
+
+    SKIP = {"script", "style", "figure", "figcaption", "pre", "table"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in ("br", "p", "li", "div") or re.fullmatch(r"h[1-6]", tag):
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.skipping:
+            self.skipping -= 1
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
 def plain_text(source: str, limit: int = 300) -> str:
     """One line of text from HTML (for a Summary), cut at a word boundary."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(source or "", "html.parser")
-    for tag in soup(["script", "style", "figure", "figcaption", "img", "pre", "table"]):
-        tag.decompose()
-    text = " ".join(soup.get_text(" ").split())
+    parser = _TextOnly()
+    parser.feed(source or "")
+    parser.close()
+    text = " ".join("".join(parser.parts).split())
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
     return text
 
 
+_PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p>", re.S | re.I)
+
+
 def first_paragraph(source: str) -> str:
     """The first paragraph with text in it, as HTML."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(source or "", "html.parser")
-    for p in soup.find_all("p"):
-        if p.get_text(strip=True):
-            return str(p)
+    for match in _PARAGRAPH.finditer(source or ""):
+        if plain_text(match.group(1)):
+            return match.group(0)
     return source or ""

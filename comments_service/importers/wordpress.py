@@ -122,8 +122,7 @@ class _Progress:
 class WordPressReader:
     """Turns the stream of WXR elements into an ImportPlan; see the module docstring."""
 
-    def __init__(self, site_root: Path, slug_of):
-        self.site_root = Path(site_root)
+    def __init__(self, slug_of):
         self.slug_of = slug_of  # author name → the slug Pelican gives it
         self.plan = ImportPlan(source="WordPress")
         self.version: str | None = None
@@ -322,7 +321,7 @@ class WordPressReader:
         return self.plan
 
 
-def read_wordpress(path: Path, site_root: Path, slug_of, progress: bool | None = None) -> ImportPlan:
+def read_wordpress(path: Path, slug_of, progress: bool | None = None) -> ImportPlan:
     """Parse the WXR file at `path` into a plan; ImportFailed names what is wrong and where."""
     from tqdm import tqdm
 
@@ -332,7 +331,7 @@ def read_wordpress(path: Path, site_root: Path, slug_of, progress: bool | None =
         fh = path.open("rb")
     except OSError as exc:
         raise ImportFailed(f"cannot read {path}: {exc.strerror or exc}") from None
-    reader = WordPressReader(site_root, slug_of)
+    reader = WordPressReader(slug_of)
     # disable=None: tqdm shows the bar only when stderr is a terminal.
     bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"Reading {path.name}", leave=False,
                disable=None if progress is None else not progress, mininterval=0.5)

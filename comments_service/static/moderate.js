@@ -10,6 +10,7 @@
   var list = document.getElementById("comments");
   var flashes = document.getElementById("flashes");
   var current = null;
+  var lastCounts = null;
 
   function cards() {
     return list ? Array.prototype.slice.call(list.querySelectorAll(".comment")) : [];
@@ -27,11 +28,27 @@
 
   function setCounts(counts) {
     if (!counts) return;
+    lastCounts = counts;
     Object.keys(counts).forEach(function (status) {
       document.querySelectorAll('[data-count="' + status + '"]').forEach(function (el) {
         el.textContent = counts[status];
       });
+      document.querySelectorAll(".tab-" + status).forEach(function (tab) {
+        tab.classList.toggle("zero", !counts[status]);
+      });
     });
+  }
+
+  function showCleared() {
+    var cleared = document.getElementById("cleared");
+    if (!cleared) return;
+    // Everything done, or only this page (more wait on the next one)?
+    var tab = list ? list.dataset.status : "";
+    var searching = new URLSearchParams(window.location.search).get("q");
+    var nothingLeft = !searching && lastCounts && lastCounts[tab] === 0;
+    cleared.querySelector(".cleared-all").hidden = !nothingLeft;
+    cleared.querySelector(".cleared-page").hidden = nothingLeft;
+    cleared.hidden = false;
   }
 
   function focusCard(card) {
@@ -49,10 +66,7 @@
     card.classList.add("leaving");
     window.setTimeout(function () {
       card.remove();
-      if (!cards().length) {
-        var cleared = document.getElementById("cleared");
-        if (cleared) cleared.hidden = false;
-      }
+      if (!cards().length) showCleared();
     }, 200);
     if (card === current) focusCard(next && next !== card ? next : null);
   }
@@ -132,7 +146,7 @@
       if (!ids.length) { say("Select some comments first (x, or the boxes).", true); return; }
       if (data.get("action") === "delete" && !confirmDelete(ids.length)) return;
       var busy = ids.map(function (id) { return document.getElementById("c-" + id); }).filter(Boolean);
-      send(bulk.action, data, busy).then(function () {
+      send(bulk.getAttribute("action"), data, busy).then(function () {
         var all = document.getElementById("select-all");
         if (all) all.checked = false;
       });
