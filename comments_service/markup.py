@@ -7,6 +7,8 @@ links, and marks every link `nofollow ugc noopener`.
 
 from __future__ import annotations
 
+import threading
+
 import markdown
 import nh3
 
@@ -34,9 +36,15 @@ def sanitise(html: str) -> str:
     )
 
 
+_local = threading.local()  # a Markdown instance is reusable but not thread-safe
+
+
 def render(source: str) -> str:
     """Sanitised HTML for a comment's Markdown source."""
-    return sanitise(_markdown().convert(source)).strip()
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = _markdown()
+    return sanitise(md.reset().convert(source)).strip()
 
 
 def count_links(source: str) -> int:

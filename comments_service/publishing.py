@@ -41,12 +41,16 @@ def thread_records(session, thread: str, salt: bytes) -> list[dict]:
 
 @contextlib.contextmanager
 def _one_publisher(hub):
-    """Serialise publishers of every host sharing a PostgreSQL database (SQLite is one host)."""
+    """Serialise publishers of every host sharing a PostgreSQL database (SQLite is one host).
+
+    A busy lock does not block a worker behind a stuck publisher: the job retries shortly.
+    """
     if hub.engine.dialect.name != "postgresql":
         yield
         return
     with hub.engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": PUBLISH_LOCK_ID})
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": PUBLISH_LOCK_ID}).scalar():
+            raise RetryLater(0.2, "another process is publishing")
         try:
             yield
         finally:
@@ -74,9 +78,14 @@ def publish_thread_job(hub, payload: dict) -> None:
 
 @handler("rebuild")
 def rebuild_job(hub, payload: dict) -> None:
-    """A full build in a child process, so a broken plugin cannot take the service down."""
-    done = subprocess.run([sys.executable, "-m", "comments_service", "build"], cwd=hub.config.site_dir,
-                          capture_output=True, text=True, timeout=1800)
+    """A full build in a child process, so a broken plugin cannot take the service down.
+
+    It uses the settings of the build that made output/: a production site rebuilds with --publish.
+    """
+    command = [sys.executable, "-m", "comments_service", "build"]
+    if not hub.threads.site().get("relative_urls", True):
+        command.append("--publish")
+    done = subprocess.run(command, cwd=hub.config.site_dir, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"hubbub build failed: {done.stderr.strip()[-1000:]}")
     if hub.config.deploy_command:

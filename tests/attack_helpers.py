@@ -206,9 +206,9 @@ def hub_of(app):
 PERIODIC_JOBS = {"retention", "notify-digest"}  # re-schedule themselves for the next time slot
 
 
-def run_all_jobs(app, timeout: float = 30.0) -> int:
+def run_all_jobs(app, timeout: float = 30.0, rounds: int | None = None) -> int:
     """Run every queued one-off job now (checks, publishes, retries and delayed ones included) until
-    none is left; periodic jobs stay at their time."""
+    none is left, or for `rounds` rounds (while a fault keeps retrying); periodic jobs keep their time."""
     from sqlalchemy import func, select, update
 
     from comments_service.models import Job
@@ -221,6 +221,10 @@ def run_all_jobs(app, timeout: float = 30.0) -> int:
             s.execute(update(Job).where(Job.locked_until.is_(None), Job.kind.not_in(PERIODIC_JOBS))
                       .values(due_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
         ran += hub.runner.run_due(limit=1000)
+        if rounds is not None:
+            rounds -= 1
+            if rounds <= 0:
+                return ran
         with hub.sessions() as s:
             left = s.scalar(select(func.count(Job.id)).where(Job.kind.not_in(PERIODIC_JOBS)))
         if not left:

@@ -41,7 +41,8 @@ def test_import_then_build_shows_posts_pages_authors_and_comments(site, service_
     assert "3 profile stubs written" in out
     assert "9 new (5 published, 2 pending, 1 spam, 1 rejected), 0 already imported" in out
     for skipped in ("1 drafts", "1 private posts", "1 password-protected posts", "1 trashed posts",
-                    "1 pingbacks and trackbacks", "1 comments on pages", "1 comments on items not imported"):
+                    "1 pingbacks and trackbacks", "1 comments on pages", "1 comments on items not imported",
+                    "1 authors with nothing published"):
         assert skipped in out
     assert "content/pages/about.md exists with other content and was kept" in out
     assert "[gallery] left out" in out
@@ -99,6 +100,7 @@ def test_import_then_build_shows_posts_pages_authors_and_comments(site, service_
     assert "Joined: 2011-01-01\n" in marta
     assert "Name: Tom O'Brennan\n" in read(authors / "tom-obrennan.md")
     assert (authors / "ji-woo-kim.md").exists()
+    assert not (authors / "summer-intern.md").exists()  # wrote nothing that was published
 
     # Comments in the database -----------------------------------------------------------
     rows = db_comments(database_url)

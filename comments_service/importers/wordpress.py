@@ -10,7 +10,7 @@ turned into a post, a page or skipped as soon as it has been read, then dropped.
 - Every comment on an imported post is kept: author, email, url, address, date (GMT), parent
   and status (1 → published, 0/hold → pending, spam → spam, trash → rejected). Pingbacks and
   trackbacks, and comments on pages (Hubbub pages have no comment threads), are counted, not kept.
-- Authors become profile stubs (content/authors/<slug>.md).
+- Authors of imported posts and pages become profile stubs (content/authors/<slug>.md).
 """
 
 from __future__ import annotations
@@ -311,6 +311,9 @@ class WordPressReader:
         for login, info in self.authors.items():
             name = info["name"]
             slug = self.slug_of(name)
+            if name not in self.first_post:
+                self.plan.skipped["authors with nothing published (no profile made)"] += 1
+                continue
             if not slug:
                 continue
             self.plan.authors.append(AuthorStub(name=name, slug=slug, email=info["email"],
