@@ -112,7 +112,6 @@ def thread_comments(n: int = THREAD_SIZE) -> list[dict]:
 def prepare_site(work: Path) -> dict:
     """A built copy of the project's site whose first thread has 100 published comments."""
     from comments_service import identity, markup
-    from comments_service.site_build import build_site
 
     site = work / "site"
     site.mkdir(parents=True)
@@ -124,9 +123,8 @@ def prepare_site(work: Path) -> dict:
             shutil.copy2(src, site / part)
     # Build once to learn the articles, then publish the thread file (the documented format) and
     # build again, so the build itself checks the file.
-    build_site(site)
-    manifest = json.loads((site / "output" / ".hubbub" / "manifest.json").read_text())
-    slugs = sorted(manifest["threads"])
+    _build(site)
+    slugs = sorted(_manifest_threads(site))
     if len(slugs) < 2:
         raise BenchError(f"the site has {len(slugs)} article(s) in its manifest; the bench needs two")
     get_slug, post_slug = slugs[0], slugs[1]
@@ -138,14 +136,32 @@ def prepare_site(work: Path) -> dict:
     thread_file = site / "content" / "comments" / f"{get_slug}.json"
     thread_file.parent.mkdir(parents=True, exist_ok=True)
     thread_file.write_text(json.dumps({"thread": get_slug, "comments": comments}, ensure_ascii=False))
-    build_site(site)
-    threads = json.loads((site / "output" / ".hubbub" / "manifest.json").read_text())["threads"]
+    _build(site)
+    threads = _manifest_threads(site)
     return {
         "dir": site,
         "get": {"slug": get_slug, "uri": "/" + threads[get_slug]["url"].lstrip("/"), "title": threads[get_slug]["title"]},
         "post": {"slug": post_slug, "uri": "/" + threads[post_slug]["url"].lstrip("/"),
                  "title": threads[post_slug]["title"]},
     }
+
+
+def _build(site: Path) -> None:
+    from comments_service.site_build import BuildError, build_site
+
+    try:
+        build_site(site)
+    except BuildError as exc:
+        raise BenchError(f"the site copy in {site} does not build: {exc}") from exc
+
+
+def _manifest_threads(site: Path) -> dict:
+    path = site / "output" / ".hubbub" / "manifest.json"
+    try:
+        return json.loads(path.read_text())["threads"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise BenchError(f"the build wrote no usable thread manifest at {path} ({exc}): "
+                         "plugins/comments.py must write output/.hubbub/manifest.json") from exc
 
 
 # Processes ------------------------------------------------------------------------------------
@@ -157,6 +173,9 @@ class Process:
         self.proc: subprocess.Popen | None = None
 
     def start(self, ready_url: str, timeout: float = 60.0) -> None:
+        if not Path(self.cmd[0]).exists():
+            raise BenchError(f"{self.cmd[0]} not found: install the project with `make test` (Hubbub) "
+                             "or delete bench/.venv-isso to have it made again (Isso)")
         with open(self.log, "ab") as fh:
             self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=self.cwd, stdout=fh, stderr=subprocess.STDOUT,
                                          start_new_session=True)
@@ -201,28 +220,26 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def http_get(url: str, timeout: float = 10.0, headers: dict | None = None) -> tuple[int, bytes]:
+def http_request(method: str, url: str, body: bytes | None = None, headers: dict | None = None,
+                 timeout: float = 10.0) -> tuple[int, bytes]:
+    """One request on a fresh connection (setup and checks; the load itself goes through loadgen)."""
     host_port, _, path = url.removeprefix("http://").partition("/")
     host, _, port = host_port.partition(":")
     conn = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
     try:
-        conn.request("GET", "/" + path, headers=headers or {})
+        conn.request(method, "/" + path, body=body, headers=headers or {})
         resp = conn.getresponse()
         return resp.status, resp.read()
     finally:
         conn.close()
+
+
+def http_get(url: str, timeout: float = 10.0, headers: dict | None = None) -> tuple[int, bytes]:
+    return http_request("GET", url, headers=headers, timeout=timeout)
 
 
 def http_post(url: str, body: bytes, headers: dict, timeout: float = 10.0) -> tuple[int, bytes]:
-    host_port, _, path = url.removeprefix("http://").partition("/")
-    host, _, port = host_port.partition(":")
-    conn = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
-    try:
-        conn.request("POST", "/" + path, body=body, headers=headers)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
+    return http_request("POST", url, body, headers, timeout)
 
 
 class AkismetStandIn:
@@ -288,13 +305,33 @@ class System:
     def seed(self) -> None:
         """Make the GET thread hold the 100 published comments."""
 
-    def _process(self) -> Process: ...
-    def ready_url(self) -> str: ...
-    def get_url(self) -> str: ...
-    def post_url(self) -> str: ...
-    def post_body(self) -> str: ...
-    def thread_size(self, body: bytes) -> int: ...
-    def stored_comments(self) -> int: ...
+    def _process(self) -> Process:
+        """The server process, not yet started."""
+        raise NotImplementedError
+
+    def ready_url(self) -> str:
+        """A URL that answers 200 once the server is up."""
+        raise NotImplementedError
+
+    def get_url(self) -> str:
+        """The 100-comment thread."""
+        raise NotImplementedError
+
+    def post_url(self) -> str:
+        """Where new comments of the POST thread go."""
+        raise NotImplementedError
+
+    def post_body(self) -> str:
+        """A JSON comment with loadgen placeholders."""
+        raise NotImplementedError
+
+    def thread_size(self, body: bytes) -> int:
+        """How many comments a GET answer holds."""
+        raise NotImplementedError
+
+    def stored_comments(self) -> int:
+        """Comments of the POST thread in the database."""
+        raise NotImplementedError
 
 
 class Hubbub(System):
@@ -505,6 +542,8 @@ def medians(rounds: list[dict], system: str) -> dict:
                 "valid": all(x["valid"] for x in runs),
                 "rounds": len(runs),
             }
+            if kind == "post":
+                out[kind]["akismet_calls"] = statistics.median(x["akismet_checks_during_post"] for x in runs)
     return out
 
 
@@ -535,6 +574,10 @@ def report(summary: dict) -> str:
         lines += ["", "Reference: Isso 0.14 with a synchronous Akismet check (300 ms) in its before-save hook",
                   row("POST req/s", f"{h['post']['rate']:.1f}", f"{s['post']['rate']:.1f}", f"{ratio:.1f}x"),
                   row("POST p99 (ms)", f"{h['post']['p99_ms']:.1f}", f"{s['post']['p99_ms']:.1f}")]
+    lines += ["", "Akismet stand-in calls during a POST phase (warm-up + measured, median): "
+              f"Hubbub {h['post']['akismet_calls']:g} (background checks), Isso {i['post']['akismet_calls']:g}"
+              + (f", Isso + sync Akismet {s['post']['akismet_calls']:g}" if s else "")
+              + ". Isso 0.14 has no Akismet support."]
     invalid = [f"{name} {kind}" for name, m in (("Hubbub", h), ("Isso", i), ("Isso+sync", s or {}))
                for kind, v in m.items() if not v["valid"]]
     if invalid:
@@ -582,8 +625,8 @@ def main(argv=None) -> int:
             order = systems if n % 2 else list(reversed(systems))  # A B, B A, ...: drift hits both
             for system in order:
                 rounds.append(measure(system, n, args))
-    except (BenchError, loadgen.LoadError) as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
+    except (BenchError, loadgen.LoadError, OSError, http.client.HTTPException) as exc:
+        print(f"benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         print(f"logs kept in {work}", file=sys.stderr)
         return 1
     finally:

@@ -296,7 +296,7 @@ def _finalized(pelican) -> None:
             atomic_write(output / rel, data, fsync=False)
         write_recent(output, recent, floor)
         write_thread_states(output, states)
-        write_json(manifest_path(output), manifest)
+        write_json(manifest_path(output), manifest, fsync=False)  # rebuilt by any build
 
 
 def register():

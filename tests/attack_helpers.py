@@ -325,6 +325,9 @@ def executable_problems(html: str, page_url: str = "http://site.test/", theme_pr
                     url = _url_value(url.split("url=", 1)[1]) if "url=" in url else ""
                 if name == "img" and attr_l == "src" and url.startswith("data:image/") and "svg" not in url[:20]:
                     continue  # an inert inline picture
+                rel = [r.lower() for r in (el.get("rel") or [])]
+                if name == "link" and attr_l == "href" and rel == ["icon"] and url.startswith("data:"):
+                    continue  # a favicon (browsers never run one); `data:,` means "no icon"
                 if url.startswith(EXECUTABLE_SCHEMES):
                     problems.append(f"executable URL in {attr}=: {where}")
     return problems

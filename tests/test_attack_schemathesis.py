@@ -11,9 +11,11 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from attack_helpers import fresh_site, hub_of, moderation_available
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
-                                 status_code_conformance)
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import (content_type_conformance, negative_data_rejection, not_a_server_error,
+                                 response_schema_conformance, status_code_conformance)
 from service_helpers import GOOD
 
 MAX_EXAMPLES = 30
@@ -54,18 +56,68 @@ def api_schema(api_app):
     return schemathesis.openapi.from_wsgi("/api/openapi.json", api_app)
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+def operations() -> list[tuple[str, str]]:
+    """(method, path) of every operation the service describes (read from the packaged file)."""
+    import json
+    from pathlib import Path
+
+    import comments_service
+
+    spec = json.loads((Path(comments_service.__file__).with_name("openapi.json")).read_text(encoding="utf-8"))
+    return [(method.upper(), path) for path, item in spec["paths"].items() for method in item
+            if method in ("get", "post", "put", "patch", "delete")]
 
 
-@schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
-def test_no_server_error_and_no_answer_outside_the_description(case, api_app):
+REAL_PATH = {"slug": "social-media-and-network-marketing"}  # and "id": a fresh comment, see below
+
+
+@pytest.mark.parametrize("mode", ["positive", "positive, real path", "negative, real path"])
+@pytest.mark.parametrize("method, path", operations())
+def test_no_server_error_and_no_answer_outside_the_description(api_schema, api_app, method, path, mode):
+    """Generated requests (valid ones, and invalid ones that must be refused with a described 4xx),
+    with generated path parameters (mostly unknown: 404) or real ones (the thread, a seeded comment)."""
     token = api_app.config["HUBBUB_TEST_TOKEN"]
-    if case.path.startswith("/api/moderation/") and token is None:
+    if path.startswith("/api/moderation/") and token is None:
         pytest.skip("comments_service/moderation is not there yet")
-    headers = {"Authorization": f"Bearer {token}"} if case.path.startswith("/api/moderation/") else None
-    case.call_and_validate(headers=headers, checks=CHECKS)
+    headers = {"Authorization": f"Bearer {token}"} if path.startswith("/api/moderation/") else None
+    operation = api_schema[path][method]
+    names = {p.name for p in operation.path_parameters}
+    if mode.endswith("real path") and not names:
+        pytest.skip("no path parameters")
+    fixed = {}
+    if mode.endswith("real path"):
+        # A fresh pending comment: earlier runs may have deleted or moderated the seeded ones.
+        new = api_app.test_client().post(f"/api/threads/{REAL_PATH['slug']}/comments", json=GOOD).get_json()["id"]
+        fixed = {k: v for k, v in {**REAL_PATH, "id": new}.items() if k in names}
+    generation = GenerationMode.NEGATIVE if mode.startswith("negative") else GenerationMode.POSITIVE
+    checks = CHECKS + ([negative_data_rejection] if generation == GenerationMode.NEGATIVE else [])
+    strategy = operation.as_strategy(generation, path_parameters=fixed or None)
+    calls = []
+
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def run(case):
+        calls.append(case.call_and_validate(headers=headers, checks=checks).status_code)
+
+    try:
+        run()
+    except Unsatisfiable:
+        pytest.skip("nothing in this operation can be made invalid with these path parameters")
+    assert calls, "no request was generated"
+    RUN_LOG.append((method, path, mode, len(calls), sorted(set(calls))))
+
+
+RUN_LOG: list[tuple] = []
+
+
+def test_zz_report_what_was_run():
+    """Prints the figures (run it with -s); fails if the run above exercised nothing real."""
+    for entry in RUN_LOG:
+        print("schemathesis:", *entry)
+    if RUN_LOG:
+        statuses = {s for *_, seen in RUN_LOG for s in seen}
+        assert {200, 202, 400, 404} <= statuses, statuses
 
 
 def test_the_description_covers_every_public_route(api_app):

@@ -40,12 +40,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(unsubscribe.bp)
 
-    # Failed logins are counted per address and per account: guessing slows to a crawl.
+    # Login attempts are counted per address and per account, each one before its password is
+    # checked: guesses sent all at once are cut short too, and guessing slows to a crawl.
     limiter = app.extensions["hubbub_limiter"]
-    failed = lambda response: response.status_code == 401  # noqa: E731
     login = app.view_functions["moderate.login"]
-    login = limiter.limit(lambda: config.login_rate_limit, methods=["POST"], deduct_when=failed)(login)
-    login = limiter.limit(lambda: config.login_rate_limit, methods=["POST"], deduct_when=failed,
+    login = limiter.limit(lambda: config.login_rate_limit, methods=["POST"])(login)
+    login = limiter.limit(lambda: config.login_rate_limit, methods=["POST"],
                           key_func=lambda: "account:" + (request.form.get("email") or "").strip().lower()[:254],
                           scope="login-account")(login)
     app.view_functions["moderate.login"] = login
