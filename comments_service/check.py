@@ -29,7 +29,8 @@ AFTER_CHECK: list[Callable] = []
 
 
 def request_check(session, comment: Comment) -> None:
-    enqueue(session, "check", {"comment": comment.id}, key=f"check:{comment.id}")
+    # A plain insert: a new comment's check has nothing to coalesce with (and an upsert costs more).
+    enqueue(session, "check", {"comment": comment.id})
 
 
 def request_publish(session, thread: str, delay: float = 0.05) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
+import sqlite3
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -15,12 +18,73 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+class _WriteGate:
+    """One writer at a time across the threads and processes using one SQLite file.
+
+    SQLite allows one writer; losers of a BEGIN IMMEDIATE race sleep in its busy handler in
+    steps of up to 100 ms, which is what made the slowest requests slow. Queueing on a thread
+    lock and an flock instead wakes the next writer the moment the last one commits.
+    """
+
+    def __init__(self, path: str):
+        self._thread_lock = threading.Lock()
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+
+def _gated_connection_class(gate: _WriteGate):
+    class GatedConnection(sqlite3.Connection):
+        """Releases the write gate when its transaction ends, however it ends."""
+
+        holds_gate = False
+
+        def _release_gate(self) -> None:
+            if self.holds_gate:
+                self.holds_gate = False
+                gate.release()
+
+        def commit(self):
+            try:
+                super().commit()
+            finally:
+                self._release_gate()
+
+        def rollback(self):
+            try:
+                super().rollback()
+            finally:
+                self._release_gate()
+
+        def close(self):
+            try:
+                super().close()
+            finally:
+                self._release_gate()
+
+    return GatedConnection
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
+        connect_args = {"timeout": 30, "check_same_thread": False}
+        gate = None
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            gate = _WriteGate(path + ".writelock")
+            connect_args["factory"] = _gated_connection_class(gate)
+        engine = create_engine(url, connect_args=connect_args)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -36,7 +100,16 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             # IMMEDIATE takes the write lock up front: no lock upgrades, so no deadlock errors.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_conn = conn.connection.dbapi_connection
+            if gate is not None and not dbapi_conn.holds_gate:
+                gate.acquire()
+                dbapi_conn.holds_gate = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                if gate is not None:
+                    dbapi_conn._release_gate()
+                raise
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import shutil
+import ssl
+import subprocess
 import threading
+from pathlib import Path
 from dataclasses import dataclass
 
 from aiosmtpd.controller import Controller
@@ -49,15 +53,19 @@ class _Controller(Controller):
 class SMTPServer:
     """An SMTP server on 127.0.0.1 and a free port; `messages` holds what was delivered."""
 
-    def __init__(self, user: str | None = None, password: str | None = None):
+    def __init__(self, user: str | None = None, password: str | None = None, tls_cert: tuple | None = None):
         self.messages: list[Received] = []
         self.lock = threading.Lock()
         self.refuse = False
         self.logins: list[str] = []
         kwargs = {}
         if user:
-            kwargs = {"authenticator": self._authenticator(user, password), "auth_require_tls": False,
+            kwargs = {"authenticator": self._authenticator(user, password), "auth_require_tls": bool(tls_cert),
                       "auth_required": True}
+        if tls_cert:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls_cert)
+            kwargs.update(tls_context=context, require_starttls=True)
         self.controller = _Controller(_Handler(self), hostname="127.0.0.1", port=0, **kwargs)
 
     def _authenticator(self, user: str, password: str):
@@ -92,3 +100,14 @@ class SMTPServer:
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path] | None:
+    """A certificate for 127.0.0.1 made with the openssl command (None when it is missing)."""
+    if shutil.which("openssl") is None:
+        return None
+    cert, key = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key

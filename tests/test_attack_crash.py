@@ -14,9 +14,10 @@ import threading
 
 import httpx
 import pytest
-from attack_helpers import (approve, fresh_site, hub_of, hubbub_serve, process_env, run_all_jobs, store,
-                            wait_until)
+from attack_helpers import approve, fresh_site, hubbub_serve, process_env, run_all_jobs, store, wait_until
 from sqlalchemy import select, update
+
+pytestmark = pytest.mark.slow
 
 CLIENTS = 8
 SLUG = "social-media-and-network-marketing"
@@ -182,4 +183,3 @@ def test_a_site_built_elsewhere_publishes_into_its_own_files(make_app, tmp_path)
     assert not (original / "content" / "comments" / f"{SLUG}.json").exists()
     assert (copy / "content" / "comments" / f"{SLUG}.json").exists()
     assert [c["id"] for c in client.get(f"/api/threads/{SLUG}/comments").get_json()["comments"]] == [cid]
-    assert hub_of(app)

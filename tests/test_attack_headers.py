@@ -157,6 +157,7 @@ def violations(page, watch: PageWatch) -> list[str]:
     return seen + [t for kind, t in watch.console if "Content Security Policy" in t or "Refused to" in t]
 
 
+@pytest.mark.browser
 def test_the_theme_and_its_script_work_under_the_policy_in_chromium(app):
     """The real service (which sends its CSP on output/ pages too) in chromium, CSP enforced."""
     with serve_app(app) as base, browser() as b:
@@ -211,6 +212,7 @@ def test_the_theme_and_its_script_work_under_the_policy_in_chromium(app):
     assert watch.errors == []
 
 
+@pytest.mark.browser
 def test_the_moderation_ui_works_under_the_policy_in_chromium(app):
     if not moderation_available():
         pytest.skip("comments_service/moderation is not there yet")

@@ -16,6 +16,8 @@ import httpx
 import pytest
 from attack_helpers import fresh_site, gunicorn, hubbub_serve, pg_database, process_env, store, wait_until
 
+pytestmark = pytest.mark.slow
+
 CLIENTS = 16
 PER_CLIENT = 50
 SLUGS = ["social-media-and-network-marketing", "email-lists-are-built-on-permission",

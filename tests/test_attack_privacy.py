@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from attack_helpers import approve, fresh_site, hub_of, hubbub_serve, moderation_available, process_env, run_all_jobs
-from service_helpers import akismet_env
+from service_helpers import akismet_env, comments
 
 SLUGS = ["social-media-and-network-marketing", "email-lists-are-built-on-permission"]
 EMAILS = ["privacy.canary.7f3a@example.org", "Second.Canary+Tag@Example.ORG", "third-canary-c0ffee@example.net"]
@@ -92,7 +92,6 @@ def conversation(make_app, akismet, tmp_path, caplog):
             r = client.post(f"/api/threads/{SLUGS[n % 2]}/comments", data=fields, headers=headers)  # the form
             assert r.status_code == 303
             answers.append(r.headers["Location"])
-            from service_helpers import comments
             ids.append(comments(app)[-1].id)
         else:
             r = client.post(f"/api/threads/{SLUGS[n % 2]}/comments", json=fields, headers=headers)

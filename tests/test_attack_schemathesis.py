@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from attack_helpers import fresh_site, hub_of, moderation_available
+from attack_helpers import approve, fresh_site, hub_of, moderation_available, run_all_jobs
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -26,8 +26,6 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def api_app(tmp_path_factory):
     """One app for the whole run (module-wide: schemathesis makes many calls), with data to find."""
     from comments_service import create_app
-
-    from attack_helpers import approve, run_all_jobs
 
     base = tmp_path_factory.mktemp("schemathesis")
     site = fresh_site(base / "site")

@@ -193,6 +193,9 @@ def test_published_pages_hold_the_text_but_nothing_executable(scenario):
     problems, pages, feeds = scan_output(scenario.output)
     assert problems == [], "\n".join(problems[:30])
     assert pages > 20 and feeds >= 6
+    print(f"\nxss: {len(VECTORS)} vectors, {scenario.posted} posts, {len(scenario.published)} published, "
+          f"{len(scenario.pending)} pending, {len(scenario.field_refusals)} field refusals; "
+          f"{pages} pages and {feeds} feeds scanned")
     page = (scenario.output / "posts" / SLUGS[0] / "index.html").read_text(encoding="utf-8")
     # The vectors are there, as text a reader can see.
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -265,6 +268,7 @@ def test_moderation_ui_shows_everything_but_runs_nothing(scenario):
         assert problems == [], (path, problems[:10])
         seen += html.count("alert(")
     assert seen > len(VECTORS)  # the moderator does see the hostile text
+    print(f"\nxss: {len(moderation_pages(scenario))} moderation pages scanned")
     for status in ("pending", "published"):
         answer = client.get(f"/api/moderation/comments?status={status}&limit=500",
                             headers={"Authorization": f"Bearer {scenario.token}"}).get_json()
@@ -283,10 +287,12 @@ def _pages_with_comments(out: Path) -> list[str]:
     return pages
 
 
+@pytest.mark.browser
 def test_in_a_browser_no_dialog_fires_and_no_script_error(scenario):
     """Chromium with CSP bypassed: only the markup protects the reader."""
     pages = _pages_with_comments(scenario.output)
     assert any(p.startswith("/posts/") for p in pages)
+    pages += [p for p in ("/", "/authors/", "/archives/") if p not in pages]  # listings show comment counts
     with serve_app(scenario.app) as base, browser() as b:
         context = b.new_context(bypass_csp=True)
         page = context.new_page()
@@ -324,6 +330,7 @@ def test_in_a_browser_no_dialog_fires_and_no_script_error(scenario):
             page.wait_for_url("**/moderate/**")
             for path in moderation_pages(scenario)[:12]:
                 page.goto(base + path, wait_until="load")
+        print(f"\nxss: chromium loaded {len(pages)} site pages, previewed {len(VECTORS)} vectors, sent 8")
         page.evaluate("() => alert('canary')")  # the watch does see a dialog when one fires
         context.close()
     assert watch.dialogs[-1:] == ["alert: canary"], watch.dialogs

@@ -173,6 +173,11 @@ def test_edit_re_renders_and_sanitises(app, token, slug):
     assert audit(app, cid)[-1].detail["before"] == {"body": "Original"}
     r = api(client, token, f"/comments/{cid}/edit", "post", json={"body": "  "})
     assert r.status_code == 400 and "body" in r.json["fields"]
+    r = api(client, token, f"/comments/{cid}/edit", "post", data='{"author": "x\\ud800"}',
+            content_type="application/json")
+    assert r.status_code == 400 and "author" in r.json["fields"]
+    r = api(client, token, f"/comments/{cid}/edit", "post", json=["not", "an", "object"])
+    assert r.status_code == 400
 
 
 def test_author_moderator_sees_and_acts_on_own_posts_only(app, slug):

@@ -238,6 +238,33 @@ def test_smtp_login(make_app, service_env, slug):
         assert server.logins == ["mailer"] and len(server.to("now@example.org")) == 1
 
 
+def test_starttls_checks_the_certificate(make_app, service_env, slug, tmp_path, monkeypatch):
+    from smtp_helpers import self_signed_certificate
+
+    cert = self_signed_certificate(tmp_path)
+    if cert is None:
+        pytest.skip("the openssl command is not installed")
+    with SMTPServer(user="mailer", password="s3cret", tls_cert=cert) as server:
+        env = server.env(HUBBUB_SMTP_USER="mailer", HUBBUB_SMTP_PASSWORD="s3cret", HUBBUB_SMTP_STARTTLS="1")
+        app = make_app({**service_env, **env})
+        add_moderator(app, "now@example.org")
+        post(app.test_client(), slug)
+        run_jobs(app)  # the certificate is not trusted: nothing goes out, the job waits for a retry
+        assert server.messages == [] and "CERTIFICATE_VERIFY_FAILED" in (queued_error(app) or "")
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert[0]))  # now it is
+        run_soon_jobs(app, within=120)
+        assert server.logins == ["mailer"] and len(server.to("now@example.org")) == 1
+
+
+def queued_error(app) -> str | None:
+    from sqlalchemy import select
+
+    from comments_service.models import Job
+
+    with hub_of(app).sessions() as s:
+        return s.scalar(select(Job.last_error).where(Job.kind == "notify-moderators"))
+
+
 def test_no_smtp_host_means_no_email_jobs(make_app, service_env, slug):
     app = make_app(service_env)
     add_moderator(app)

@@ -60,11 +60,21 @@ def _edit_values(comment: Comment, edit: dict) -> dict:
             errors[name] = "must be an http:// or https:// address, or empty"
         elif "\x00" in value:
             errors[name] = "contains a NUL character"
+        elif not value.isprintable() and not _encodable(value):
+            errors[name] = "is not valid Unicode text (a lone surrogate)"
         elif value != getattr(comment, name):
             values[name] = value
     if errors:
         raise ActionError(400, "The edit has errors: fix the fields named.", errors)
     return values
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _has_published_replies(session, comment: Comment) -> bool:

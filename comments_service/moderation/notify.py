@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import logging
 import smtplib
+import ssl
 import textwrap
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -148,10 +149,14 @@ class Mailer:
         cfg = self.config
         try:
             if self.smtp is None:
-                cls = smtplib.SMTP_SSL if cfg.smtp_port == 465 else smtplib.SMTP
-                self.smtp = cls(cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout)
-                if cfg.smtp_starttls and cls is smtplib.SMTP:
-                    self.smtp.starttls()
+                # TLS checks the server's certificate and name (the system's CAs, or SSL_CERT_FILE).
+                tls = ssl.create_default_context()
+                if cfg.smtp_port == 465:
+                    self.smtp = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout, context=tls)
+                else:
+                    self.smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout)
+                    if cfg.smtp_starttls:
+                        self.smtp.starttls(context=tls)
                 if cfg.smtp_user:
                     self.smtp.login(cfg.smtp_user, cfg.smtp_password or "")
             self.smtp.send_message(msg)

@@ -7,6 +7,9 @@ page of a 10,000-comment queue costs what the page of a 10-comment queue costs.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+import weakref
 from dataclasses import dataclass, field
 
 from sqlalchemy import Text, and_, case, func, or_, select, type_coerce
@@ -163,39 +166,86 @@ def _day(value) -> str:
     return str(value)[:10]
 
 
-def dashboard(hub, session, moderator, days: int = 30, today: dt.date | None = None) -> Dashboard:
-    """Per-day counts for the last `days` days (UTC), oldest first, with totals."""
-    today = today or utcnow().date()
-    first = today - dt.timedelta(days=days - 1)
-    since = dt.datetime.combine(first, dt.time(), tzinfo=dt.timezone.utc)
+PAST_DAYS_TTL = 300.0  # seconds the finished days of the chart are kept before being counted again
+TODAY_TTL = 15.0  # ...and today's counts
+_past_days: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_past_lock = threading.Lock()
+
+
+def forget_dashboard(hub) -> None:
+    """Count every day again on the next dashboard (tests, or after a large change)."""
+    with _past_lock:
+        _past_days.pop(hub, None)
+
+
+def _count_days(hub, session, moderator, start: dt.datetime, end: dt.datetime | None) -> dict[str, dict]:
+    """Per-day counts of comments received, caught and published between start and end (UTC)."""
     caught_by_akismet = Comment.akismet.in_(("spam", "discard"))
     caught_by_guards = type_coerce(Comment.guard_reasons, Text) != "[]"
     day = func.date(Comment.created)
+    window = [Comment.created >= start] + ([Comment.created < end] if end else [])
     received = session.execute(restrict(
         select(day, func.count(Comment.id),
                func.sum(case((caught_by_akismet, 1), else_=0)),
                func.sum(case((caught_by_guards, 1), else_=0)))
-        .where(Comment.created >= since), hub, moderator).group_by(day)).all()
+        .where(*window), hub, moderator).group_by(day)).all()
     pday = func.date(Comment.published_at)
+    pwindow = [Comment.published_at >= start] + ([Comment.published_at < end] if end else [])
     published = session.execute(restrict(
-        select(pday, func.count(Comment.id))
-        .where(Comment.status == "published", Comment.published_at >= since), hub, moderator).group_by(pday)).all()
+        select(pday, func.count(Comment.id)).where(Comment.status == "published", *pwindow),
+        hub, moderator).group_by(pday)).all()
+    found: dict[str, dict] = {}
 
-    table = {(first + dt.timedelta(days=i)).isoformat(): {"received": 0, "published": 0, "akismet": 0, "guards": 0}
-             for i in range(days)}
+    def slot(d) -> dict:
+        return found.setdefault(_day(d), {"received": 0, "published": 0, "akismet": 0, "guards": 0})
+
     for d, n, by_akismet, by_guards in received:
-        if _day(d) in table:
-            table[_day(d)].update(received=n, akismet=int(by_akismet or 0), guards=int(by_guards or 0))
+        slot(d).update(received=n, akismet=int(by_akismet or 0), guards=int(by_guards or 0))
     for d, n in published:
-        if _day(d) in table:
-            table[_day(d)]["published"] = n
-    if moderator.limited_to_author is None:
-        # Spam the retention job purged still counts on the day it arrived.
-        for d, purged in state.get(session, "purged_stats").items():
-            if d in table:
-                for key in ("received", "akismet", "guards"):
-                    table[d][key] += int(purged.get(key, 0))
-    result = Dashboard(days=[{"date": d, **v} for d, v in table.items()])
-    result.totals = {key: sum(day[key] for day in result.days) for key, _ in SERIES}
-    result.peak = max([day[key] for day in result.days for key, _ in SERIES] + [0])
+        slot(d)["published"] = n
+    return found
+
+
+def dashboard(hub, session, moderator, days: int = 30, today: dt.date | None = None) -> Dashboard:
+    """Per-day counts for the last `days` days (UTC), oldest first, with totals.
+
+    Counts are kept per process for a moment (today's for TODAY_TTL, finished days for
+    PAST_DAYS_TTL), so a queue page costs the same with 10 or 10,000 comments in the month.
+    """
+    today = today or utcnow().date()
+    first = today - dt.timedelta(days=days - 1)
+    since = dt.datetime.combine(first, dt.time(), tzinfo=dt.timezone.utc)
+    midnight = dt.datetime.combine(today, dt.time(), tzinfo=dt.timezone.utc)
+    key = (moderator.limited_to_author, first, today)
+    now = time.monotonic()
+    with _past_lock:
+        cached = _past_days.get(hub, {}).get(key)
+    if cached is None or now - cached[0] > PAST_DAYS_TTL:
+        past = _count_days(hub, session, moderator, since, midnight)
+        if moderator.limited_to_author is None:
+            # Spam the retention job purged still counts on the day it arrived.
+            for d, purged in state.get(session, "purged_stats").items():
+                if first.isoformat() <= d < today.isoformat():
+                    row = past.setdefault(d, {"received": 0, "published": 0, "akismet": 0, "guards": 0})
+                    for name in ("received", "akismet", "guards"):
+                        row[name] += int(purged.get(name, 0))
+        with _past_lock:
+            _past_days.setdefault(hub, {})[key] = (now, past)
+    else:
+        past = cached[1]
+    today_key = key + ("today",)
+    with _past_lock:
+        cached = _past_days.get(hub, {}).get(today_key)
+    if cached is None or now - cached[0] > TODAY_TTL:
+        live = _count_days(hub, session, moderator, midnight, None)
+        with _past_lock:
+            _past_days.setdefault(hub, {})[today_key] = (now, live)
+    else:
+        live = cached[1]
+    counted = {**past, **live}
+    empty = {"received": 0, "published": 0, "akismet": 0, "guards": 0}
+    result = Dashboard(days=[{"date": d, **counted.get(d, empty)}
+                             for d in ((first + dt.timedelta(days=i)).isoformat() for i in range(days))])
+    result.totals = {name: sum(day[name] for day in result.days) for name, _ in SERIES}
+    result.peak = max([day[name] for day in result.days for name, _ in SERIES] + [0])
     return result

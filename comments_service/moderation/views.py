@@ -46,7 +46,8 @@ def ago(when: dt.datetime | None) -> str:
 
 @bp.context_processor
 def template_globals():
-    return {"me": current_moderator(), "article_url": lambda slug: article_url(hub(), slug),
+    return {"me": current_moderator(), "moderate_root": url_for("moderate.queue"),
+            "article_url": lambda slug: article_url(hub(), slug),
             "thread_title": lambda slug: (hub().threads.get(slug) or {}).get("title") or slug}
 
 
@@ -235,7 +236,7 @@ def audit():
     me = current_moderator()
     before = request.args.get("before", type=int)
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(101)
-    if before:
+    if before and 0 < before < 2**31:
         query = query.where(AuditEntry.id < before)
     if not me.is_admin:
         query = query.where(AuditEntry.moderator == me.email)
