@@ -38,9 +38,8 @@ from comments_service.publish.lock import publish_lock
 from comments_service.publish.manifest import MANIFEST_VERSION, manifest_path, write_json
 from comments_service.publish.render import find_count_threads
 from comments_service.publish.state import (
-    initial_recent,
     keep_for,
-    recent_entry,
+    newest_comments,
     thread_states,
     write_recent,
     write_thread_states,
@@ -162,8 +161,7 @@ def _content_written(path, context=None) -> None:
     article = context.get("article")
     is_thread_page = article is not None and getattr(article, "save_as", None) == name and article.slug in build.threads
     with open(path, "rb") as fh:
-        data = fh.read()
-    slugs = find_count_threads(data.decode("utf-8")) if b'class="comment-count"' in data else set()
+        slugs = find_count_threads(fh.read())
     if slugs or is_thread_page:
         build.pages[name] = context.get("SITEURL", "")
     for slug in slugs:
@@ -287,9 +285,7 @@ def _finalized(pelican) -> None:
         "pages": build.pages,
     }
     keep = keep_for(settings["COMMENT_FEED_MAX_ITEMS"])
-    recent, floor = initial_recent(
-        (recent_entry(slug, c) for slug, comments in build.comments.items() for c in comments), keep
-    )
+    recent, floor = newest_comments(build.comments, keep)
     states = {s: {"digest": build.digests[s], "feed_key": build.feed_keys[s]} for s in build.threads}
     with publish_lock(output):
         for rel, data in site_feed_files(site, build.threads, recent).items():

@@ -20,7 +20,7 @@ from attack_helpers import (DATA, PageWatch, api_problems, approve, browser, exe
 SLUGS = ["social-media-and-network-marketing", "email-lists-are-built-on-permission",
          "what-a-router-teaches-us-about-networking"]
 MODERATOR = ("xss-admin@example.org", "a long enough password")
-SSTI_PRODUCT = str(1337 * 7)  # what "{{ 1337*7 }}" would become if a template evaluated comment text
+SSTI_PRODUCT = "ssti49"  # what "{{ 'ssti' ~ 7*7 }}" (and its kin in the corpus) become if a template evaluates them
 
 # Websites that are valid http(s) URLs yet carry markup and quotes: they must be stored and escaped.
 HOSTILE_WEBSITES = [
@@ -32,7 +32,7 @@ HOSTILE_WEBSITES = [
     "http://x.example/javascript:alert(206)",
     "https://x.example/%22%3E%3Cscript%3Ealert(207)%3C/script%3E",
     "https://x.example/\u202e<b>",
-    "https://x.example/{{1337*7}}",
+    "https://x.example/{{'ssti'~7*7}}",
     "https://x.example/]]></link><script>alert(208)</script>",
 ]
 # Websites that are not http(s) URLs: refused with a field error.
@@ -45,7 +45,7 @@ REFUSED_WEBSITES = [
 # Emails that are valid addresses yet carry quotes, entities and template syntax.
 HOSTILE_EMAILS = [
     "x'onmouseover='alert(219)@x.example", "javascript:alert(220)@x.example", "x&#x27;-alert(221)@x.example",
-    "{{1337*7}}@x.example", "x/../../etc/passwd@x.example", "x'--@x.example", "x`alert(222)`@x.example",
+    "{{'ssti'~7*7}}@x.example", "x/../../etc/passwd@x.example", "x'--@x.example", "x`alert(222)`@x.example",
     "x&quot;@x.example", "x%22%3E@x.example", "x\u202e@x.example",
 ]
 

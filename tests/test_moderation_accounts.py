@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from moderation_helpers import PASSWORD, insert_comments, login
+from moderation_helpers import PASSWORD, fast_password_hashing, insert_comments, login
 from service_helpers import comment, hub_of
 
 OTHER_SLUG = "email-lists-are-built-on-permission"  # Priya Raman's; `slug` is Alan Whitaker's
 
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch):
+    fast_password_hashing(monkeypatch)
 
 @pytest.fixture
 def hubbub(service_env):
@@ -135,6 +139,7 @@ def test_disabled_moderators_tokens_stop_working(app, hubbub):
 def test_author_moderator_is_limited_to_own_posts(app, hubbub, slug):
     hubbub("moderator", "add", "priya@example.org", "--author", "Priya Raman", "--password-stdin",
            input=PASSWORD + "\n")
+    assert "priya-raman" in hubbub("moderator", "list").output  # stored as the author's slug
     token = hubbub("token", "create", "priya@example.org").stdout.strip()
     headers = {"Authorization": f"Bearer {token}"}
     [alans] = insert_comments(app, 1, slug)

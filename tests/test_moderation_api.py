@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from moderation_helpers import add_moderator, audit, insert_comments, make_token, published_ids, queued, run_soon_jobs
+from moderation_helpers import (add_moderator, audit, fast_password_hashing, insert_comments, make_token,
+                                published_ids, queued, run_soon_jobs)
 from service_helpers import akismet_env, comment, hub_of, post, run_jobs
 
 OTHER_SLUG = "email-lists-are-built-on-permission"  # by Priya Raman; `slug` is Alan Whitaker's
 
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch):
+    fast_password_hashing(monkeypatch)
 
 @pytest.fixture
 def app(make_app, service_env):
@@ -218,3 +223,8 @@ def test_spam_and_ham_send_feedback_to_akismet_in_the_background(make_app, servi
     run_jobs(app)
     [ham] = akismet.requests_to("submit-ham")
     assert ham.form["comment_author"] == "Eve" and ham.form["user_ip"] == "127.0.0.1"
+
+
+def test_search_with_a_nul_is_a_clear_400(app, token):
+    r = api(app.test_client(), token, "/comments?q=a%00b")
+    assert r.status_code == 400 and "q" in r.json["fields"]

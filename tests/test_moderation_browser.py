@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CHROMIUM
-from moderation_helpers import PASSWORD, add_moderator, insert_comments
+from moderation_helpers import PASSWORD, add_moderator, fast_password_hashing, insert_comments
 from service_helpers import akismet_env, comment, comments
 
 pytestmark = [pytest.mark.browser,
@@ -21,6 +21,10 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "moderat
 OTHER_SLUG = "email-lists-are-built-on-permission"
 HOUR = dt.timedelta(hours=1)
 
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch):
+    fast_password_hashing(monkeypatch)
 
 @pytest.fixture
 def server(make_app, site_dir, sqlite_url, tmp_path, akismet):

@@ -7,13 +7,17 @@ import datetime as dt
 import re
 
 import pytest
-from moderation_helpers import (PASSWORD, add_moderator, audit, csrf_token, insert_comments, logged_in, login,
-                                queued, run_soon_jobs)
+from moderation_helpers import (PASSWORD, add_moderator, audit, csrf_token, fast_password_hashing,
+                                insert_comments, logged_in, login, queued, run_soon_jobs)
 from service_helpers import akismet_env, comment, hub_of, post, run_jobs
 
 OTHER_SLUG = "email-lists-are-built-on-permission"  # Priya Raman's; `slug` is Alan Whitaker's
 CARD = re.compile(r'<article class="comment status-(\w+)" id="c-(\d+)"')
 
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch):
+    fast_password_hashing(monkeypatch)
 
 def cards(html: str) -> list[int]:
     return [int(m.group(2)) for m in CARD.finditer(html)]
@@ -101,7 +105,8 @@ def test_development_cookies_are_not_secure(make_app, service_env):
 
 def test_forms_without_a_csrf_token_are_refused(app, client, slug):
     [cid] = insert_comments(app, 1, slug)
-    for path, data in ((f"/moderate/comments/{cid}/approve", {}), ("/moderate/bulk", {"ids": [str(cid)], "action": "spam"}),
+    for path, data in ((f"/moderate/comments/{cid}/approve", {}),
+                       ("/moderate/bulk", {"ids": [str(cid)], "action": "spam"}),
                        (f"/moderate/comments/{cid}/delete", {"csrf_token": "forged"}),
                        ("/moderate/account", {"form": "notify", "notify": "off"})):
         r = client.post(path, data=data)
@@ -237,6 +242,9 @@ def test_edit_re_sanitises_and_reports_errors(app, client, slug):
     token = csrf_token(client, f"/moderate/comments/{cid}/edit")
     r = client.post(f"/moderate/comments/{cid}/edit", data={
         "csrf_token": token, "author": "Ada", "url": "javascript:alert(1)", "body": "x"})
+    assert r.status_code == 400 and "http:// or https://" in text(r)
+    r = client.post(f"/moderate/comments/{cid}/edit", data={
+        "csrf_token": token, "author": "Ada", "url": "http://[::1", "body": "x"})
     assert r.status_code == 400 and "http:// or https://" in text(r)
     r = client.post(f"/moderate/comments/{cid}/edit", data={
         "csrf_token": token, "author": "Ada Reader", "url": "", "body": "Fixed <img src=x onerror=alert(1)> **now**"})
@@ -448,7 +456,8 @@ def test_account_settings_and_password_change(app, client):
     other_session = app.test_client()
     login(other_session)
     r = client.post("/moderate/account", data={"csrf_token": token, "form": "password", "password": PASSWORD,
-                                               "new_password": "a brand new secret", "confirm_password": "a brand new secret"})
+                                               "new_password": "a brand new secret",
+                                               "confirm_password": "a brand new secret"})
     assert r.status_code == 303
     assert client.get("/moderate/").status_code == 200  # this session goes on
     assert other_session.get("/moderate/").status_code == 302  # every other one ends
@@ -458,7 +467,8 @@ def test_account_settings_and_password_change(app, client):
 def test_admins_manage_the_team(app, client):
     token = csrf_token(client, "/moderate/team")
     r = client.post("/moderate/team", data={"csrf_token": token, "form": "add", "email": "new@example.org",
-                                            "password": "long enough pw", "role": "moderator", "author_slug": "dana-okafor"})
+                                            "password": "long enough pw", "role": "moderator",
+                                            "author_slug": "dana-okafor"})
     assert r.status_code == 303
     newbie = app.test_client()
     login(newbie, "new@example.org", "long enough pw")
@@ -472,3 +482,24 @@ def test_admins_manage_the_team(app, client):
     r = client.post("/moderate/team", data={"csrf_token": token, "form": "add", "email": "new@example.org",
                                             "password": "long enough pw", "role": "moderator"})
     assert r.status_code == 400 and "already a moderator" in text(r)
+
+
+def test_an_author_with_no_posts_sees_an_empty_queue(app, slug):
+    insert_comments(app, 2, slug)
+    client = logged_in(app, "nobody@example.org", role="moderator", author_slug="no-such-author")
+    page = text(client.get("/moderate/"))
+    assert cards(page) == [] and re.search(r'data-count="pending">0<', page)
+
+
+def test_nul_characters_are_refused_plainly(app, client, slug):
+    insert_comments(app, 1, slug)
+    assert client.get("/moderate/?q=a%00b").status_code == 400
+    token = csrf_token(client, "/moderate/team")
+    r = client.post("/moderate/team", data={"csrf_token": token, "form": "add", "email": "x\x00@example.org",
+                                            "password": "long enough pw", "role": "moderator"})
+    assert r.status_code == 400
+    anonymous = app.test_client()
+    r = anonymous.post("/moderate/login", data={"csrf_token": csrf_token(anonymous), "email": "a\x00@b.org",
+                                                "password": "x"})
+    assert r.status_code == 400
+    assert client.get("/moderate/").status_code == 200

@@ -7,7 +7,8 @@ import datetime as dt
 import re
 
 import pytest
-from moderation_helpers import add_moderator, insert_comments, make_token, queued, run_soon_jobs
+from moderation_helpers import (add_moderator, fast_password_hashing, insert_comments, make_token, queued,
+                                run_soon_jobs)
 from service_helpers import akismet_env, comment, hub_of, post, run_jobs
 from smtp_helpers import SMTPServer
 from sqlalchemy import update
@@ -16,6 +17,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 
 OTHER_SLUG = "email-lists-are-built-on-permission"  # Priya Raman's
 
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch):
+    fast_password_hashing(monkeypatch)
 
 @pytest.fixture
 def smtp():

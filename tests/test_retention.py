@@ -6,10 +6,14 @@ import datetime as dt
 import re
 
 import pytest
-from moderation_helpers import insert_comments, logged_in, queued
+from moderation_helpers import fast_password_hashing, insert_comments, logged_in, queued
 from service_helpers import comment, comments, hub_of, run_jobs
 from sqlalchemy import update
 
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch):
+    fast_password_hashing(monkeypatch)
 
 def ago(**delta) -> dt.datetime:
     from comments_service.models import utcnow
@@ -33,7 +37,8 @@ def test_old_spam_and_discards_are_deleted_the_rest_kept(app, slug):
     [young_spam] = insert_comments(app, 1, slug, status="spam", akismet="spam", start=ago(days=14))
     [old_discard] = insert_comments(app, 1, slug, status="spam", akismet="discard", start=ago(hours=25))
     [young_discard] = insert_comments(app, 1, slug, status="spam", akismet="discard", start=ago(hours=23))
-    keep = [insert_comments(app, 1, slug, status=s, start=ago(days=400))[0] for s in ("pending", "published", "rejected")]
+    keep = [insert_comments(app, 1, slug, status=s, start=ago(days=400))[0]
+            for s in ("pending", "published", "rejected")]
     done = run_retention(app)
     assert done["spam_deleted"] == 1 and done["discard_deleted"] == 1
     assert comment(app, old_spam) is None and comment(app, old_discard) is None

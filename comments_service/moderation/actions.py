@@ -56,7 +56,7 @@ def _edit_values(comment: Comment, edit: dict) -> dict:
             errors[name] = "must not be empty"
         elif len(value) > LIMITS[name]:
             errors[name] = f"too long: at most {LIMITS[name]} characters"
-        elif name == "url" and value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+        elif name == "url" and value and not _web_address(value):
             errors[name] = "must be an http:// or https:// address, or empty"
         elif "\x00" in value:
             errors[name] = "contains a NUL character"
@@ -67,6 +67,14 @@ def _edit_values(comment: Comment, edit: dict) -> dict:
     if errors:
         raise ActionError(400, "The edit has errors: fix the fields named.", errors)
     return values
+
+
+def _web_address(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed "[" in the host
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c.isspace() for c in value)
 
 
 def _encodable(value: str) -> bool:

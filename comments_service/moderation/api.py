@@ -87,7 +87,9 @@ def list_comments():
         field = str(exc).split()[0]
         return api_error(400, f"{exc}.", {field: str(exc)})
     where = [Comment.status == status]
-    q = (request.args.get("q") or "").strip()
+    q = (request.args.get("q") or "").strip()[:200]
+    if "\x00" in q:
+        return api_error(400, "The search text contains a NUL character.", {"q": "no NUL characters"})
     if q:
         where.append(search_filter(q))
     h = hub()

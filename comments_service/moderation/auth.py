@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from ..models import utcnow
 from .models import NOTIFY_MODES, ROLES, ApiToken, Moderator
+from .scope import slugify
 
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps both answers equally slow.
@@ -63,13 +64,16 @@ def verify_password(moderator: Moderator | None, password: str) -> bool:
 # Accounts -------------------------------------------------------------------------------------
 def normalise_email(email: str) -> str:
     email = (email or "").strip().lower()
-    if not _EMAIL.match(email) or len(email) > 254:
+    if not _EMAIL.match(email) or len(email) > 254 or not email.isprintable():
         raise AccountError(f"{email!r} is not an email address: use name@example.org.")
     return email
 
 
 def find_moderator(session, email: str) -> Moderator | None:
-    return session.scalar(select(Moderator).where(Moderator.email == (email or "").strip().lower()))
+    email = (email or "").strip().lower()
+    if not email or len(email) > 254 or "\x00" in email:
+        return None
+    return session.scalar(select(Moderator).where(Moderator.email == email))
 
 
 def create_moderator(session, email: str, password: str, role: str = "moderator", *,
@@ -83,10 +87,15 @@ def create_moderator(session, email: str, password: str, role: str = "moderator"
     if find_moderator(session, email) is not None:
         raise AccountError(f"{email} is already a moderator: use `hubbub moderator reset` to set a new password.")
     moderator = Moderator(email=email, password_hash=hash_password(password), role=role, disabled=False,
-                          author_slug=author_slug or None, notify=notify, created=utcnow())
+                          author_slug=author_slug_of(author_slug), notify=notify, created=utcnow())
     session.add(moderator)
     session.flush()
     return moderator
+
+
+def author_slug_of(value: str | None) -> str | None:
+    """An author limit as stored: the slug of a name or slug ("Gerry Cooper" -> "gerry-cooper"), or None."""
+    return slugify(value) or None if value else None
 
 
 def session_fingerprint(moderator: Moderator) -> str:

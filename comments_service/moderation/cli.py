@@ -131,7 +131,7 @@ def update(email: str, role: str | None, author_slug: str | None, notify: str | 
         if role:
             m.role = role
         if author_slug is not None:
-            m.author_slug = author_slug.strip() or None
+            m.author_slug = auth.author_slug_of(author_slug)
         if notify:
             m.notify = notify
         click.echo(f"{m.email}: {m.role}, emails {m.notify}" + (f", limited to {m.author_slug}'s posts"

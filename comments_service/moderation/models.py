@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..models import Base, JSONText, UTCDateTime, utcnow
 
 ROLES = ("admin", "moderator")
 NOTIFY_MODES = ("immediate", "digest", "off")
-ACTIONS = ("approve", "reject", "spam", "ham", "delete", "edit")
 
 
 class Moderator(Base):

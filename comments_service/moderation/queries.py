@@ -12,7 +12,7 @@ import time
 import weakref
 from dataclasses import dataclass, field
 
-from sqlalchemy import Text, and_, case, func, or_, select, type_coerce
+from sqlalchemy import Text, case, func, or_, select, type_coerce
 
 from .. import state
 from ..models import STATUSES, Comment, utcnow

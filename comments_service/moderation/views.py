@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from .. import state
-from ..models import STATUSES, Comment, utcnow
+from ..models import Comment, utcnow
 from ..public_api import akismet_health
 from . import actions, auth, queries
 from .auth import current_moderator, login_required, safe_next, wants_json
@@ -308,7 +308,7 @@ def _team_change(s, me) -> None:
     if what == "add":
         moderator = auth.create_moderator(
             s, request.form.get("email", ""), request.form.get("password", ""), request.form.get("role", "moderator"),
-            author_slug=(request.form.get("author_slug") or "").strip() or None)
+            author_slug=request.form.get("author_slug"))
         flash(f"{moderator.email} can now log in.")
         return
     target = s.get(Moderator, request.form.get("id", type=int) or 0)
@@ -326,7 +326,7 @@ def _team_change(s, me) -> None:
         if target.id == me.id and role != "admin":
             raise auth.AccountError("You cannot remove your own admin role: ask another administrator.")
         target.role = role
-        target.author_slug = (request.form.get("author_slug") or "").strip() or None
+        target.author_slug = auth.author_slug_of(request.form.get("author_slug"))
         flash(f"{target.email} is now {role}" + (f", limited to {target.author_slug}'s posts." if
                                                  target.author_slug and role != "admin" else "."))
     else:
@@ -334,6 +334,14 @@ def _team_change(s, me) -> None:
 
 
 # Errors inside /moderate/ -------------------------------------------------------------------------
+@bp.errorhandler(403)
+def forbidden(exc):
+    if wants_json():
+        return jsonify({"error": "Only administrators may do this."}), 403
+    return render_template("moderate/message.html", title="Administrators only",
+                           text="This page is for administrators: ask one to change your role."), 403
+
+
 @bp.errorhandler(429)
 def too_many(exc):
     return render_template("moderate/message.html", title="Too many attempts",
@@ -353,3 +361,7 @@ def csrf_protect():
     """CSRF is checked here, for the moderation UI only (the APIs use tokens, not cookies)."""
     if request.method == "POST" and request.endpoint != "moderate.static":
         current_app.extensions["csrf"].protect()
+    # No field of these forms may hold a NUL (PostgreSQL text cannot): refuse it plainly.
+    values = list(request.args.values()) + (list(request.form.values()) if request.method == "POST" else [])
+    if any("\x00" in v for v in values):
+        abort(400)

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from html import escape
+from html import escape, unescape
 
 import jinja2
 
@@ -137,15 +137,14 @@ def count_pattern(slug: str) -> re.Pattern:
     )
 
 
-COUNT_SCAN = re.compile(r'class="comment-count" data-thread="([^"]*)"')
+COUNT_SCAN = re.compile(rb'class="comment-count" data-thread="([^"]*)"')
+
+
+def find_count_threads(page: bytes) -> set[str]:
+    """Which threads' counts a page (as written, UTF-8) shows: the build indexes pages with it."""
+    return {unescape(s.decode("utf-8")) for s in set(COUNT_SCAN.findall(page))}
 
 
 def replace_counts(page: str, slug: str, element: str) -> tuple[str, int]:
+    """`page` with every count element of `slug` replaced by `element`, and how many there were."""
     return count_pattern(slug).subn(lambda _m: element, page)
-
-
-def find_count_threads(page: str) -> set[str]:
-    """Which threads' counts a page shows (used by the build to index pages)."""
-    from html import unescape
-
-    return {unescape(s) for s in COUNT_SCAN.findall(page)}

@@ -17,6 +17,7 @@ entries are cut at the floor; when too few remain, the list is rebuilt from the 
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 from pathlib import Path
@@ -116,6 +117,18 @@ def initial_recent(entries: Iterable[dict], keep: int) -> tuple[list[dict], list
         return ordered, None
     ordered = ordered[:keep]
     return ordered, list(_key(ordered[-1]))
+
+
+def newest_comments(threads: dict[str, list[Comment]], keep: int) -> tuple[list[dict], list | None]:
+    """initial_recent over every thread, without building an entry for each of the site's comments."""
+    total = sum(len(comments) for comments in threads.values())
+    newest = heapq.nlargest(
+        keep, ((c.created, c.id, slug, c) for slug, comments in threads.items() for c in comments),
+        key=lambda item: (item[0], item[1]),
+    )
+    recent = [recent_entry(slug, c) for _, _, slug, c in newest]
+    floor = list(_key(recent[-1])) if total > keep else None
+    return recent, floor
 
 
 def replace_thread(

@@ -64,7 +64,9 @@ def xml_text(value: str) -> str:
 
 def iso_utc(value: datetime) -> str:
     """The contract's timestamp form: UTC, seconds precision, '+00:00'."""
-    return value.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    if value.tzinfo is not timezone.utc or value.microsecond:
+        value = value.astimezone(timezone.utc).replace(microsecond=0)
+    return value.isoformat()
 
 
 def check_slug(slug: str) -> str:
@@ -89,7 +91,9 @@ def _parse_created(value: Any, where: str) -> datetime:
         raise ThreadFileError(f"{where}: 'created' must be an ISO 8601 string, got {type(value).__name__}")
     if parsed.tzinfo is None:
         raise ThreadFileError(f"{where}: 'created' needs a UTC offset, e.g. 2026-11-23T10:00:00+00:00")
-    return parsed.astimezone(timezone.utc)
+    # Seconds precision, as stored: the publisher (given the service's times) and the build (given
+    # the file) must order and show comments alike.
+    return parsed.astimezone(timezone.utc).replace(microsecond=0)
 
 
 def _text(item: Mapping, key: str, where: str, required: bool = True) -> str:

@@ -50,6 +50,8 @@ def safe_url(url: str) -> str:
     url = (url or "").strip()
     if not url:
         return ""
+    if not url.lower().startswith(("http://", "https://")):
+        return ""
     try:
         parts = urlsplit(url)
     except ValueError:
