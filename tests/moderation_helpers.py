@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from service_helpers import hub_of
+from service_helpers import hub_of, run_jobs
 
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -76,27 +76,8 @@ def audit(app, comment_id: int) -> list:
         return list(s.scalars(select(AuditEntry).where(AuditEntry.comment_id == comment_id).order_by(AuditEntry.id)))
 
 
-PERIODIC = ("retention", "notify-digest")
-
-
 def run_soon_jobs(app, within: float = 5.0) -> int:
-    """Run every job due within `within` seconds (publishes wait a moment to coalesce); periodic
-    jobs keep their time."""
-    from sqlalchemy import update
-
-    from comments_service.models import Job, utcnow
-
-    ran = 0
-    for _ in range(20):
-        with hub_of(app).sessions() as s, s.begin():
-            s.execute(update(Job).where(Job.due_at <= utcnow() + dt.timedelta(seconds=within),
-                                        Job.locked_until.is_(None), Job.kind.not_in(PERIODIC))
-                      .values(due_at=utcnow()))
-        done = hub_of(app).runner.run_due()
-        if not done:
-            return ran
-        ran += done
-    raise AssertionError("jobs keep coming: a job is re-queueing itself at once")
+    return run_jobs(app, within)
 
 
 def queued(app, kind: str) -> list:

@@ -173,3 +173,29 @@ def test_hubbub_serve_does_not_log_client_addresses(tmp_path):
     assert "POST /api/threads/" in log or "Hubbub on" in log  # the log was read
     assert client_address not in log
     assert EMAILS[0] not in log
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: deploy/gunicorn.conf.py turns the access log on (accesslog='-') with "
+                                       "access_log_format starting with %({x-forwarded-for}i)s: every request's "
+                                       "client address goes to the journal")
+def test_gunicorn_with_the_deploy_config_does_not_log_client_addresses(tmp_path):
+    from attack_helpers import ROOT, BIN, LiveProcess, free_port
+
+    config = ROOT / "deploy" / "gunicorn.conf.py"
+    if not config.exists():
+        pytest.skip("deploy/gunicorn.conf.py is not there")
+    site = fresh_site(tmp_path / "site")
+    port = free_port()
+    env = process_env(HUBBUB_SITE_DIR=site, HUBBUB_DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}",
+                      HUBBUB_INSTANCE_DIR=tmp_path / "instance", HUBBUB_SECRET_KEY="privacy-secret",
+                      HUBBUB_TRUSTED_PROXIES="127.0.0.1", HUBBUB_BIND=f"127.0.0.1:{port}", HUBBUB_WORKERS="1")
+    server = LiveProcess([str(BIN / "gunicorn"), "-c", str(config), "comments_service:create_app()"], env, site,
+                         tmp_path / "gunicorn.log", port)
+    with server:
+        r = httpx.post(f"{server.url}/api/threads/{SLUGS[0]}/comments", timeout=10,
+                       json={"author": "A", "email": EMAILS[0], "body": "Logged?"},
+                       headers={"X-Forwarded-For": ADDRESSES[0]})
+        assert r.status_code == 202
+    log = server.log_text()
+    assert "Booting worker" in log  # the log was read
+    assert find_traces(log) == []

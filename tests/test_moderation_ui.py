@@ -503,3 +503,17 @@ def test_nul_characters_are_refused_plainly(app, client, slug):
                                                 "password": "x"})
     assert r.status_code == 400
     assert client.get("/moderate/").status_code == 200
+
+
+def test_the_dashboard_follows_the_moderators_actions(app, client, slug):
+    a, b = insert_comments(app, 2, slug)
+
+    def published_today():
+        page = text(client.get("/moderate/"))
+        return int(re.search(r'<li class="total s-published">.*?<strong>(\d+)</strong>', page).group(1))
+
+    assert published_today() == 0
+    act(client, a, "approve")
+    assert published_today() == 1
+    bulk(client, [b], "approve", fetch=True)
+    assert published_today() == 2

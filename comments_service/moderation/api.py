@@ -18,7 +18,7 @@ from ..errors import api_error
 from ..models import STATUSES, Comment
 from . import actions
 from .auth import bearer_token, token_moderator
-from .queries import search_filter
+from .queries import forget_today, search_filter
 from .scope import restrict
 
 bp = Blueprint("moderation_api", __name__, url_prefix="/api/moderation")
@@ -121,4 +121,5 @@ def act(comment_id: int, action: str):
                                     via=f"api:{g.api_token}" if g.api_token else "api")
     except actions.ActionError as exc:
         return api_error(exc.status, str(exc), exc.fields)
+    forget_today(h)
     return jsonify({"id": outcome.id, "status": outcome.status, "changed": outcome.changed})

@@ -178,6 +178,13 @@ def forget_dashboard(hub) -> None:
         _past_days.pop(hub, None)
 
 
+def forget_today(hub) -> None:
+    """Count today again on the next dashboard: a moderator has just changed something."""
+    with _past_lock:
+        for key in [k for k in _past_days.get(hub, {}) if k[-1] == "today"]:
+            del _past_days[hub][key]
+
+
 def _count_days(hub, session, moderator, start: dt.datetime, end: dt.datetime | None) -> dict[str, dict]:
     """Per-day counts of comments received, caught and published between start and end (UTC)."""
     caught_by_akismet = Comment.akismet.in_(("spam", "discard"))

@@ -20,6 +20,7 @@ from . import actions, auth, queries
 from .auth import current_moderator, login_required, safe_next, wants_json
 from .models import NOTIFY_MODES, ROLES, AuditEntry, Moderator
 from .notify import article_url
+from .scope import may_moderate
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate", static_folder="../static",
                static_url_path="/static")
@@ -100,7 +101,8 @@ def logout():
 
 
 # The queue -----------------------------------------------------------------------------------
-def _listing_context(session, status: str | None, page: queries.Page) -> dict:
+def _listing_context(session, page: queries.Page) -> dict:
+    """What the comment cards show besides the comments: history, audit log, parents."""
     comments = page.comments
     return {
         "page": page,
@@ -122,7 +124,7 @@ def queue():
     with hub().sessions() as s:
         page = queries.queue_page(hub(), s, me, None if status == "all" else status, q=q, field=field,
                                   before=request.args.get("before"), after=request.args.get("after"))
-        context = _listing_context(s, status, page)
+        context = _listing_context(s, page)
         counts = queries.status_counts(hub(), s, me)
         stats = queries.dashboard(hub(), s, me)
         akismet_banner = banner(s)
@@ -133,7 +135,7 @@ def queue():
 
 def _load(session, comment_id: int) -> Comment:
     comment = session.get(Comment, comment_id) if 0 < comment_id < 2**31 else None
-    if comment is None or not actions.may_moderate(hub(), current_moderator(), comment):
+    if comment is None or not may_moderate(hub(), current_moderator(), comment):
         abort(404)
     return comment
 
@@ -144,13 +146,14 @@ def comment_page(comment_id: int):
     with hub().sessions() as s:
         comment = _load(s, comment_id)
         page = queries.Page([comment], total=1)
-        context = _listing_context(s, None, page)
+        context = _listing_context(s, page)
         akismet_banner = banner(s)
     return render_template("moderate/comment.html", comment=comment, banner=akismet_banner,
                            here=request.path, **context)
 
 
 def _answer(outcomes, message: str, next_url: str):
+    queries.forget_today(hub())
     if wants_json():
         with hub().sessions() as s:
             counts = queries.status_counts(hub(), s, current_moderator())

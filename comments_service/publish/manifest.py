@@ -83,5 +83,29 @@ def load_manifest(output_dir: Path) -> dict:
         raise ManifestError(f"{path} is unreadable ({exc}): rebuild the site (hubbub build)") from exc
     if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
         raise ManifestError(f"{path} has an unknown format: rebuild the site (hubbub build)")
+    _relocate(data, Path(output_dir))
     _cache[key] = _Cached(stamp, data)
     return data
+
+
+def _relocate(data: dict, output_dir: Path) -> None:
+    """Follow a site that was moved or copied after its build (a backup, a test copy).
+
+    The build records absolute paths; each is kept at the same place relative to output/.
+    """
+    site = data.get("site", {})
+    built = Path(site.get("output_path") or output_dir).resolve()
+    here = output_dir.resolve()
+    if built == here:
+        return
+
+    def moved(path: str) -> str:
+        return str((here / os.path.relpath(path, built)).resolve())
+
+    for name in ("comments_dir", "content_path", "output_path"):
+        if site.get(name):
+            site[name] = moved(site[name])
+    templates = site.get("templates", {})
+    if templates.get("theme"):
+        templates["theme"] = moved(templates["theme"])
+    templates["paths"] = [moved(p) for p in templates.get("paths", [])]
