@@ -54,7 +54,11 @@ def serve(host: str, port: int, reload_: bool):
     """Serve output/ at / together with the comment service (development server)."""
     from . import create_app
 
+    import logging
+
     app = create_app()
+    # Werkzeug's request log starts each line with the client address: keep addresses out of logs.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if reload_:
         try:
             build_site()

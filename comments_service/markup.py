@@ -7,8 +7,6 @@ links, and marks every link `nofollow ugc noopener`.
 
 from __future__ import annotations
 
-import threading
-
 import markdown
 import nh3
 
@@ -36,15 +34,12 @@ def sanitise(html: str) -> str:
     )
 
 
-_local = threading.local()  # a Markdown instance is reusable but not thread-safe
-
-
 def render(source: str) -> str:
     """Sanitised HTML for a comment's Markdown source."""
-    md = getattr(_local, "md", None)
-    if md is None:
-        md = _local.md = _markdown()
-    return sanitise(md.reset().convert(source)).strip()
+    # Lone surrogates cannot be encoded anywhere downstream; submit refuses them, this never raises.
+    source = source.encode("utf-8", "replace").decode("utf-8")
+    # A fresh parser each time: a reused one was seen to carry state from one comment to the next.
+    return sanitise(_markdown().convert(source)).strip()
 
 
 def count_links(source: str) -> int:

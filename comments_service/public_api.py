@@ -90,16 +90,29 @@ def _submission_data() -> tuple[dict | None, Response | None, bool]:
             data = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
             return None, api_error(400, "The body is not valid UTF-8: send JSON encoded as UTF-8."), False
-        except ValueError as exc:
-            return None, api_error(400, f"Malformed JSON ({exc}): send an object such as "
-                                        '{"author": "...", "email": "...", "body": "..."}'), False
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            return None, api_error(400, f"Malformed JSON ({type(exc).__name__}: {str(exc)[:100]}): send an object "
+                                        'such as {"author": "...", "email": "...", "body": "..."}'), False
         if not isinstance(data, dict):
             return None, api_error(400, "The JSON body must be an object with author, email, url, body, parent."), False
         return data, None, False
     if mimetype in FORM_TYPES:
+        if mimetype == "application/x-www-form-urlencoded" and not _form_is_utf8(request.get_data(cache=True)):
+            return None, api_error(400, "The form is not valid UTF-8: send it from the site's reply form."), True
         return request.form.to_dict(), None, True
     return None, api_error(415, f"Unsupported content type {mimetype or '(none)'!r}: "
                                 "send application/json or an HTML form."), False
+
+
+def _form_is_utf8(raw: bytes) -> bool:
+    """Werkzeug would quietly replace invalid percent-encoded bytes; we refuse them instead."""
+    from urllib.parse import parse_qsl
+
+    try:
+        parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return True
 
 
 @bp.post("/api/threads/<slug>/comments")

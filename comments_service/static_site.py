@@ -22,16 +22,24 @@ def _output_dir() -> Path:
 def page(path: str):
     root = _output_dir()
     target = safe_join(str(root), path)
-    if target is None:
+    # Dot-directories (.hubbub/ holds the build's manifest) are the build's own, never the site.
+    if target is None or any(part.startswith(".") for part in path.split("/")):
         abort(404)
     target_path = Path(target)
-    if target_path.is_dir():
+    try:
+        is_dir = target_path.is_dir()
+    except OSError:  # e.g. a name longer than the file system allows
+        abort(404)
+    if is_dir:
         if path and not path.endswith("/"):
             from flask import redirect
 
             return redirect("/" + path + "/", code=301)
         path = (path + "index.html") if path else "index.html"
-    if not (root / path).is_file():
+    try:
+        if not (root / path).is_file():
+            abort(404)
+    except OSError:
         abort(404)
     response = send_from_directory(root, path, max_age=0)
     return response

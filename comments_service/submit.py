@@ -53,6 +53,14 @@ def _text(data: Mapping, name: str, errors: dict) -> str:
     if not isinstance(value, str):
         errors[name] = "must be text"
         return ""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from the JSON escape "\ud800"
+        errors[name] = "contains characters that are not valid Unicode text"
+        return ""
+    if len(value) > LIMITS.get(name, len(value)):
+        errors[name] = f"Too long: at most {LIMITS[name]} characters."
+        return ""
     return value.strip()
 
 
@@ -71,14 +79,8 @@ def parse(data: Mapping) -> Submission:
         errors["email"] = "Please enter your email address (it is never published)."
     elif email and not _EMAIL.match(email):
         errors["email"] = "This does not look like an email address: use name@example.org."
-    if url:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
-            errors["url"] = "The website must be an http:// or https:// address, or left empty."
-    for name, limit in LIMITS.items():
-        value = {"author": author, "email": email, "url": url, "body": body}[name]
-        if len(value) > limit and name not in errors:
-            errors[name] = f"Too long: at most {limit} characters."
+    if url and "url" not in errors and not _is_web_address(url):
+        errors["url"] = "The website must be an http:// or https:// address, or left empty."
     if "\x00" in author + email + url + body:
         errors.setdefault("body", "Contains a NUL character.")
     parent = _parent(data.get("parent"), errors)
@@ -89,15 +91,23 @@ def parse(data: Mapping) -> Submission:
     return Submission(author, email, url, body, parent, honeypot if isinstance(honeypot, str) else "x", notify)
 
 
+def _is_web_address(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 address)
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c.isspace() for c in url)
+
+
 def _parent(raw, errors: dict) -> int | None:
     if raw in (None, ""):
         return None
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
         errors["parent"] = "must be the id of a published comment"
         return None
     try:
         value = int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, 1e400
         errors["parent"] = "must be the id of a published comment"
         return None
     if not 0 < value < 2**31:

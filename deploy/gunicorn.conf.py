@@ -39,5 +39,6 @@ forwarded_allow_ips = os.environ.get("HUBBUB_FORWARDED_ALLOW_IPS", "127.0.0.1,::
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("HUBBUB_LOG_LEVEL", "info")
-access_log_format = '%({x-forwarded-for}i)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s %(D)sus "%(a)s"'
+# No client address in the log: addresses are personal data, kept only with the comment.
+access_log_format = '%(t)s "%(r)s" %(s)s %(b)s %(D)sus'
 proc_name = "hubbub"

@@ -186,11 +186,8 @@ def store(database_url: str):
 
 
 def fresh_site(dest: Path) -> Path:
-    """The project's site copied to `dest` and built there.
-
-    Tests that publish use this rather than a copy of the session's built site: the build records
-    its own content/comments/ in output/.hubbub/manifest.json and the publisher writes there, so a
-    copy of a built site would publish into the original (see test_attack_crash)."""
+    """The project's site copied to `dest` and built there: a site of the test's own, which it may
+    publish into and rebuild without touching the session's built template."""
     from comments_service.site_build import build_site
 
     site = copy_site(dest)

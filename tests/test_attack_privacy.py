@@ -154,9 +154,6 @@ def test_no_email_or_address_in_the_log_at_info_level(conversation):
     assert leaks == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `hubbub serve` runs werkzeug's development server, whose request log "
-                                       "(logger 'werkzeug', INFO, enabled by create_app's basicConfig) starts every "
-                                       "line with the client address")
 def test_hubbub_serve_does_not_log_client_addresses(tmp_path):
     site = fresh_site(tmp_path / "site")
     env = process_env(HUBBUB_SITE_DIR=site, HUBBUB_DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}",
@@ -175,9 +172,6 @@ def test_hubbub_serve_does_not_log_client_addresses(tmp_path):
     assert EMAILS[0] not in log
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: deploy/gunicorn.conf.py turns the access log on (accesslog='-') with "
-                                       "access_log_format starting with %({x-forwarded-for}i)s: every request's "
-                                       "client address goes to the journal")
 def test_gunicorn_with_the_deploy_config_does_not_log_client_addresses(tmp_path):
     from attack_helpers import ROOT, BIN, LiveProcess, free_port
 

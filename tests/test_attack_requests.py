@@ -87,8 +87,6 @@ def test_malformed_json_is_a_clear_400(app, client, slug, name):
     assert comments(app) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: public_api._submission_data catches ValueError but not RecursionError "
-                                       "from json.loads: JSON nested 5,000 deep (10 KB, under the size limit) is a 500")
 @pytest.mark.parametrize("nesting", ["array", "object in a field"])
 def test_deeply_nested_json_is_a_clear_400(app, client, slug, nesting):
     if nesting == "array":
@@ -125,8 +123,6 @@ def test_json_that_is_not_utf8_is_a_clear_400(app, client, slug, encoding):
     assert comments(app) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a lone surrogate (valid JSON escape \\ud800) in a field reaches "
-                                       "markup.render / the database and raises UnicodeEncodeError: 500, not 400")
 @pytest.mark.parametrize("field", ["author", "body", "email", "url"])
 def test_lone_surrogates_in_json_are_a_clear_400(make_app, service_env, slug, field):
     app = make_app(service_env)  # SQLite and PostgreSQL
@@ -145,8 +141,6 @@ def test_form_with_raw_invalid_utf8_is_refused(app, client, slug):
     assert comments(app) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (minor): a form body with percent-encoded invalid UTF-8 (%ff%fe) is "
-                                       "decoded with U+FFFD replacement and stored (303), not refused with 400")
 def test_form_with_percent_encoded_invalid_utf8_is_refused(app, client, slug):
     r = client.post(url(slug), data=b"author=Ann&email=a%40example.org&body=caf%e9%ff%fe",
                     content_type="application/x-www-form-urlencoded")
@@ -170,17 +164,12 @@ def test_nul_and_oversized_fields_are_named(app, client, slug):
     assert comments(app) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (minor, found by schemathesis): submit.parse checks the length limits "
-                                       "after strip(), so 10,001 characters with surrounding whitespace (or \\x1c) are "
-                                       "accepted while openapi.json (maxLength) and the form (maxlength) say 10,000")
 def test_length_limits_count_what_was_sent(app, client, slug):
     for field, value in [("body", " " + "a" * 10_000), ("body", "\x1c" + "a" * 10_000), ("author", " " + "a" * 100)]:
         assert_clear_4xx(client.post(url(slug), json={**GOOD, field: value}), 400, field=field)
     assert comments(app) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: submit.parse: urlsplit raises ValueError('Invalid IPv6 URL') "
-                                       "on an unclosed '[' and the POST answers 500")
 @pytest.mark.parametrize("website", ["http://[::1", "https://[x]/", "http://]::1[/"])
 def test_malformed_website_urls_are_a_field_error(app, client, slug, website):
     assert_clear_4xx(client.post(url(slug), json={**GOOD, "url": website}), 400, field="url")
@@ -220,8 +209,6 @@ def test_bad_parent_ids_are_a_field_error(make_app, service_env, slug):
     assert comments(app) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: submit._parent calls int() on a float: Infinity and 1e400 raise "
-                                       "OverflowError (500)")
 @pytest.mark.parametrize("literal", ["Infinity", "-Infinity", "1e400"])
 def test_infinite_parent_ids_are_a_field_error(app, client, slug, literal):
     raw = json.dumps(GOOD)[:-1] + f', "parent": {literal}}}'
@@ -229,8 +216,6 @@ def test_infinite_parent_ids_are_a_field_error(app, client, slug, literal):
     assert comments(app) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: submit._parent truncates floats with int(): parent 7.5 is accepted "
-                                       "as a reply to comment 7")
 def test_fractional_parent_ids_are_a_field_error(publishing_app, slug):
     app, client = publishing_app, publishing_app.test_client()
     first = client.post(url(slug), json=GOOD).get_json()["id"]
@@ -350,17 +335,11 @@ def test_path_traversal_never_leaves_output(publishing_app, slug):
             assert not any(s in answer for s in secrets), path
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: static_site.page calls Path.is_dir() on a name longer than NAME_MAX: "
-                                       "OSError 'File name too long' answers 500 instead of 404")
 def test_overlong_site_paths_are_404(app, client):
     assert client.get("/" + "a" * 300).status_code == 404
     assert client.get("/" + "a/" * 3000).status_code == 404
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (minor): static_site.page serves output/.hubbub/ (manifest.json holds "
-                                       "the server's absolute content/output paths; publish state) and other "
-                                       "dotfiles, which deploy/hubbub.conf refuses in nginx; refuse them in "
-                                       "the service too (404 for any path segment starting with '.')")
 def test_the_service_does_not_serve_its_working_files(client):
     for path in ("/.hubbub/manifest.json", "/.hubbub/recent.json", "/.hubbub/threads.json"):
         assert client.get(path).status_code == 404, path

@@ -122,8 +122,6 @@ def test_the_checker_itself_catches_unsafe_markup(bad):
         assert_safe(bad)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: markup.render raises UnicodeEncodeError on a lone surrogate "
-                                       "(valid JSON such as \"\\ud800\"); POST answers 500")
 @settings(max_examples=50, deadline=None, derandomize=True, database=None)
 @given(st.text(alphabet=st.characters(categories=["Cs"]), min_size=1, max_size=3), fragments)
 def test_render_never_raises_on_lone_surrogates(surrogates, around):
