@@ -187,8 +187,28 @@ class JobRunner:
     def wake(self) -> None:
         self._wake.set()
 
+    def release_orphans(self) -> int:
+        """Free the leases of runners on this host whose process is gone (a crash, SIGKILL),
+        so their jobs run now rather than when the lease runs out."""
+        host = socket.gethostname()
+        freed = 0
+        with self.hub.sessions() as s, s.begin():
+            rows = s.execute(select(Job.id, Job.locked_by).where(Job.locked_by.like(f"{host}:%"))).all()
+            for job_id, owner in rows:
+                try:
+                    pid = int(owner.split(":")[1])
+                except (IndexError, ValueError):
+                    continue
+                if pid != os.getpid() and not _process_alive(pid):
+                    freed += s.execute(update(Job).where(Job.id == job_id, Job.locked_by == owner)
+                                       .values(locked_by=None, locked_until=None)).rowcount
+        if freed:
+            log.warning("released %d job(s) held by processes that are gone", freed)
+        return freed
+
     def start(self) -> None:
         if self._thread is None:
+            self.release_orphans()
             self._thread = threading.Thread(target=self._loop, name="hubbub-jobs", daemon=True)
             self._thread.start()
 
@@ -209,6 +229,16 @@ class JobRunner:
             # Other processes' commits are not signalled here: poll at least every second.
             self._wake.wait(timeout=1.0 if wait is None else min(max(wait, 0.05), 1.0))
             self._wake.clear()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but someone else's
+        return True
+    return True
 
 
 # Redis/RQ ------------------------------------------------------------------------------------

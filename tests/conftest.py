@@ -3,7 +3,6 @@ the service app, and the local Akismet stand-in."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import uuid

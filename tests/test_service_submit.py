@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from service_helpers import GOOD, comment, comments, hub_of, post, run_jobs, set_status
+from service_helpers import GOOD, comment, comments, post, run_jobs, set_status
 
 
 @pytest.fixture
