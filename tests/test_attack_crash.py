@@ -14,7 +14,7 @@ import threading
 import httpx
 import pytest
 from attack_helpers import approve, fresh_site, hubbub_serve, process_env, run_all_jobs, store, wait_until
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 pytestmark = pytest.mark.slow
 
