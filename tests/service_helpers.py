@@ -37,7 +37,7 @@ def post(client, slug: str, **fields):
 PERIODIC = ("retention", "notify-digest")
 
 
-def run_jobs(app, within: float = 2.0) -> int:
+def run_jobs(app, within: float = 0.5) -> int:
     """Run every job due within `within` seconds (publishes wait a moment to coalesce);
     retries further off and periodic jobs keep their time."""
     import datetime as dt
