@@ -4,7 +4,9 @@
   comments_service.publish, which writes the thread file and patches output/ in place (the same
   bytes a full build writes). One publisher at a time: a PostgreSQL advisory lock across hosts,
   the publisher's file lock within one.
-- `rebuild` (debounced): a full `hubbub build` when a change could not be applied in place.
+- `rebuild` (debounced): a full `hubbub build` when a change could not be applied in place, and
+  a while after publishing (HUBBUB_REBUILD_AFTER_PUBLISH) for what only a build derives, such as
+  profile stats.
 - `deploy` (coalesced): the optional HUBBUB_DEPLOY_COMMAND after each publish; failures retry.
 """
 
@@ -72,6 +74,10 @@ def publish_thread_job(hub, payload: dict) -> None:
         if result.needs_full_build:
             log.warning("thread %s: %s; a full rebuild follows", slug, "; ".join(result.problems))
             enqueue(s, "rebuild", {}, key="site", delay=hub.config.rebuild_delay)
+        elif hub.config.rebuild_after_publish:
+            # Profile stats and accolades come from comments too; the fast path leaves them as they
+            # were. A debounced full build brings them up to date after a quiet spell.
+            enqueue(s, "rebuild", {}, key="site", delay=hub.config.rebuild_after_publish)
         if hub.config.deploy_command:
             enqueue(s, "deploy", {}, key="site", delay=1.0)
 
@@ -82,12 +88,18 @@ def rebuild_job(hub, payload: dict) -> None:
 
     It uses the settings of the build that made output/: a production site rebuilds with --publish.
     """
+    from .publish import republish_threads, stale_threads
+
     command = [sys.executable, "-m", "comments_service", "build"]
     if not hub.threads.site().get("relative_urls", True):
         command.append("--publish")
     done = subprocess.run(command, cwd=hub.config.site_dir, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"hubbub build failed: {done.stderr.strip()[-1000:]}")
+    # Comments approved while the build ran are in their thread files but maybe not on the pages.
+    stale = stale_threads(hub.config.site_dir, hub.config.output_dir)
+    if stale:
+        republish_threads(hub.config.site_dir, hub.config.output_dir, stale)
     if hub.config.deploy_command:
         with hub.sessions() as s, s.begin():
             enqueue(s, "deploy", {}, key="site", delay=1.0)

@@ -112,6 +112,7 @@ def service_env(site_dir, database_url, tmp_path):
         "HUBBUB_INSTANCE_DIR": str(tmp_path / "instance"),
         "HUBBUB_SECRET_KEY": "test-secret",
         "HUBBUB_RATE_LIMIT": "1000/minute",
+        "HUBBUB_REBUILD_AFTER_PUBLISH": "0",  # tests that want the rebuild ask for it
     }
 
 

@@ -28,7 +28,7 @@ class ThreadFileError(ValueError):
     """A thread file (or a comment list) has the wrong shape; the message names the file and the fault."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Comment:
     """One published comment, as stored in a thread file."""
 
@@ -84,7 +84,7 @@ def _parse_created(value: Any, where: str) -> datetime:
         parsed = value
     elif isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
         except ValueError as exc:
             raise ThreadFileError(f"{where}: 'created' is not an ISO 8601 time: {value!r}") from exc
     else:
@@ -93,7 +93,9 @@ def _parse_created(value: Any, where: str) -> datetime:
         raise ThreadFileError(f"{where}: 'created' needs a UTC offset, e.g. 2026-11-23T10:00:00+00:00")
     # Seconds precision, as stored: the publisher (given the service's times) and the build (given
     # the file) must order and show comments alike.
-    return parsed.astimezone(timezone.utc).replace(microsecond=0)
+    if parsed.tzinfo is not timezone.utc:
+        parsed = parsed.astimezone(timezone.utc)
+    return parsed.replace(microsecond=0) if parsed.microsecond else parsed
 
 
 def _text(item: Mapping, key: str, where: str, required: bool = True) -> str:

@@ -26,7 +26,7 @@ _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augu
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
-@dataclass
+@dataclass(slots=True)
 class CommentNode:
     """One comment as displayed. `depth` starts at 1; `reply_to` is set when a reply is shown
     at a shallower level than its parent's children would be (past the maximum depth), so the
