@@ -31,7 +31,7 @@ build: $(STAMP)
 	$(BIN)/hubbub build
 
 run: $(STAMP) build
-	$(BIN)/hubbub serve --host 127.0.0.1 --port 8000
+	HUBBUB_DEVELOPMENT=1 $(BIN)/hubbub serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
