@@ -2,7 +2,7 @@
 
 Registered on two Pelican signals:
 - article_generator_finalized: read content/authors/*.md (hub_profile_files), compute each
-  author's community stats from their posts and the published comment threads (hub_threads),
+  author's community stats from their posts and the published comment threads,
   and put `hub_profiles` (slug -> AuthorProfile), `hub_directory` (profiles by recent activity)
   and `hub_accolade_rules` into the template context. Authors with posts but no profile file get a
   complete page with a generated avatar and a warning naming the missing file; a profile file
@@ -44,7 +44,15 @@ def _helper(name: str):
 
 
 profile_files = _helper("hub_profile_files")
-hub_threads = _helper("hub_threads")
+
+
+def _read_threads(comments_dir: Path, slugs) -> dict:
+    """Published comments of the articles that have any: the one thread-file reader, shared with
+    the comments plugin and the publisher (it raises ThreadFileError naming a bad file)."""
+    from comments_service.publish.threadfile import read_thread
+
+    threads = {slug: read_thread(comments_dir, slug).comments for slug in slugs}
+    return {slug: comments for slug, comments in threads.items() if comments}
 hub_avatars = _helper("hub_avatars")
 ProfileError = profile_files.ProfileError
 
@@ -321,8 +329,7 @@ def build_profiles(generator) -> None:
                 author.name, profile.source, author.name,
             )
     # COMMENTS_DIR is the comments plugin's setting: one place says where the thread files live.
-    threads = hub_threads.read_threads(content / settings.get("COMMENTS_DIR", "comments"),
-                                       [a.slug for a in generator.articles])
+    threads = _read_threads(content / settings.get("COMMENTS_DIR", "comments"), [a.slug for a in generator.articles])
     if threads:
         emails = {slug: f.email for slug, f in files.items() if f.email}
         _add_comment_stats(profiles, generator.authors, threads, _comment_keys(settings, emails), settings)
