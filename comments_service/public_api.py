@@ -15,6 +15,7 @@ from . import state
 from .client import current_client_address
 from .errors import api_error
 from .models import Comment, Job, utcnow
+from .publish.threadfile import read_thread
 from .submit import Client, InvalidSubmission, accept, parse
 
 bp = Blueprint("public_api", __name__)
@@ -58,9 +59,9 @@ class PublishedCache:
             return cached[1], cached[2]
         comments = []
         if stamp is not None:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            keep = ("id", "parent", "author", "url", "html", "created")
-            comments = [{k: c.get(k) for k in keep} for c in data.get("comments", [])]
+            # The public never sees author_key (nor, of course, anything the file does not hold).
+            comments = [{k: v for k, v in c.to_json().items() if k != "author_key"}
+                        for c in read_thread(self.dir, slug).comments]
         body = json.dumps({"thread": slug, "comments": comments}, ensure_ascii=False, separators=(",", ":")).encode()
         etag = hashlib.sha256(body).hexdigest()[:32]
         with self._lock:
