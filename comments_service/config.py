@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .identity import create_once
 from .site_build import site_dir as default_site_dir
 
 
@@ -73,19 +74,8 @@ def _secret_key(env: dict, instance: Path) -> str:
     if env.get("HUBBUB_SECRET_KEY"):
         return env["HUBBUB_SECRET_KEY"]
     path = instance / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(key)
-    os.chmod(tmp, 0o600)
-    try:
-        os.link(tmp, path)  # atomic create-if-absent: several workers may start at once
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
+    if not path.exists():
+        create_once(path, secrets.token_hex(32))  # several workers may start at once
     return path.read_text().strip()
 
 

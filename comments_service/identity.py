@@ -38,22 +38,16 @@ def _read_salt(path: Path) -> bytes:
     return salt
 
 
-def site_salt(site_root: Path) -> bytes:
-    """The site's salt, creating content/comments/.salt (32 random bytes as hex) on first use.
-
-    Creation is atomic and happens once even when several processes race: the salt is written
-    to a temporary file, fsynced, and hard-linked into place, which fails if another process
-    got there first; the loser then reads the winner's salt.
-    """
-    path = salt_path(site_root)
-    if path.exists():
-        return _read_salt(path)
+def create_once(path: Path, text: str) -> None:
+    """Create `path` holding `text` (mode 0600) unless it exists, atomically and exactly once
+    even when several processes race: the text is written to a temporary file, fsynced, and
+    hard-linked into place, which fails if another process got there first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".salt.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         try:
@@ -66,6 +60,13 @@ def site_salt(site_root: Path) -> bytes:
                 os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def site_salt(site_root: Path) -> bytes:
+    """The site's salt, creating content/comments/.salt (32 random bytes as hex) on first use."""
+    path = salt_path(site_root)
+    if not path.exists():
+        create_once(path, secrets.token_hex(32) + "\n")
     return _read_salt(path)
 
 
