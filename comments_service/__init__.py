@@ -13,7 +13,7 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None, *, env: dict | None = None, run_jobs: bool = True) -> Flask:
     """Build the app from the environment (or `env`); `test_config` overrides Flask settings."""
-    from . import check, errors, public_api, publishing, static_site  # noqa: F401  (check, publishing register jobs)
+    from . import errors, public_api, static_site
     from .config import load_config
     from .core import Hub
     from .moderation import init_app as init_moderation

@@ -16,8 +16,18 @@ from .threads import Threads
 log = logging.getLogger(__name__)
 
 
+def register_job_kinds() -> None:
+    """Import every module that declares job kinds or check hooks. Any process with a Hub (the
+    app, `hubbub worker`, the import and privacy commands) may enqueue or run any of them."""
+    from . import check, publishing  # noqa: F401
+    from .moderation import feedback, notify, retention  # noqa: F401
+
+    notify.install_hooks()
+
+
 class Hub:
     def __init__(self, config: Config, *, run_jobs: bool = True):
+        register_job_kinds()
         self.config = config
         self.engine = db.make_engine(config.database_url)
         db.migrate(self.engine, config.instance_dir)

@@ -24,12 +24,9 @@ from .importers import ImportFailed
 @contextlib.contextmanager
 def open_hub():
     """The service's shared state (settings, database, job runner) without a web app or threads."""
-    from . import check, publishing  # noqa: F401  (register the job kinds these commands run)
     from .config import ConfigError, load_config
     from .core import Hub
 
-    with contextlib.suppress(ImportError):
-        from . import moderation  # noqa: F401  (its job kinds and hooks, when present)
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    from . import api, feedback, notify, retention, unsubscribe, views  # noqa: F401  (jobs register on import)
+    from . import api, notify, retention, unsubscribe, views
     from .auth import current_moderator
     from .schedule import schedule_next
 
@@ -58,7 +58,6 @@ def init_app(app: Flask) -> None:
         return response
 
     app.jinja_env.globals.setdefault("current_moderator", current_moderator)
-    notify.install_hooks()
     with hub.sessions() as s, s.begin():
         schedule_next(s, "retention", retention.EVERY)
         schedule_next(s, "notify-digest", notify.DIGEST_EVERY)
