@@ -29,7 +29,7 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
 
     hub = Hub(config, run_jobs=run_jobs)
     app.extensions["hubbub"] = hub
-    app.extensions["hubbub_published"] = public_api.PublishedCache(config.site_dir / "content" / "comments")
+    app.extensions["hubbub_published"] = public_api.PublishedCache(config.site_dir, config.output_dir)
 
     init_limiter(app, hub)
     init_security(app, hub)

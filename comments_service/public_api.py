@@ -15,6 +15,7 @@ from . import state
 from .client import current_client_address
 from .errors import api_error
 from .models import Comment, Job, utcnow
+from .publish import comments_dir_for
 from .publish.threadfile import read_thread
 from .submit import Client, InvalidSubmission, accept, parse
 
@@ -42,13 +43,15 @@ class PublishedCache:
     Answers are cached per file version (mtime, size), so a hot thread costs one stat per read.
     """
 
-    def __init__(self, comments_dir: Path):
-        self.dir = comments_dir
+    def __init__(self, site_dir: Path, output_dir: Path):
+        self.site_dir, self.output_dir = site_dir, output_dir
         self._cache: dict[str, tuple[tuple, bytes, str]] = {}
         self._lock = threading.Lock()
 
     def get(self, slug: str) -> tuple[bytes, str]:
-        path = self.dir / f"{slug}.json"
+        # Where the publisher writes them: the folder the last build read (the manifest says).
+        directory = comments_dir_for(self.site_dir, self.output_dir)
+        path = directory / f"{slug}.json"
         try:
             st = os.stat(path)
             stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
@@ -61,7 +64,7 @@ class PublishedCache:
         if stamp is not None:
             # The public never sees author_key (nor, of course, anything the file does not hold).
             comments = [{k: v for k, v in c.to_json().items() if k != "author_key"}
-                        for c in read_thread(self.dir, slug).comments]
+                        for c in read_thread(directory, slug).comments]
         body = json.dumps({"thread": slug, "comments": comments}, ensure_ascii=False, separators=(",", ":")).encode()
         etag = hashlib.sha256(body).hexdigest()[:32]
         with self._lock:
