@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test build serve system-deps clean bench
+.PHONY: run test lint build serve system-deps clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,11 @@ build: $(STAMP)
 run: $(STAMP) build
 	HUBBUB_DEVELOPMENT=1 $(BIN)/hubbub serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # Benchmarks print ratios measured side by side; they are never part of `make test`.
 bench: $(STAMP)

@@ -1,5 +1,7 @@
 """Pelican settings for local development (`hubbub build`, `hubbub serve`)."""
 
+import hubbub
+
 AUTHOR = "The Hubbub community"
 SITENAME = "Hubbub"
 SITESUBTITLE = "Writers on networking and online marketing"
@@ -9,7 +11,8 @@ RELATIVE_URLS = True
 
 PATH = "content"
 OUTPUT_PATH = "output"
-THEME = "theme"
+# Hubbub's theme, from the installed package; override single templates with THEME_TEMPLATES_OVERRIDES.
+THEME = hubbub.THEME
 TIMEZONE = "Europe/London"
 DEFAULT_LANG = "en"
 DEFAULT_DATE_FORMAT = "%-d %B %Y"
@@ -21,7 +24,7 @@ COMMENTS_URL = ""
 
 ARTICLE_PATHS = ["posts"]
 PAGE_PATHS = ["pages"]
-STATIC_PATHS = ["images", "extra"]
+STATIC_PATHS = ["images"]
 # Profiles and published comment threads are read by plugins, never rendered as pages.
 ARTICLE_EXCLUDES = ["authors", "comments", "pages"]
 PAGE_EXCLUDES = ["authors", "comments", "posts"]
@@ -75,10 +78,11 @@ MARKDOWN = {
     "output_format": "html5",
 }
 
-PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["safe_content", "hub_profiles", "similar_posts", "comments"]
+PLUGINS = [
+    "hubbub.plugins.safe_content",
+    "hubbub.plugins.hub_profiles",
+    "hubbub.plugins.similar_posts",
+    "hubbub.plugins.comments",
+]
 
 MENUITEMS = (("The Hub", "authors/"), ("Archives", "archives/"), ("Tags", "tags/"))
-
-# Pelican's own cache makes rebuilds of unchanged content cheap.
-LOAD_CONTENT_CACHE = False

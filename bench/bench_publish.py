@@ -5,7 +5,7 @@ temporary directory, using the project's theme, plugins and settings. For each s
 
 1. builds the site without the comments plugin (every other plugin the same), then with it
    (the real `hubbub build`), each in a fresh Python process, and prints both and their ratio;
-2. approves comments one at a time on random articles through comments_service.publish
+2. approves comments one at a time on random articles through hubbub.core.publisher
    (thread file + article page + counts on listing pages + feeds) and prints the first (cold:
    imports, manifest, template compile) and the warm median, p95 and maximum, checking each time
    that the new comment is in the page;
@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,15 +51,13 @@ def _text(rng: random.Random, words: int) -> str:
 
 def generate_site(root: Path, posts: int, seed: int = 6) -> tuple[Path, list[str]]:
     """A copy of the project's site with `posts` generated posts and 10 comments on each."""
-    from comments_service.identity import author_key, site_salt
-    from comments_service.publish.threadfile import parse_comments, write_thread
+    from hubbub.core.identity import author_key, site_salt
+    from hubbub.core.threadfile import parse_comments, write_thread
 
     rng = random.Random(seed)
     site = root / "site"
     site.mkdir()
     shutil.copy2(REPO / "pelicanconf.py", site / "pelicanconf.py")
-    for part in ("theme", "plugins"):
-        shutil.copytree(REPO / part, site / part, ignore=shutil.ignore_patterns("__pycache__"))
     content = site / "content"
     shutil.copytree(REPO / "content" / "pages", content / "pages")
     (content / "posts").mkdir(parents=True)
@@ -67,7 +65,7 @@ def generate_site(root: Path, posts: int, seed: int = 6) -> tuple[Path, list[str
     comments_dir.mkdir()
     salt = site_salt(site)
     keys = {email: author_key(email, salt) for _, email in COMMENTERS}
-    start = datetime(2008, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2008, 1, 1, tzinfo=UTC)
     slugs, next_id = [], 1
     for i in range(posts):
         slug = f"post-{i:05d}"
@@ -100,7 +98,7 @@ import json, logging, resource, sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
 logging.disable(logging.WARNING)
-from comments_service.site_build import build_site
+from hubbub.build import build_site
 
 def cpu(who):
     use = resource.getrusage(who)
@@ -145,14 +143,14 @@ def _ratio_line(label: str, full: dict, plain: dict) -> str:
 
 
 def read_comments(site: Path, slug: str) -> list[dict]:
-    from comments_service.publish.threadfile import read_thread
+    from hubbub.core.threadfile import read_thread
 
     return [c.to_json() for c in read_thread(site / "content" / "comments", slug).comments]
 
 
 def approvals(site: Path, out: Path, slugs: list[str], count: int, seed: int = 7) -> list[float]:
     """Approve `count` comments one by one; seconds from publish call to page on disk, each."""
-    from comments_service.publish import publish_thread
+    from hubbub.core.publisher import publish_thread
 
     rng = random.Random(seed)
     times, next_id = [], 10_000_000
@@ -163,7 +161,7 @@ def approvals(site: Path, out: Path, slugs: list[str], count: int, seed: int = 7
         comments.append({
             "id": next_id, "parent": rng.choice([None, comments[-1]["id"]]), "author": "New <Commenter>",
             "url": "", "html": "<p>Just approved.</p>", "author_key": "",
-            "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         })
         started = time.perf_counter()
         result = publish_thread(site, out, slug, comments)
@@ -175,7 +173,7 @@ def approvals(site: Path, out: Path, slugs: list[str], count: int, seed: int = 7
 
 
 def burst(site: Path, out: Path, slugs: list[str], seed: int = 8) -> float:
-    from comments_service.publish import publish_threads
+    from hubbub.core.publisher import publish_threads
 
     rng = random.Random(seed)
     batch = {}

@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 import loadgen  # noqa: E402  (bench/loadgen.py, beside this file)
 
 ISSO_VERSION = "0.14.0"
-SITE_PARTS = ("content", "theme", "plugins", "pelicanconf.py", "publishconf.py")
+SITE_PARTS = ("content", "pelicanconf.py", "publishconf.py")
 SITE_ORIGIN = "http://127.0.0.1:8000"  # SITEURL in pelicanconf.py; only sent as Origin/Referer
 AKISMET_LATENCY = 0.3
 THREAD_SIZE = 100
@@ -101,7 +101,7 @@ def free_port() -> int:
 
 def thread_comments(n: int = THREAD_SIZE) -> list[dict]:
     """The GET thread's comments, identical in substance on both sides."""
-    start = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
     return [{
         "author": f"Reader {i}", "email": f"reader{i}@example.org",
         "website": f"https://example.org/~reader{i}" if i % 3 == 0 else "",
@@ -111,7 +111,8 @@ def thread_comments(n: int = THREAD_SIZE) -> list[dict]:
 
 def prepare_site(work: Path) -> dict:
     """A built copy of the project's site whose first thread has 100 published comments."""
-    from comments_service import identity, markup
+    from comments_service import markup
+    from hubbub.core import identity
 
     site = work / "site"
     site.mkdir(parents=True)
@@ -147,7 +148,7 @@ def prepare_site(work: Path) -> dict:
 
 
 def _build(site: Path) -> None:
-    from comments_service.site_build import BuildError, build_site
+    from hubbub.build import BuildError, build_site
 
     try:
         build_site(site)

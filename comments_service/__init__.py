@@ -15,7 +15,7 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     """Build the app from the environment (or `env`); `test_config` overrides Flask settings."""
     from . import errors, public_api, static_site
     from .config import load_config
-    from .core import Hub
+    from .hub import Hub
     from .moderation import init_app as init_moderation
     from .ratelimit import comment_rate, init_limiter, limit_view
     from .security import init_security

@@ -46,7 +46,7 @@ def destination(dest: Path, now: dt.datetime | None = None) -> Path:
     """A directory gets a dated file name inside it; anything else is the file to write."""
     dest = Path(dest)
     if dest.is_dir():
-        stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+        stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
         return dest / f"hubbub-{stamp}.db"
     return dest
 

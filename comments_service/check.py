@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Callable
 
 from sqlalchemy import func, select
 
-from . import state
-from .jobs import RetryLater, backoff, enqueue, handler
+from . import service_state as state
+from .jobs import RetryLater, backoff, enqueue
 from .models import Comment, utcnow
+from .publish import request_publish
+from .signals import comment_checked, comment_published
 from .spam.akismet import AkismetKeyInvalid, AkismetUnavailable, comment_arguments
 from .spam.guards import must_hold
 
@@ -24,18 +25,9 @@ log = logging.getLogger(__name__)
 GIVE_UP_AFTER = dt.timedelta(days=1)
 INVALID_KEY_RETRY = 20 * 60.0  # a few checks an hour while the key is wrong
 
-# Called as hook(hub, session, comment) after a check settles a comment (notifications use it).
-AFTER_CHECK: list[Callable] = []
-
-
 def request_check(session, comment: Comment) -> None:
     # A plain insert: a new comment's check has nothing to coalesce with (and an upsert costs more).
     enqueue(session, "check", {"comment": comment.id})
-
-
-def request_publish(session, thread: str, delay: float = 0.05) -> None:
-    """Publish a thread soon; a burst of changes to one thread coalesces into one publish."""
-    enqueue(session, "publish", {"thread": thread}, key=thread, delay=delay)
 
 
 def is_returning_commenter(session, email: str, before_id: int) -> bool:
@@ -57,21 +49,19 @@ def settle(hub, session, comment: Comment, verdict: str) -> None:
         comment.status = "published"
         comment.published_at = utcnow()
         request_publish(session, comment.thread)
+        comment_published.send(hub, session=session, comment=comment)
     comment.check_due = None
-    for hook in AFTER_CHECK:
-        hook(hub, session, comment)
+    comment_checked.send(hub, session=session, comment=comment)
 
 
-@handler("check")
 def check_comment(hub, payload: dict) -> None:
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         comment = s.get(Comment, payload["comment"])
         if comment is None or comment.status != "pending" or comment.akismet not in ("unchecked", "error"):
             return  # deleted, or a moderator decided first
         if not hub.akismet.enabled:
             # Held as `unchecked`: the moderation UI and health answer say Akismet is off.
-            for hook in AFTER_CHECK:
-                hook(hub, s, comment)
+            comment_checked.send(hub, session=s, comment=comment)
             return
         thread = hub.threads.get(comment.thread)
         args = comment_arguments(comment, thread, hub.site_url())
@@ -81,7 +71,7 @@ def check_comment(hub, payload: dict) -> None:
     except AkismetUnavailable as exc:
         _failed(hub, payload["comment"], exc)
         return  # _failed raises RetryLater when another try is due
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         comment = s.get(Comment, payload["comment"])
         if comment is None or comment.status != "pending":
             return
@@ -95,7 +85,7 @@ def _failed(hub, comment_id: int, exc: AkismetUnavailable) -> None:
         log.error("AKISMET KEY INVALID: %s. Comments are held for moderation until it is fixed.", exc)
     else:
         log.warning("Akismet check of comment %s failed: %s", comment_id, exc)
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         state.put(s, "akismet", state="invalid_key" if invalid else "failing",
                   last_error=str(exc), last_error_at=utcnow().isoformat())
         comment = s.get(Comment, comment_id)
@@ -107,8 +97,7 @@ def _failed(hub, comment_id: int, exc: AkismetUnavailable) -> None:
             comment.check_due = None
             log.warning("giving up checking comment %s after %d attempts: left to the moderators",
                         comment_id, comment.check_attempts)
-            for hook in AFTER_CHECK:
-                hook(hub, s, comment)
+            comment_checked.send(hub, session=s, comment=comment)
             return
         comment.akismet = "error"
         delay = INVALID_KEY_RETRY if invalid else backoff(comment.check_attempts)

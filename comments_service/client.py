@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import current_app, request
+from flask import request
+
+from .hub import current_hub
 
 
 def _trusted(addr: str, networks) -> bool:
@@ -33,6 +35,6 @@ def client_address(remote_addr: str, forwarded_for: str | None, trusted) -> str:
 
 
 def current_client_address() -> str:
-    hub = current_app.extensions["hubbub"]
+    hub = current_hub()
     return client_address(request.remote_addr or "", request.headers.get("X-Forwarded-For"),
                           hub.config.trusted_proxies)

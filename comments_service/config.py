@@ -11,8 +11,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .identity import create_once
-from .site_build import site_dir as default_site_dir
+from hubbub.build import site_dir as default_site_dir
+from hubbub.core.identity import create_once
 
 
 class ConfigError(Exception):

@@ -11,7 +11,8 @@ MESSAGES = {
     403: "Not allowed.",
     404: "Not found: check the address.",
     405: "Method not allowed for this address.",
-    413: "Request too large: comments may be at most 10,000 characters.",
+    413: "Request too large: send at most HUBBUB_MAX_BODY_BYTES (64 KiB by default); a comment may have "
+         "at most 10,000 characters.",
     415: "Unsupported content type: send application/json or an HTML form.",
     429: "Too many comments from your address: wait a minute and try again.",
     500: "Internal error: the problem is logged; try again later.",

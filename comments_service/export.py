@@ -22,8 +22,9 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from sqlalchemy import func, select
 
@@ -63,7 +64,7 @@ def iter_comments(session, where=None, batch: int = 500) -> Iterator[Comment]:
 
 def write_export(hub, out: IO[str]) -> int:
     """Write the whole export to `out`; returns the number of comments."""
-    with hub.sessions() as s, s.begin():  # one transaction: a consistent snapshot on PostgreSQL
+    with hub.transaction() as s:  # one transaction: a consistent snapshot on PostgreSQL
         total = s.scalar(select(func.count(Comment.id)))
         header = {"format": FORMAT, "version": VERSION, "exported": utcnow().isoformat(),
                   "database": hub.engine.dialect.name, "count": total}

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,22 +26,11 @@ from .models import Job, utcnow
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[["object", dict], None]
-HANDLERS: dict[str, Handler] = {}
+Handler = Callable[["object", dict], None]  # fn(hub, payload); the table is journey.JOB_KINDS
 
 LEASE = dt.timedelta(minutes=5)  # longer than any job may take; a crashed claimer's job runs again after it
 MAX_ATTEMPTS = 25
 RQ_QUEUE_NAME = "hubbub"
-
-
-def handler(kind: str):
-    """Register the function that runs jobs of this kind: fn(hub, payload)."""
-
-    def register(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        return fn
-
-    return register
 
 
 class RetryLater(Exception):
@@ -62,9 +51,13 @@ def backoff(attempts: int, first: float = 30.0, cap: float = 3600.0) -> float:
 
 def enqueue(session: Session, kind: str, payload: dict | None = None, *, key: str | None = None,
             delay: float = 0.0) -> None:
-    """Add a job to the caller's transaction. Jobs with a key coalesce with a waiting one."""
-    if kind not in HANDLERS:
-        raise ValueError(f"no handler for job kind {kind!r}")
+    """Add a job to the caller's transaction. Jobs with a key coalesce with a waiting one.
+
+    Whoever runs jobs is woken when the transaction commits (Hub.transaction)."""
+    from .journey import JOB_KINDS  # the table names the handlers, which enqueue jobs themselves
+
+    if kind not in JOB_KINDS:
+        raise ValueError(f"no handler for job kind {kind!r}: add it to journey.JOB_KINDS")
     due = utcnow() + dt.timedelta(seconds=delay)
     if key is None:
         session.add(Job(kind=kind, payload=payload or {}, due_at=due))
@@ -80,7 +73,15 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, key: st
                   "due_at": _least(dialect, Job.due_at, stmt.excluded.due_at)},
         )
         session.execute(stmt)
-    session.info.setdefault("hubbub_jobs_added", True)
+    session.info[_JOBS_ADDED] = True
+
+
+_JOBS_ADDED = "hubbub_jobs_added"
+
+
+def jobs_added(session: Session) -> bool:
+    """Whether jobs were enqueued in this session since the last call (the flag is cleared)."""
+    return bool(session.info.pop(_JOBS_ADDED, False))
 
 
 def _least(dialect: str, a, b):
@@ -92,8 +93,9 @@ def _least(dialect: str, a, b):
 class JobRunner:
     """Claims and runs due jobs for one process."""
 
-    def __init__(self, hub, name: str | None = None):
+    def __init__(self, hub, kinds: dict[str, Handler], name: str | None = None):
         self.hub = hub
+        self.kinds = kinds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -102,7 +104,7 @@ class JobRunner:
     # Claiming and running -------------------------------------------------------------------
     def _claim(self, job_id: int) -> Job | None:
         now = utcnow()
-        with self.hub.sessions() as s, s.begin():
+        with self.hub.transaction() as s:
             claimed = s.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.due_at <= now,
@@ -127,7 +129,7 @@ class JobRunner:
         job = self._claim(job_id)
         if job is None:
             return False
-        fn = HANDLERS.get(job.kind)
+        fn = self.kinds.get(job.kind)
         try:
             if fn is None:
                 raise RuntimeError(f"no handler for job kind {job.kind!r} in this process")
@@ -147,7 +149,7 @@ class JobRunner:
         return True
 
     def _finish(self, job: Job, force: bool = False) -> None:
-        with self.hub.sessions() as s, s.begin():
+        with self.hub.transaction() as s:
             cond = [Job.id == job.id] if force else [Job.id == job.id, Job.generation == job.generation]
             if s.execute(delete(Job).where(and_(*cond))).rowcount == 0:
                 # Asked for again while it ran: release it so it runs once more.
@@ -156,7 +158,7 @@ class JobRunner:
                 self.hub.jobs_committed()
 
     def _reschedule(self, job: Job, delay: float, reason: str) -> None:
-        with self.hub.sessions() as s, s.begin():
+        with self.hub.transaction() as s:
             s.execute(update(Job).where(Job.id == job.id).values(
                 locked_by=None, locked_until=None, last_error=reason[:2000],
                 due_at=utcnow() + dt.timedelta(seconds=delay)))
@@ -192,7 +194,7 @@ class JobRunner:
         so their jobs run now rather than when the lease runs out."""
         host = socket.gethostname()
         freed = 0
-        with self.hub.sessions() as s, s.begin():
+        with self.hub.transaction() as s:
             rows = s.execute(select(Job.id, Job.locked_by).where(Job.locked_by.like(f"{host}:%"))).all()
             for job_id, owner in rows:
                 try:

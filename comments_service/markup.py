@@ -41,7 +41,3 @@ def render(source: str) -> str:
     # A fresh parser each time: a reused one was seen to carry state from one comment to the next.
     return sanitise(_markdown().convert(source)).strip()
 
-
-def count_links(source: str) -> int:
-    """Links a reader would see in the rendered comment (the guard against link spam)."""
-    return render(source).count("<a ")

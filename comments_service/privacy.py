@@ -7,30 +7,27 @@ are cleared) or removes them (`--remove`; replies move up to the removed comment
 conversation keeps its shape). Comments that were never published are always deleted: they have
 no public value. Affected threads are republished at once, so the site stops showing the name.
 
-Other parts of the service that keep personal data register a hook in EXPORT_HOOKS /
-ERASE_HOOKS (called inside the same transaction) so that one command covers everything.
+Other parts of the service that keep personal data receive the signals personal_data_exported
+and personal_data_erased (sent inside the same transaction), so that one command covers everything.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sqlalchemy import delete, func, select, update
 
-from .check import request_publish
+from hubbub.core.identity import normalise_email
+
 from .export import comment_record
-from .identity import normalise_email
 from .models import Comment, utcnow
+from .publish import request_publish
+from .signals import personal_data_erased, personal_data_exported
 
 FORMAT = "hubbub-personal-data"
 VERSION = 1
 ANONYMOUS = "Anonymous"
 
-# fn(session, normalised_email) -> (name, JSON-ready data) added to the export.
-EXPORT_HOOKS: list[Callable] = []
-# fn(session, normalised_email, mode) -> number of records changed or removed.
-ERASE_HOOKS: list[Callable] = []
 
 
 class PrivacyError(Exception):
@@ -66,8 +63,7 @@ def personal_data(hub, email: str) -> dict:
     with hub.sessions() as s:
         data = {"format": FORMAT, "version": VERSION, "email": email, "exported": utcnow().isoformat(),
                 "comments": [comment_record(c) for c in comments_of(s, email)]}
-        for hook in EXPORT_HOOKS:
-            name, value = hook(s, email)
+        for _receiver, (name, value) in personal_data_exported.send(hub, session=s, email=email):
             data[name] = value
     return data
 
@@ -80,7 +76,7 @@ def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
         raise PrivacyError(f"unknown erase mode {mode!r}: use anonymise or remove")
     email = check_email(email)
     report = EraseReport(email)
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         rows = comments_of(s, email)
         doomed = {c.id: c.parent_id for c in rows if mode == "remove" or c.status != "published"}
         threads = sorted({c.thread for c in rows if c.status == "published"})
@@ -105,8 +101,8 @@ def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
             s.execute(delete(Comment).where(Comment.id.in_(list(doomed)))
                       .execution_options(synchronize_session=False))
         report.removed = len(doomed)
-        for hook in ERASE_HOOKS:
-            report.other_records += hook(s, email, mode) or 0
+        for _receiver, count in personal_data_erased.send(hub, session=s, email=email, mode=mode):
+            report.other_records += count or 0
         for thread in threads:
             request_publish(s, thread, delay=0)
         report.threads = threads

@@ -11,12 +11,14 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
 from sqlalchemy import func, select, text
 
-from . import state
+from hubbub.core.publisher import comments_dir_for
+from hubbub.core.threadfile import read_thread
+
+from . import service_state as state
 from .client import current_client_address
 from .errors import api_error
+from .hub import current_hub
 from .models import Comment, Job, utcnow
-from .publish import comments_dir_for
-from .publish.threadfile import read_thread
 from .submit import Client, InvalidSubmission, accept, parse
 
 bp = Blueprint("public_api", __name__)
@@ -24,12 +26,9 @@ bp = Blueprint("public_api", __name__)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def hub():
-    return current_app.extensions["hubbub"]
-
 
 def _thread_or_404(slug: str):
-    thread = hub().threads.get(slug)
+    thread = current_hub().threads.get(slug)
     if thread is None:
         return None, api_error(404, f"No article {slug!r} on this site: comments go to the slug of a built article.")
     return thread, None
@@ -133,7 +132,7 @@ def post_comment(slug: str):
         referrer=request.headers.get("Referer", ""),
     )
     try:
-        comment = accept(hub(), slug, parse(data), client, source="form" if is_form else "api")
+        comment = accept(current_hub(), slug, parse(data), client, source="form" if is_form else "api")
     except InvalidSubmission as exc:
         if is_form:
             return _form_errors_page(slug, thread, data, exc.fields), 400
@@ -141,7 +140,7 @@ def post_comment(slug: str):
     # Spam gets the same answer as anything else: a spammer learns nothing.
     status = "published" if comment.status == "published" else "pending"
     if is_form:
-        return redirect(hub().article_url(slug) + f"#comment-{status}", code=303)
+        return redirect(current_hub().article_url(slug) + f"#comment-{status}", code=303)
     response = jsonify({"id": comment.id, "status": status})
     response.status_code = 202
     return response
@@ -150,16 +149,16 @@ def post_comment(slug: str):
 def _form_errors_page(slug: str, thread: dict, data: dict, fields: dict) -> str:
     return render_template(
         "form_errors.html", slug=slug, thread=thread, data=data, fields=fields,
-        article_url=hub().article_url(slug), action=request.path,
-        stylesheet="/theme/css/hubbub.css" if hub().threads.site().get("relative_urls", True)
-        else hub().site_url() + "/theme/css/hubbub.css",
+        article_url=current_hub().article_url(slug), action=request.path,
+        stylesheet="/theme/css/hubbub.css" if current_hub().threads.site().get("relative_urls", True)
+        else current_hub().site_url() + "/theme/css/hubbub.css",
     )
 
 
 # Health and description -----------------------------------------------------------------------
 @bp.get("/api/health")
 def health():
-    h = hub()
+    h = current_hub()
     answer: dict = {"status": "ok", "time": utcnow().isoformat()}
     code = 200
     try:

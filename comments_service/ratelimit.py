@@ -5,14 +5,14 @@ Each app gets its own Limiter, so several apps in one process (tests, tools) nev
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_limiter import Limiter
 
 from .client import current_client_address
+from .hub import current_hub
 
 
 def comment_rate() -> str:
-    return current_app.extensions["hubbub"].config.rate_limit
+    return current_hub().config.rate_limit
 
 
 def init_limiter(app, hub) -> Limiter:

@@ -7,18 +7,19 @@ The comment and its check job are committed in one transaction, so neither is ev
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
-from urllib.parse import urlsplit
+
+from hubbub.core.weburl import is_web_address
 
 from . import markup
 from .check import request_check
 from .models import Comment, utcnow
-from .spam.guards import is_spam
+from .spam.guards import HONEYPOT_FIELD, is_spam
 
 LIMITS = {"author": 100, "email": 254, "url": 200, "body": 10_000}
 # What the reply form and the JSON API may send; anything else is a mistake worth reporting.
-KNOWN_FIELDS = {"author", "email", "url", "body", "parent", "notify", "save_info", "contact_me_by_fax_only"}
+KNOWN_FIELDS = {"author", "email", "url", "body", "parent", "notify", HONEYPOT_FIELD}
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]{2,}$")
 
 
@@ -79,24 +80,16 @@ def parse(data: Mapping) -> Submission:
         errors["email"] = "Please enter your email address (it is never published)."
     elif email and not _EMAIL.match(email):
         errors["email"] = "This does not look like an email address: use name@example.org."
-    if url and "url" not in errors and not _is_web_address(url):
+    if url and "url" not in errors and not is_web_address(url):
         errors["url"] = "The website must be an http:// or https:// address, or left empty."
     if "\x00" in author + email + url + body:
         errors.setdefault("body", "Contains a NUL character.")
     parent = _parent(data.get("parent"), errors)
     notify = data.get("notify") in (True, "1", "on", "true", "yes", 1)
-    honeypot = data.get("contact_me_by_fax_only") or ""
+    honeypot = data.get(HONEYPOT_FIELD) or ""
     if errors:
         raise InvalidSubmission(errors)
     return Submission(author, email, url, body, parent, honeypot if isinstance(honeypot, str) else "x", notify)
-
-
-def _is_web_address(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 address)
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c.isspace() for c in url)
 
 
 def _parent(raw, errors: dict) -> int | None:
@@ -117,13 +110,18 @@ def _parent(raw, errors: dict) -> int | None:
 
 
 def accept(hub, slug: str, sub: Submission, client: Client, source: str = "web") -> Comment:
-    """Store the comment and its check in one transaction. Raises InvalidSubmission for a bad parent."""
+    """Store the comment and its check in one transaction. Raises InvalidSubmission for a bad parent.
+
+    The check does not run here: its job commits with the comment, and the end of the transaction
+    wakes the job runner (the service's job thread, or `hubbub worker` through Redis), which asks
+    Akismet while the reader already has the 202 (check.check_comment).
+    """
     html = markup.render(sub.body)
     reasons = hub.guards.reasons(
         author=sub.author, email=sub.email, url=sub.url, body=sub.body, remote_addr=client.remote_addr,
         user_agent=client.user_agent, honeypot=sub.honeypot, links=html.count("<a "),
     )
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         if sub.parent is not None:
             parent = s.get(Comment, sub.parent)
             if parent is None or parent.thread != slug or parent.status != "published":
@@ -139,5 +137,5 @@ def accept(hub, slug: str, sub: Submission, client: Client, source: str = "web")
         s.add(comment)
         s.flush()
         if comment.status == "pending":
-            request_check(s, comment)
+            request_check(s, comment)  # runs in the background as soon as this commit lands
     return comment

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .publish.manifest import ManifestError, load_manifest, manifest_path
+from hubbub.core.manifest import ManifestError, load_manifest, manifest_path
 
 log = logging.getLogger(__name__)
 

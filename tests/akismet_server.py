@@ -90,7 +90,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # never wait for a hanging handler on close
     allow_reuse_address = True
 
-    def __init__(self, address, stand_in: "AkismetStandIn"):
+    def __init__(self, address, stand_in: AkismetStandIn):
         self.stand_in = stand_in
         super().__init__(address, _Handler)
 
@@ -191,7 +191,7 @@ class AkismetStandIn:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "AkismetStandIn":
+    def start(self) -> AkismetStandIn:
         self._stopped = False
         self._release = threading.Event()
         self._listen()
@@ -206,7 +206,7 @@ class AkismetStandIn:
         self._release.set()
         self._unlisten()
 
-    def __enter__(self) -> "AkismetStandIn":
+    def __enter__(self) -> AkismetStandIn:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

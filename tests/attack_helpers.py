@@ -75,7 +75,7 @@ class LiveProcess:
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{port}"
 
-    def start(self, ready_timeout: float = 30.0) -> "LiveProcess":
+    def start(self, ready_timeout: float = 30.0) -> LiveProcess:
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
@@ -124,7 +124,7 @@ class LiveProcess:
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
-    def __enter__(self) -> "LiveProcess":
+    def __enter__(self) -> LiveProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -188,7 +188,7 @@ def store(database_url: str):
 def fresh_site(dest: Path) -> Path:
     """The project's site copied to `dest` and built there: a site of the test's own, which it may
     publish into and rebuild without touching the session's built template."""
-    from comments_service.site_build import build_site
+    from hubbub.build import build_site
 
     site = copy_site(dest)
     build_site(site)
@@ -214,9 +214,9 @@ def run_all_jobs(app, timeout: float = 30.0, rounds: int | None = None) -> int:
     ran = 0
     deadline = time.monotonic() + timeout
     while True:
-        with hub.sessions() as s, s.begin():
+        with hub.transaction() as s:
             s.execute(update(Job).where(Job.locked_until.is_(None), Job.kind.not_in(PERIODIC_JOBS))
-                      .values(due_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+                      .values(due_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
         ran += hub.runner.run_due(limit=1000)
         if rounds is not None:
             rounds -= 1
@@ -241,7 +241,7 @@ def approve(app, ids, client=None, token: str | None = None) -> None:
     from comments_service.check import request_publish
     from comments_service.models import Comment, utcnow
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         for cid in ids:
             c = s.get(Comment, cid)
             c.status = "published"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SITE_PARTS = ("content", "theme", "plugins", "pelicanconf.py", "publishconf.py")
+SITE_PARTS = ("content", "pelicanconf.py", "publishconf.py")
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -43,7 +43,7 @@ def copy_site(dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def built_site_template(tmp_path_factory) -> Path:
     """The project's site, built once per test session; copy it with `site_dir` before changing."""
-    from comments_service.site_build import build_site
+    from hubbub.build import build_site
 
     site = copy_site(tmp_path_factory.mktemp("site-template") / "site")
     build_site(site)

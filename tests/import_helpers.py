@@ -15,14 +15,14 @@ DISQUS = DATA / "disqus-export.xml"
 
 def hubbub(env: dict, *args: str, input: str | None = None):
     """Run the real `hubbub` command line in-process with this environment."""
-    from comments_service.cli import main
+    from hubbub.cli import main
 
     return CliRunner().invoke(main, [str(a) for a in args], env=env, input=input, catch_exceptions=False)
 
 
 def rebuild(site: Path) -> None:
     """Build the site copy in place, so its manifest points at this copy (not the template)."""
-    from comments_service.site_build import build_site
+    from hubbub.build import build_site
 
     build_site(site)
 

@@ -14,14 +14,14 @@ _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token" value
 def add_moderator(app, email: str = "mod@example.org", role: str = "admin", password: str = PASSWORD, **kw):
     from comments_service.moderation.auth import create_moderator
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         return create_moderator(s, email, password, role, **kw).id
 
 
 def make_token(app, email: str = "mod@example.org", name: str = "test") -> tuple[int, str]:
     from comments_service.moderation.auth import create_token, find_moderator
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         row, token = create_token(s, find_moderator(s, email), name)
         return row.id, token
 
@@ -61,7 +61,7 @@ def insert_comments(app, n: int, thread: str, status: str = "pending", start: dt
                   "referrer": "", "akismet": "ham", "guard_reasons": [], **fields}
         rows.append(Comment(thread=thread, status=status, created=start + step * i,
                             published_at=start + step * i if status == "published" else None, **values))
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         s.add_all(rows)
         s.flush()
         return [c.id for c in rows]
@@ -94,7 +94,7 @@ def published_ids(app, slug: str) -> list[int]:
     """Comment ids in the thread file, wherever the publisher keeps thread files."""
     import json
 
-    from comments_service.publish import comments_dir_for
+    from hubbub.core.publisher import comments_dir_for
 
     hub = hub_of(app)
     path = comments_dir_for(hub.config.site_dir, hub.config.output_dir) / f"{slug}.json"

@@ -6,21 +6,18 @@ exactly as `hubbub build` would, only with its own content and into its own dire
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PLUGINS = REPO / "plugins"
 
 
 def plugin_module(name: str):
-    """Import a plugin helper module the way Pelican finds plugins (from plugins/)."""
-    if str(PLUGINS) not in sys.path:
-        sys.path.insert(0, str(PLUGINS))
-    return __import__(name)
+    """A plugin module of the package (hubbub.plugins.<name>)."""
+    return importlib.import_module(f"hubbub.plugins.{name}")
 
 
 def make_site(root: Path, extra_settings: str = "") -> Path:
@@ -28,7 +25,7 @@ def make_site(root: Path, extra_settings: str = "") -> Path:
     for sub in ("posts", "authors", "comments", "images/avatars", "pages"):
         (root / "content" / sub).mkdir(parents=True, exist_ok=True)
     conf = (REPO / "pelicanconf.py").read_text(encoding="utf-8")
-    conf += f"\nTHEME = {str(REPO / 'theme')!r}\nPLUGIN_PATHS = [{str(PLUGINS)!r}]\n{extra_settings}\n"
+    conf += f"\n{extra_settings}\n"
     (root / "pelicanconf.py").write_text(conf, encoding="utf-8")
     return root
 
@@ -64,7 +61,7 @@ def write_thread(site: Path, slug: str, comments: list[dict]) -> Path:
 
 def build(site: Path, **override) -> Path:
     """Build the site with the real Pelican (via hubbub's build_site) into site/output."""
-    from comments_service.site_build import build_site
+    from hubbub.build import build_site
 
     out = site / "output"
     build_site(root=site, OUTPUT_PATH=str(out), **override)

@@ -1,7 +1,7 @@
 """Shared helpers for the publishing tests: a private copy of the real site, builds, thread files.
 
 The real project's content/comments/ is never touched: each test gets its own copy of the site
-(content copied, theme and plugins linked, so the real templates and plugins are what runs).
+(content and settings copied; the theme and plugins are the installed package's).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import re
 import shutil
 from pathlib import Path
 
-from comments_service.identity import author_key, site_salt
-from comments_service.publish.threadfile import parse_comments, write_thread
-from comments_service.site_build import build_site
+from hubbub.build import build_site
+from hubbub.core.identity import author_key, site_salt
+from hubbub.core.threadfile import parse_comments, write_thread
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -32,8 +32,6 @@ def make_site(tmp_path: Path) -> Path:
         PROJECT / "content", site / "content", ignore=shutil.ignore_patterns("comments", "*.json", ".salt")
     )
     (site / "content" / "comments").mkdir()
-    for name in ("theme", "plugins"):
-        (site / name).symlink_to(PROJECT / name, target_is_directory=True)
     return site
 
 

@@ -48,7 +48,7 @@ def run_jobs(app, within: float = 0.5) -> int:
 
     ran = 0
     for _ in range(20):
-        with hub_of(app).sessions() as s, s.begin():
+        with hub_of(app).transaction() as s:
             s.execute(update(Job).where(Job.due_at <= utcnow() + dt.timedelta(seconds=within),
                                         Job.locked_until.is_(None), Job.kind.not_in(PERIODIC))
                       .values(due_at=utcnow()))
@@ -63,7 +63,7 @@ def set_status(app, comment_id: int, status: str) -> None:
     from comments_service.check import request_publish
     from comments_service.models import Comment, utcnow
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         c = s.get(Comment, comment_id)
         c.status = status
         c.published_at = utcnow() if status == "published" else None

@@ -1,6 +1,6 @@
 """Helpers for tests of the built site: copy the project, build it, read what Pelican wrote.
 
-Everything goes through the real build (comments_service.site_build.build_site) and the real
+Everything goes through the real build (hubbub.build.build_site) and the real
 seed content; expectations are computed from content/ so that adding a post needs no test edit.
 """
 
@@ -14,12 +14,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import html5lib
 
-from comments_service.site_build import build_site
+from hubbub.build import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a site project is: its content, theme, plugins and settings (the Python package and the
 # machine state beside them - output/, .venv/, instance/, caches - are not copied).
-SITE_PARTS = ("content", "theme", "plugins", "pelicanconf.py", "publishconf.py")
+SITE_PARTS = ("content", "pelicanconf.py", "publishconf.py")
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 

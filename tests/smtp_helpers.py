@@ -8,8 +8,8 @@ import shutil
 import ssl
 import subprocess
 import threading
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -31,7 +31,7 @@ class Received:
 
 
 class _Handler:
-    def __init__(self, server: "SMTPServer"):
+    def __init__(self, server: SMTPServer):
         self.server = server
 
     async def handle_DATA(self, smtp_server, session, envelope):
@@ -78,7 +78,7 @@ class SMTPServer:
 
         return check
 
-    def __enter__(self) -> "SMTPServer":
+    def __enter__(self) -> SMTPServer:
         self.controller.start()
         return self
 

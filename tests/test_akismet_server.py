@@ -15,7 +15,11 @@ from comments_service.spam.endpoint import EndpointError, RewriteTransport, http
 
 sys.path.insert(0, str(Path(__file__).parent))
 from akismet_server import (  # noqa: E402
-    DEFAULT_KEY, GARBAGE_BODY, SUBMISSION_RESPONSE, AkismetStandIn, akismet_fixture,
+    DEFAULT_KEY,
+    GARBAGE_BODY,
+    SUBMISSION_RESPONSE,
+    AkismetStandIn,
+    akismet_fixture,
 )
 
 BLOG = "https://hubbub.example.org"
@@ -84,13 +88,13 @@ def test_comment_check_verdicts(client, fields, verdict):
 
 
 def test_comment_check_records_every_field(stand_in, client):
-    fields = dict(
-        user_agent="Mozilla/5.0", referrer="https://hubbub.example.org/", permalink=f"{BLOG}/posts/x/",
-        comment_type="comment", comment_author="Ann", comment_author_email="ann@example.com",
-        comment_author_url="https://ann.example", comment_content="Hello *there*",
-        comment_date_gmt="2026-11-23T10:00:00Z", comment_post_modified_gmt="2026-11-01T09:00:00Z",
-        blog_lang="en", blog_charset="UTF-8", honeypot_field_name="contact_me_by_fax_only",
-    )
+    fields = {
+        "user_agent": "Mozilla/5.0", "referrer": "https://hubbub.example.org/", "permalink": f"{BLOG}/posts/x/",
+        "comment_type": "comment", "comment_author": "Ann", "comment_author_email": "ann@example.com",
+        "comment_author_url": "https://ann.example", "comment_content": "Hello *there*",
+        "comment_date_gmt": "2026-11-23T10:00:00Z", "comment_post_modified_gmt": "2026-11-01T09:00:00Z",
+        "blog_lang": "en", "blog_charset": "UTF-8", "honeypot_field_name": "contact_me_by_fax_only",
+    }
     client.comment_check(IP, is_test=True, **fields)
     (seen,) = stand_in.requests_to("comment-check")
     assert seen.form == {"api_key": DEFAULT_KEY, "blog": BLOG, "user_ip": IP, "is_test": "true", **fields}

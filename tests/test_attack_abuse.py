@@ -36,7 +36,7 @@ def env(site_dir, tmp_path):
 
 def cli(env: dict, *args: str, stdin: str | None = None) -> str:
     """Run `hubbub ARGS` in-process with the service's environment, as an administrator would."""
-    from comments_service.cli import main
+    from hubbub.cli import main
 
     result = CliRunner().invoke(main, list(args), input=stdin, env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -274,9 +274,9 @@ def test_a_concurrent_password_guessing_run_is_cut_short(make_app, env):
 
 # Several gunicorn workers ---------------------------------------------------------------------------------
 def _gunicorn_flood(tmp_path, extra: dict) -> tuple[list[int], int]:
+    from attack_helpers import store
     from sqlalchemy import func, select
 
-    from attack_helpers import store
     from comments_service.models import Comment
 
     site = fresh_site(tmp_path / "site")

@@ -75,9 +75,9 @@ def make_retries_due(app) -> None:
     """Backoff waits 30 s and more (20 min for a bad key): bring the retries forward."""
     from comments_service.models import Job
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         s.execute(update(Job).where(Job.locked_until.is_(None), Job.kind == "check")
-                  .values(due_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+                  .values(due_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     hub_of(app).runner.wake()
 
 
@@ -115,7 +115,7 @@ def test_faults_under_load_lose_nothing_publish_nothing_then_recover(make_app, l
             batch = post_many(base, mode, 1 if mode == "hang" else 3)
             answers += batch
             if mode != "refuse":
-                wait_until(lambda: len(akismet.requests_to("comment-check")) > before, 30, f"a check in {mode}")
+                wait_until(lambda before=before: len(akismet.requests_to("comment-check")) > before, 30, f"a check in {mode}")
             if mode != "hang":
                 make_retries_due(app)  # the earlier comments meet this fault too (their backoff brought on)
             wait_until(lambda: all(c.akismet != "unchecked" for c in comments(app).values()), 30,

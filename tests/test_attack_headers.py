@@ -149,7 +149,7 @@ def test_answers_with_personal_data_are_never_cached(app):
         pytest.skip("comments_service/moderation is not there yet")
     from comments_service.moderation import auth
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         _, token = auth.create_token(s, auth.create_moderator(s, *MODERATOR, role="admin"), "t")
     client = app.test_client()
     r = client.get("/api/moderation/comments", headers={"Authorization": f"Bearer {token}"})
@@ -231,7 +231,7 @@ def test_the_moderation_ui_works_under_the_policy_in_chromium(app):
         pytest.skip("comments_service/moderation is not there yet")
     from comments_service.moderation import auth
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         auth.create_moderator(s, *MODERATOR, role="admin")
     client = app.test_client()
     ids = [client.post(f"/api/threads/{SLUG}/comments", json={**GOOD, "body": f"Comment {n}"}).get_json()["id"]

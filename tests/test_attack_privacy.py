@@ -60,7 +60,7 @@ def test_the_trace_finder_finds_what_it_looks_for():
 @pytest.fixture
 def conversation(make_app, akismet, tmp_path, caplog):
     """Comments and replies from the canary commenters, checked, approved, published and rebuilt."""
-    from comments_service.site_build import build_site
+    from hubbub.build import build_site
 
     caplog.set_level(logging.INFO)
     # Pelican, once imported, gives loggers created later a filter that drops any (level, message)
@@ -78,13 +78,13 @@ def conversation(make_app, akismet, tmp_path, caplog):
     if moderation_available():
         from comments_service.moderation import auth
 
-        with hub_of(app).sessions() as s, s.begin():
+        with hub_of(app).transaction() as s:
             _, token = auth.create_token(s, auth.create_moderator(s, "privacy-mod@example.com", "a long password!",
                                                                   role="admin"), "t")
     answers = []
     akismet.set_mode("503")  # a failed check first: its log lines are searched too
     ids = []
-    for n, (email, address) in enumerate(zip(EMAILS * 2, ADDRESSES * 2)):
+    for n, (email, address) in enumerate(zip(EMAILS * 2, ADDRESSES * 2, strict=False)):
         fields = {"author": f"Canary {n}", "email": email, "body": f"Comment number {n} from a canary.",
                   "url": "https://canary.example/"}
         headers = {"X-Forwarded-For": f"10.9.9.9, {address}", "User-Agent": "CanaryBrowser/1.0"}
@@ -173,7 +173,7 @@ def test_hubbub_serve_does_not_log_client_addresses(tmp_path):
 
 
 def test_gunicorn_with_the_deploy_config_does_not_log_client_addresses(tmp_path):
-    from attack_helpers import ROOT, BIN, LiveProcess, free_port
+    from attack_helpers import BIN, ROOT, LiveProcess, free_port
 
     config = ROOT / "deploy" / "gunicorn.conf.py"
     if not config.exists():

@@ -261,7 +261,7 @@ def raw_http(base: str, request: bytes, timeout: float = 10.0) -> tuple[int, byt
         while True:
             try:
                 data = sock.recv(65536)
-            except (socket.timeout, ConnectionResetError):
+            except (TimeoutError, ConnectionResetError):
                 break
             if not data:
                 break

@@ -59,7 +59,7 @@ def assert_safe(html: str) -> None:
     for el in root.find_all(True):
         assert el.name in ALLOWED_TAGS, f"<{el.name}> in {html!r}"
         allowed = {"href", "title", "rel"} if el.name == "a" else set()
-        for attr, value in el.attrs.items():
+        for attr, _value in el.attrs.items():
             assert not attr.lower().startswith("on"), f"event handler {attr} in {html!r}"
             assert attr in allowed, f"attribute {attr} on <{el.name}> in {html!r}"
         if el.name == "a":

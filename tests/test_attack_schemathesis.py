@@ -14,8 +14,13 @@ from attack_helpers import approve, fresh_site, hub_of, moderation_available, ru
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import (content_type_conformance, negative_data_rejection, not_a_server_error,
-                                 response_schema_conformance, status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from service_helpers import GOOD
 
 MAX_EXAMPLES = 30
@@ -42,7 +47,7 @@ def api_app(tmp_path_factory):
     if moderation_available():
         from comments_service.moderation import auth
 
-        with hub_of(app).sessions() as s, s.begin():
+        with hub_of(app).transaction() as s:
             moderator = auth.create_moderator(s, "schema@example.org", "a long enough password", role="admin")
             _, app.config["HUBBUB_TEST_TOKEN"] = auth.create_token(s, moderator, "schemathesis")
     yield app

@@ -22,7 +22,7 @@ def write_comments(app, stop: threading.Event, written: list) -> None:
 
     n = 0
     while not stop.is_set():
-        with hub_of(app).sessions() as s, s.begin():
+        with hub_of(app).transaction() as s:
             c = Comment(thread="social-media-and-network-marketing", author=f"Writer {n}", email="w@example.org",
                         url="", body=f"comment {n}", html=f"<p>comment {n}</p>", created=utcnow(),
                         remote_addr="192.0.2.1", status="pending", akismet="unchecked", guard_reasons=[])

@@ -18,7 +18,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from publish_helpers import HOSTILE_NAME, build, comment, make_site, manifest, save_thread
 
 CHROMIUM = "/usr/bin/chromium"

@@ -13,7 +13,7 @@ from service_helpers import hub_of
 
 from comments_service.export import columns
 
-T0 = dt.datetime(2025, 5, 1, 12, 0, 0, 123456, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2025, 5, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 
 
 def env_for(site, tmp_path, url: str) -> dict:
@@ -25,7 +25,7 @@ def seed(app) -> None:
     """Comments that use every column with unusual values: the round trip must keep them all."""
     from comments_service.models import Comment
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         root = Comment(thread="social-media-and-network-marketing", author="Zoë “Quotes” Ng", email="Zoe@Example.org",
                        url="https://zoe.example/ä?x=1&y=2", body="**Bold** and `code`\n\nline two",
                        html="<p><strong>Bold</strong> and <code>code</code></p>\n<p>line two</p>",

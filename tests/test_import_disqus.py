@@ -35,7 +35,7 @@ def test_import_matches_threads_stores_statuses_and_publishes(site, service_env,
     first, reply, nested = rows[f"{KEY}:7000001"], rows[f"{KEY}:7000002"], rows[f"{KEY}:7000003"]
     assert (first.thread, first.author, first.email, first.remote_addr) == (
         SOCIAL, "Nina Petrova", "nina@readers.example", "203.0.113.21")
-    assert first.created == dt.datetime(2009, 9, 11, 10, 15, tzinfo=dt.timezone.utc)
+    assert first.created == dt.datetime(2009, 9, 11, 10, 15, tzinfo=dt.UTC)
     assert "**few**" in first.body and "[this ethics guide](https://example.org/ethics" in first.body
     assert '<a href="https://example.org/ethics"' in first.html and "nofollow ugc noopener" in first.html
     assert reply.parent_id == first.id and nested.parent_id == reply.id
@@ -45,7 +45,7 @@ def test_import_matches_threads_stores_statuses_and_publishes(site, service_env,
     assert rows[f"{KEY}:7000007"].status == "pending"
     shop = rows[f"{KEY}:7000006"]
     assert shop.thread == SEO and shop.author == "Omar's Corner Shop"
-    assert shop.created == dt.datetime(2010, 2, 2, 8, 30, tzinfo=dt.timezone.utc)  # +01:00 converted to UTC
+    assert shop.created == dt.datetime(2010, 2, 2, 8, 30, tzinfo=dt.UTC)  # +01:00 converted to UTC
     old_style = rows[f"{KEY}:7000008"]
     assert old_style.thread == SEO and old_style.parent_id == shop.id and old_style.email == ""
     assert rows[f"{KEY}:7000009"].thread == EMAIL  # matched by the link to the new site's URL

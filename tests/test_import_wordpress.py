@@ -12,7 +12,7 @@ from import_helpers import WXR, by_key, db_comments, hubbub, rebuild
 from comments_service.importers.convert import autop, shortcodes, to_markdown
 
 SITE = "wordpress:old.wiredsocial.example"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ def _fast_password_hashing(monkeypatch):
 @pytest.fixture
 def hubbub(service_env):
     """Run `hubbub ARGS...` with this test's site and database; returns click's result."""
-    from comments_service.cli import main
+    from hubbub.cli import main
 
     runner = CliRunner()
 
@@ -157,7 +157,7 @@ def test_author_moderator_is_limited_to_own_posts(app, hubbub, slug):
 
 
 def test_commands_report_configuration_errors(service_env):
-    from comments_service.cli import main
+    from hubbub.cli import main
 
     result = CliRunner().invoke(main, ["moderator", "list"],
                                 env={**service_env, "HUBBUB_DATABASE_URL": "mysql://nope"})

@@ -5,8 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from moderation_helpers import (add_moderator, audit, fast_password_hashing, insert_comments, make_token,
-                                published_ids, queued, run_soon_jobs)
+from moderation_helpers import (
+    add_moderator,
+    audit,
+    fast_password_hashing,
+    insert_comments,
+    make_token,
+    published_ids,
+    queued,
+    run_soon_jobs,
+)
 from service_helpers import akismet_env, comment, hub_of, post, run_jobs
 
 OTHER_SLUG = "email-lists-are-built-on-permission"  # by Priya Raman; `slug` is Alan Whitaker's
@@ -56,13 +64,13 @@ def test_revoked_tokens_and_disabled_moderators_are_refused(app, slug):
     from comments_service.models import utcnow
     from comments_service.moderation.models import ApiToken, Moderator
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         s.get(ApiToken, token_id).revoked = utcnow()
     assert api(client, token, "/comments").status_code == 401
 
     _, second = make_token(app, name="second")
     assert api(client, second, "/comments").status_code == 200
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         s.query(Moderator).one().disabled = True
     assert api(client, second, "/comments").status_code == 401
 

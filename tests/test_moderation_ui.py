@@ -7,8 +7,18 @@ import datetime as dt
 import re
 
 import pytest
-from moderation_helpers import (PASSWORD, add_moderator, audit, csrf_token, fast_password_hashing,
-                                insert_comments, logged_in, login, queued, run_soon_jobs)
+from moderation_helpers import (
+    PASSWORD,
+    add_moderator,
+    audit,
+    csrf_token,
+    fast_password_hashing,
+    insert_comments,
+    logged_in,
+    login,
+    queued,
+    run_soon_jobs,
+)
 from service_helpers import akismet_env, comment, hub_of, post, run_jobs
 
 OTHER_SLUG = "email-lists-are-built-on-permission"  # Priya Raman's; `slug` is Alan Whitaker's
@@ -147,7 +157,7 @@ def test_disabled_moderator_cannot_log_in_and_loses_the_session(app):
     from comments_service.moderation.models import Moderator
 
     client = logged_in(app)
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         s.query(Moderator).one().disabled = True
     assert client.get("/moderate/").status_code == 302
     r = login(app.test_client(), expect=401)
@@ -396,11 +406,11 @@ def test_dashboard_counts_the_last_30_days(app, client, slug):
     ({"state": "invalid_key", "last_error": "rejected"}, "Akismet rejects the key"),
 ])
 def test_banner_says_when_akismet_is_failing_or_the_key_is_invalid(akismet_app, slug, stored, expected):
-    from comments_service import state
+    from comments_service import service_state as state
 
     app = akismet_app
     if stored:
-        with hub_of(app).sessions() as s, s.begin():
+        with hub_of(app).transaction() as s:
             state.put(s, "akismet", **stored)
     page = text(logged_in(app).get("/moderate/"))
     if expected is None:

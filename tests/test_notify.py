@@ -7,8 +7,7 @@ import datetime as dt
 import re
 
 import pytest
-from moderation_helpers import (add_moderator, fast_password_hashing, insert_comments, make_token, queued,
-                                run_soon_jobs)
+from moderation_helpers import add_moderator, fast_password_hashing, insert_comments, make_token, queued, run_soon_jobs
 from service_helpers import akismet_env, comment, hub_of, post, run_jobs
 from smtp_helpers import SMTPServer
 from sqlalchemy import update
@@ -40,7 +39,7 @@ def app(make_app, service_env, smtp):
 def age(app, comment_id: int, **delta) -> None:
     from comments_service.models import Comment
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         c = s.get(Comment, comment_id)
         c.created = c.created - dt.timedelta(**delta)
 
@@ -48,16 +47,16 @@ def age(app, comment_id: int, **delta) -> None:
 def later(app, kind: str, seconds: float) -> None:
     from comments_service.models import Job, utcnow
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         s.execute(update(Job).where(Job.kind == kind).values(due_at=utcnow() + dt.timedelta(seconds=seconds)))
 
 
 def approve(app, comment_id: int, action: str = "approve") -> None:
+    from comments_service.models import Comment
     from comments_service.moderation import actions
     from comments_service.moderation.auth import find_moderator
-    from comments_service.models import Comment
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         actions.apply(hub_of(app), s, s.get(Comment, comment_id), action, find_moderator(s, "now@example.org"))
 
 
@@ -96,7 +95,7 @@ def test_disabled_and_author_moderators(app, smtp, slug):
     add_moderator(app, "gone@example.org", role="moderator")
     from comments_service.moderation.models import Moderator
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         s.query(Moderator).filter_by(email="gone@example.org").one().disabled = True
     client = app.test_client()
     post(client, OTHER_SLUG)
@@ -123,7 +122,7 @@ def test_digest_lists_what_arrived_since_the_last_one(app, smtp, slug):
     assert len(smtp.to("daily@example.org")) == 1  # not due again yet
     newer = post(client, slug, body="a late one").json["id"]
     run_jobs(app)
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         daily = s.query(Moderator).filter_by(email="daily@example.org").one()
         daily.last_digest_at -= dt.timedelta(hours=25)
     send_digests(app)
@@ -138,7 +137,7 @@ def test_digest_job_runs_periodically(app, smtp, slug):
     assert [k.split("@")[0] for k in queued(app, "notify-digest")] == ["notify-digest"]
     post(app.test_client(), slug)
     run_jobs(app)
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         s.execute(update(Job).where(Job.kind == "notify-digest").values(due_at=Job.created))
     run_jobs(app)
     assert len(smtp.to("daily@example.org")) == 1
@@ -179,7 +178,7 @@ def test_held_back_while_akismet_fails_and_sent_when_it_is_back(akismet_app, aki
 
 
 def test_akismet_probe_and_comments_that_waited_a_day(akismet_app, akismet, smtp, slug):
-    from comments_service import state
+    from comments_service import service_state as state
     from comments_service.jobs import RetryLater
     from comments_service.models import utcnow
     from comments_service.moderation.notify import notify_moderators
@@ -191,7 +190,7 @@ def test_akismet_probe_and_comments_that_waited_a_day(akismet_app, akismet, smtp
 
     check_comment(hub, {"comment": cid})  # ham, not announced yet
     old_error = (utcnow() - dt.timedelta(minutes=10)).isoformat()
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         state.put(s, "akismet", state="failing", last_error="x", last_error_at=old_error)
     akismet.set_mode("503")
     with pytest.raises(RetryLater, match="held back"):
@@ -207,7 +206,7 @@ def test_akismet_probe_and_comments_that_waited_a_day(akismet_app, akismet, smtp
         notify_moderators(hub, {})
     # Akismet back: the probe sees it and the rest goes out.
     akismet.set_mode("ok")
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         state.put(s, "akismet", last_error_at=old_error)
     notify_moderators(hub, {})
     assert f"/moderate/comments/{fresh}" in smtp.to("now@example.org")[1].body
@@ -276,11 +275,11 @@ def test_no_smtp_host_means_no_email_jobs(make_app, service_env, slug):
     cid = post(app.test_client(), slug, notify="1").json["id"]
     run_jobs(app)
     approve_app = app
+    from comments_service.models import Comment
     from comments_service.moderation import actions
     from comments_service.moderation.auth import find_moderator
-    from comments_service.models import Comment
 
-    with hub_of(approve_app).sessions() as s, s.begin():
+    with hub_of(approve_app).transaction() as s:
         actions.apply(hub_of(app), s, s.get(Comment, cid), "approve", find_moderator(s, "mod@example.org"))
     assert queued(app, "notify-moderators") == [] and queued(app, "notify-commenter") == []
 

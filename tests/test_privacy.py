@@ -8,8 +8,6 @@ import pytest
 from import_helpers import db_comments, hubbub, rebuild
 from service_helpers import hub_of, run_jobs
 
-from comments_service import privacy
-
 T1 = "social-media-and-network-marketing"
 T2 = "email-lists-are-built-on-permission"
 
@@ -25,7 +23,7 @@ def add(app, thread, author, email, status="published", parent=None, body=None) 
     from comments_service.models import Comment, utcnow
 
     now = utcnow()
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         c = Comment(thread=thread, parent_id=parent, author=author, email=email, url=f"https://{author.split()[0].lower()}.example/",
                     body=body or f"{author} says hello", html=f"<p>{body or author + ' says hello'}</p>",
                     created=now, updated=now, published_at=now if status == "published" else None,
@@ -83,9 +81,17 @@ def test_export_gives_everything_stored_under_the_address(site, service_env, con
     assert oct(out.stat().st_mode & 0o777) == "0o600"
 
 
-def test_export_includes_what_other_parts_register(site, service_env, conversation, monkeypatch):
-    monkeypatch.setattr(privacy, "EXPORT_HOOKS", [lambda s, email: ("subscriptions", [f"digest for {email}"])])
-    data = json.loads(hubbub(service_env, "privacy", "export", "pat@example.org").stdout)
+def test_export_includes_what_other_parts_register(site, service_env, conversation):
+    from comments_service.signals import personal_data_exported
+
+    def subscriptions(hub, session, email):
+        return "subscriptions", [f"digest for {email}"]
+
+    personal_data_exported.connect(subscriptions)
+    try:
+        data = json.loads(hubbub(service_env, "privacy", "export", "pat@example.org").stdout)
+    finally:
+        personal_data_exported.disconnect(subscriptions)
     assert data["subscriptions"] == ["digest for pat@example.org"]
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 
 import pytest
-
-from comments_service import identity
-from comments_service.site_build import BuildError
 from profiles_helpers import (
     build,
     links,
@@ -21,6 +19,9 @@ from profiles_helpers import (
     write_profile,
     write_thread,
 )
+
+from hubbub.build import BuildError
+from hubbub.core import identity
 
 ADA_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>'
 
@@ -103,7 +104,7 @@ def test_profile_page_shows_profile_links_bio_and_feed(community):
     assert "Writes &lt;about&gt; craft &amp; tools" in header  # tagline escaped
     assert "Bath" in header and "Member since" in header and "March 2010" in header
     assert '<img class="avatar u-photo" src="../../images/avatars/ada-writer.svg"' in header
-    profile_links = dict((text, href) for href, text in links(header))
+    profile_links = {text: href for href, text in links(header)}
     assert profile_links["Website"] == "https://ada.example.org/"
     assert profile_links["X (Twitter)"] == "https://x.com/adawrites"
     assert profile_links["HubPages"] == "https://hubpages.example.com/@ada"
@@ -273,7 +274,7 @@ def test_extra_link_fields_can_be_allowed_in_settings(tmp_path):
 
 def test_a_scaffolded_profile_builds(tmp_path):
     """`hubbub new author` writes a file this plugin accepts (empty optional fields included)."""
-    from comments_service.scaffold import new_author
+    from hubbub.scaffold import new_author
 
     site = make_site(tmp_path)
     write_post(site, "hello", "Hello", "Zoë Smith", "2020-01-01 10:00")
@@ -294,7 +295,7 @@ def test_malformed_thread_file_fails_the_build_naming_the_file(tmp_path):
 def test_templates_still_render_without_the_plugins(tmp_path):
     site = make_site(tmp_path)
     write_post(site, "hello", "Hello", "Ada Writer", "2020-01-01 10:00")
-    out = build(site, PLUGINS=["safe_content"])
+    out = build(site, PLUGINS=["hubbub.plugins.safe_content"])
     assert "Posts by Ada Writer" in read(out, "authors/ada-writer/index.html")
     assert "Written by" in read(out, "posts/hello/index.html")
     assert "Ada Writer" in read(out, "authors/index.html")
@@ -325,7 +326,7 @@ def test_the_project_site_has_a_profile_for_every_author(built_site_template):
 # Pure functions behind the pages: cheap checks of the rules the builds above rely on.
 
 def test_generated_avatar_is_stable_readable_and_escaped():
-    avatars = plugin_module("hub_avatars")
+    avatars = importlib.import_module("hubbub.core.avatars")
     assert avatars.initials("Alan Whitaker") == "AW"
     assert avatars.initials("José María de la Cruz") == "JC"
     assert avatars.initials("madonna") == "M"

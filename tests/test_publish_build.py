@@ -10,16 +10,12 @@ from __future__ import annotations
 import re
 import threading
 import xml.etree.ElementTree as ET
+from datetime import UTC
 
 import lxml.html
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from comments_service.identity import author_key, salt_path, site_salt
-from comments_service.publish.threadfile import Comment, ThreadFileError, read_thread
-from comments_service.publish.tree import comment_tree
-from comments_service.site_build import BuildError
 from publish_helpers import (
     HOSTILE_NAME,
     HOSTILE_URL,
@@ -33,6 +29,11 @@ from publish_helpers import (
     save_thread,
     section,
 )
+
+from hubbub.build import BuildError
+from hubbub.core.identity import author_key, salt_path, site_salt
+from hubbub.core.threadfile import Comment, ThreadFileError, read_thread
+from hubbub.core.tree import comment_tree
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -86,7 +87,7 @@ def test_author_key_normalises_email_and_depends_on_salt():
 
 
 def test_damaged_salt_is_reported(tmp_path):
-    from comments_service.identity import SaltError
+    from hubbub.core.identity import SaltError
 
     salt_path(tmp_path).parent.mkdir(parents=True)
     salt_path(tmp_path).write_text("not hex at all")
@@ -294,9 +295,9 @@ def _flatten(nodes):
 @settings(max_examples=60, deadline=None)
 @given(parents=st.lists(st.integers(min_value=0, max_value=40), max_size=40), depth=st.integers(1, 6))
 def test_tree_keeps_every_comment_once_within_depth(parents, depth):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     comments = [
         Comment(id=i + 1, parent=(p if 0 < p <= i else None), author=f"a{i}", url="", html="",
                 created=start + timedelta(minutes=i), author_key="")
@@ -315,9 +316,9 @@ def test_tree_keeps_every_comment_once_within_depth(parents, depth):
 
 def test_comments_plugin_alone_fails_the_build_on_a_bad_file(site, slugs, tmp_path):
     path = site / "content" / "comments" / f"{slugs[0]}.json"
-    path.write_text('{"thread": "%s", "comments": [{"id": 1}]}' % slugs[0])
+    path.write_text(f'{{"thread": "{slugs[0]}", "comments": [{{"id": 1}}]}}')
     with pytest.raises(BuildError) as failure:
-        build(site, tmp_path / "out", PLUGINS=["safe_content", "comments"])
+        build(site, tmp_path / "out", PLUGINS=["hubbub.plugins.safe_content", "hubbub.plugins.comments"])
     assert str(path) in str(failure.value) and "'author' must be a string" in str(failure.value)
 
 
@@ -345,7 +346,7 @@ def test_rebuild_rewrites_only_changed_feeds(site, slugs, tmp_path):
 
 
 def test_background_task_failure_reaches_the_parent():
-    from comments_service.publish.background import BackgroundError, ChildTask, can_fork
+    from hubbub.core.background import BackgroundError, ChildTask, can_fork
 
     if not can_fork():
         pytest.skip("this test process has threads; the task would run inline")
@@ -360,7 +361,7 @@ def test_background_task_failure_reaches_the_parent():
 
 
 def test_inline_task_raises_directly():
-    from comments_service.publish.background import ChildTask
+    from hubbub.core.background import ChildTask
 
     with pytest.raises(ValueError, match="inline"):
         ChildTask(lambda: (_ for _ in ()).throw(ValueError("inline")), "x", parallel=False)

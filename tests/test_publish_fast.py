@@ -1,7 +1,7 @@
 """The fast publisher: what it writes into a built site must equal what a full build writes.
 
 Each test builds a copy of the real site into tmp_path (real Pelican, real theme and plugins),
-publishes through comments_service.publish, then builds the same thread files from scratch and
+publishes through hubbub.core.publisher, then builds the same thread files from scratch and
 compares the two outputs byte for byte.
 """
 
@@ -12,15 +12,6 @@ import os
 import xml.etree.ElementTree as ET
 
 import pytest
-
-from comments_service.publish import (
-    PublishError,
-    publish_thread,
-    publish_threads,
-    republish_threads,
-    stale_threads,
-)
-from comments_service.publish.state import thread_states
 from publish_helpers import (
     HOSTILE_NAME,
     HOSTILE_URL,
@@ -32,6 +23,15 @@ from publish_helpers import (
     manifest,
     save_thread,
     section,
+)
+
+from hubbub.core.publish_state import thread_states
+from hubbub.core.publisher import (
+    PublishError,
+    publish_thread,
+    publish_threads,
+    republish_threads,
+    stale_threads,
 )
 
 # Pages whose content hub_profiles derives from all comments (profile stats, latest comments):
@@ -128,7 +128,7 @@ def test_writes_are_atomic_replacements(site, built):
     before = os.stat(page).st_ino
     publish_thread(site, out, slugs[0], [comment(site, 1)])
     assert os.stat(page).st_ino != before  # replaced by rename, not rewritten in place
-    leftovers = [p for p in list(out.rglob("*.tmp")) + list((site / "content").rglob("*.tmp"))]
+    leftovers = list(list(out.rglob("*.tmp")) + list((site / "content").rglob("*.tmp")))
     assert leftovers == []
     saved = json.loads((site / "content" / "comments" / f"{slugs[0]}.json").read_text())
     assert saved["thread"] == slugs[0] and [c["id"] for c in saved["comments"]] == [1]

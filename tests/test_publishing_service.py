@@ -73,8 +73,8 @@ def test_an_approval_reaches_the_page_counts_feeds_and_api_then_leaves_again(app
 def _due_now(app, kind: str) -> int:
     from comments_service.models import Job
 
-    with hub_of(app).sessions() as s, s.begin():
-        s.execute(update(Job).where(Job.kind == kind).values(due_at=dt.datetime.now(dt.timezone.utc)))
+    with hub_of(app).transaction() as s:
+        s.execute(update(Job).where(Job.kind == kind).values(due_at=dt.datetime.now(dt.UTC)))
         return len(s.scalars(select(Job).where(Job.kind == kind)).all())
 
 
@@ -115,4 +115,4 @@ def test_the_deploy_command_runs_after_publishing_and_failures_retry(make_app, s
     with hub_of(failing).sessions() as s:
         [job] = s.scalars(select(Job).where(Job.kind == "deploy")).all()
     assert "exited with status 3" in job.last_error and "disk full" in job.last_error
-    assert job.due_at > dt.datetime.now(dt.timezone.utc)  # retried later
+    assert job.due_at > dt.datetime.now(dt.UTC)  # retried later

@@ -101,21 +101,21 @@ def test_purged_spam_still_counts_on_the_dashboard(app, slug):
 def test_sent_email_records_are_forgotten_after_a_while(app):
     from comments_service.moderation.models import SentNotification
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         s.add(SentNotification(kind="pending", comment_id=1, recipient="a" * 64, sent_at=ago(days=91)))
         s.add(SentNotification(kind="pending", comment_id=2, recipient="a" * 64, sent_at=ago(days=1)))
     assert run_retention(app)["sent_records_deleted"] == 1
 
 
 def test_retention_runs_as_a_periodic_job(app, slug):
-    from comments_service import state
+    from comments_service import service_state as state
     from comments_service.models import Job
 
     [first] = queued(app, "retention")  # booked when the service starts
     [old_spam] = insert_comments(app, 1, slug, status="spam", akismet="spam", start=ago(days=30))
     run_jobs(app)
     assert comment(app, old_spam) is not None  # not due yet
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         s.execute(update(Job).where(Job.kind == "retention").values(due_at=ago(seconds=1)))
     run_jobs(app)
     assert comment(app, old_spam) is None

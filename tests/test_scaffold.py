@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from comments_service.cli import main
 from site_helpers import build, copy_site, parse_html, read_metadata, text_of
+
+from hubbub.cli import main
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_serve_reload_rebuilds_when_content_changes(site, tmp_path):
                  "HUBBUB_OUTPUT_DIR"):
         env.pop(name, None)
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "comments_service", "serve", "--reload", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "hubbub", "serve", "--reload", "--port", str(port)],
                             cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         def serving() -> bool:

@@ -79,7 +79,7 @@ def test_faults_leave_the_comment_pending_and_retry_until_recovery(app, client, 
     run_jobs(app)
     c = comment(app, cid)
     assert (c.status, c.akismet, c.check_attempts) == ("pending", "error", 1)
-    first_retry = (c.check_due - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    first_retry = (c.check_due - dt.datetime.now(dt.UTC)).total_seconds()
     assert 0 < first_retry <= 30
     assert hub_of(app).runner.run_due() == 0  # not due yet
     akismet.set_mode("ok")
@@ -109,19 +109,20 @@ def test_backoff_grows_and_gives_up_after_a_day_as_unchecked(app, client, akisme
         _make_due(app)
         run_jobs(app)
         c = comment(app, cid)
-        delays.append((c.check_due - dt.datetime.now(dt.timezone.utc)).total_seconds())
+        delays.append((c.check_due - dt.datetime.now(dt.UTC)).total_seconds())
     assert delays[0] < delays[1] < delays[2]
     from comments_service.models import Comment
 
-    with hub_of(app).sessions() as s, s.begin():
+    with hub_of(app).transaction() as s:
         s.execute(update(Comment).where(Comment.id == cid)
-                  .values(created=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)))
+                  .values(created=dt.datetime.now(dt.UTC) - dt.timedelta(days=2)))
     _make_due(app)
     run_jobs(app)
     c = comment(app, cid)
     assert (c.status, c.akismet) == ("pending", "unchecked")
-    from comments_service.models import Job
     from sqlalchemy import select
+
+    from comments_service.models import Job
 
     with hub_of(app).sessions() as s:
         assert s.scalars(select(Job).where(Job.kind == "check")).all() == []  # no more retries
@@ -133,7 +134,7 @@ def test_invalid_key_is_loud_slows_down_and_shows_in_health(app, client, akismet
     run_jobs(app)
     c = comment(app, cid)
     assert (c.status, c.akismet) == ("pending", "error")
-    assert (c.check_due - dt.datetime.now(dt.timezone.utc)).total_seconds() > 15 * 60
+    assert (c.check_due - dt.datetime.now(dt.UTC)).total_seconds() > 15 * 60
     assert "AKISMET KEY INVALID" in caplog.text
     health = client.get("/api/health").json
     assert health["akismet"]["state"] == "invalid_key"
@@ -164,5 +165,5 @@ def test_honeypot_and_blocklist_are_spam_without_asking_akismet(app, client, aki
 def _make_due(app):
     from comments_service.models import Job
 
-    with hub_of(app).sessions() as s, s.begin():
-        s.execute(update(Job).values(due_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+    with hub_of(app).transaction() as s:
+        s.execute(update(Job).values(due_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))

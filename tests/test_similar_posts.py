@@ -8,7 +8,6 @@ import re
 from collections import Counter
 
 import pytest
-
 from profiles_helpers import build, links, make_site, plugin_module, read, section, write_post
 
 TOPICS = {

@@ -11,11 +11,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from site_helpers import (
-    ROOT, MalformedHTML, Post, build, copy_site, feed_links, html_pages, ids_of, join, links_of,
-    page_url, parse_html, read_metadata, relative_to_site, resolve_internal, seed_posts,
-    sitemap_locs, text_of,
+    ROOT,
+    MalformedHTML,
+    Post,
+    build,
+    copy_site,
+    feed_links,
+    html_pages,
+    ids_of,
+    join,
+    links_of,
+    page_url,
+    parse_html,
+    read_metadata,
+    relative_to_site,
+    resolve_internal,
+    seed_posts,
+    sitemap_locs,
+    text_of,
 )
 
 PAGES = {"about": "about/index.html", "privacy": "privacy/index.html", "404": "404.html"}
@@ -305,11 +319,11 @@ def a11y_problems(tree, rel: str) -> list[str]:
     links = list(body.iter("a"))
     if not links or links[0].attrib.get("href") != "#main":
         problems.append(f"{rel}: the first link is not a skip link to #main")
-    mains = [e for e in body.iter("main")]
+    mains = list(body.iter("main"))
     if len(mains) != 1 or mains[0].attrib.get("id") != "main":
         problems.append(f"{rel}: expected one <main id=main>")
     for landmark in LANDMARKS:
-        top = [e for e in body.iter(landmark)] if landmark in ("nav", "main") else list(body.findall(landmark))
+        top = list(body.iter(landmark)) if landmark in ("nav", "main") else list(body.findall(landmark))
         if not top:
             problems.append(f"{rel}: no {landmark} landmark")
     h1s = list(body.iter("h1"))

@@ -104,7 +104,7 @@ def _created(value: str, where: str) -> dt.datetime:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ImportFailed(f"{where}: createdAt {value!r} is not an ISO 8601 time") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 def read_disqus(path: Path, site_root: Path, output_dir: Path | None = None, progress: bool | None = None) -> ImportPlan:

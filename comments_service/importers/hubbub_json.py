@@ -18,9 +18,10 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.orm.attributes import flag_modified
 
-from ..check import GIVE_UP_AFTER, request_check, request_publish
+from ..check import GIVE_UP_AFTER, request_check
 from ..export import FORMAT, VERSION, columns
 from ..models import STATUSES, VERDICTS, Comment, utcnow
+from ..publish import request_publish
 from .plan import ImportFailed
 from .store import _chunks, existing_keys
 
@@ -48,7 +49,7 @@ def _time(value, where: str) -> dt.datetime | None:
         raise ImportFailed(f"{where}: {value!r} is not an ISO 8601 time") from None
     if parsed.tzinfo is None:
         raise ImportFailed(f"{where}: {value!r} has no UTC offset (expected e.g. 2026-11-23T10:00:00+00:00)")
-    return parsed.astimezone(dt.timezone.utc)
+    return parsed.astimezone(dt.UTC)
 
 
 def read_export(path: Path) -> tuple[list[dict], list[str]]:
@@ -102,7 +103,7 @@ def _fallback_key(record: dict) -> str:
 
 def import_records(hub, records: list[dict]) -> JsonImportReport:
     report = JsonImportReport()
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         ids = [r["id"] for r in records]
         taken: dict[int, tuple] = {}
         for chunk in _chunks(ids):

@@ -11,7 +11,8 @@ import datetime as dt
 import ipaddress
 from collections import Counter
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+
+from hubbub.core.weburl import safe_url
 
 
 class ImportFailed(Exception):
@@ -87,11 +88,8 @@ def clean_email(email: str | None) -> str:
 
 def clean_url(url: str | None) -> str:
     """An http(s) URL that fits the column, or "" (WordPress often stores just "http://")."""
-    url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 200 or any(c.isspace() for c in url):
-        return ""
-    return url
+    url = safe_url(url)
+    return url if len(url) <= 200 else ""
 
 
 def clean_ip(ip: str | None) -> str | None:

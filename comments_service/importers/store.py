@@ -9,14 +9,14 @@ job in the same transaction; the caller then runs those jobs so the thread files
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
-from ..check import request_publish
 from ..models import Comment, Job
+from ..publish import request_publish
 from .plan import ImportedComment
 
 CHUNK = 500
@@ -46,7 +46,7 @@ def existing_keys(session, keys: list[str]) -> dict[str, int]:
 def store_comments(hub, comments: list[ImportedComment], progress=None) -> StoreReport:
     """Add the comments not yet imported, link replies to parents, and ask for publishing."""
     report = StoreReport()
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         known = existing_keys(s, [c.key for c in comments])
         new: list[tuple[ImportedComment, Comment]] = []
         for item in comments:

@@ -29,8 +29,15 @@ from urllib.parse import unquote, urlsplit
 from .. import markup
 from .convert import MORE, first_paragraph, plain_text, shortcodes, to_markdown, wordpress_html
 from .plan import (
-    AuthorStub, Document, ImportedComment, ImportFailed, ImportPlan,
-    clean_author, clean_email, clean_ip, clean_url,
+    AuthorStub,
+    Document,
+    ImportedComment,
+    ImportFailed,
+    ImportPlan,
+    clean_author,
+    clean_email,
+    clean_ip,
+    clean_url,
 )
 
 _WP_NS = re.compile(r"^https?://wordpress\.org/export/1\.\d+/$")
@@ -296,7 +303,7 @@ class WordPressReader:
             url=clean_url(f.get(("wp", "comment_author_url"))),
             body=body,
             html=markup.render(body),
-            created=created.replace(tzinfo=dt.timezone.utc),
+            created=created.replace(tzinfo=dt.UTC),
             status=status,
             parent_key=None if parent in ("", "0") else f"wordpress:{self.site}:{parent}",
             remote_addr=clean_ip(f.get(("wp", "comment_author_IP"))),
@@ -308,7 +315,7 @@ class WordPressReader:
         if self.version is None:
             raise ImportFailed("this is not a WordPress export (WXR): there is no <wp:wxr_version>; "
                                "export the site with Tools → Export in WordPress")
-        for login, info in self.authors.items():
+        for _login, info in self.authors.items():
             name = info["name"]
             slug = self.slug_of(name)
             if name not in self.first_post:

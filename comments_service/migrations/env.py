@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from comments_service.models import Base
 import comments_service.moderation.models  # noqa: F401
+from comments_service.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -58,6 +58,6 @@ def init_app(app: Flask) -> None:
         return response
 
     app.jinja_env.globals.setdefault("current_moderator", current_moderator)
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         schedule_next(s, "retention", retention.EVERY)
         schedule_next(s, "notify-digest", notify.DIGEST_EVERY)

@@ -8,15 +8,17 @@ comment goes live or gets a reply.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, exists, select
 
+from hubbub.core.weburl import is_web_address
+
 from .. import markup
-from ..check import request_publish
 from ..models import Comment, utcnow
+from ..publish import request_publish
+from ..signals import comment_published
 from ..submit import LIMITS
-from . import feedback, notify
+from . import feedback
 from .models import AuditEntry
 from .scope import may_moderate
 
@@ -56,7 +58,7 @@ def _edit_values(comment: Comment, edit: dict) -> dict:
             errors[name] = "must not be empty"
         elif len(value) > LIMITS[name]:
             errors[name] = f"too long: at most {LIMITS[name]} characters"
-        elif name == "url" and value and not _web_address(value):
+        elif name == "url" and value and not is_web_address(value):
             errors[name] = "must be an http:// or https:// address, or empty"
         elif "\x00" in value:
             errors[name] = "contains a NUL character"
@@ -67,14 +69,6 @@ def _edit_values(comment: Comment, edit: dict) -> dict:
     if errors:
         raise ActionError(400, "The edit has errors: fix the fields named.", errors)
     return values
-
-
-def _web_address(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-    except ValueError:  # e.g. an unclosed "[" in the host
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c.isspace() for c in value)
 
 
 def _encodable(value: str) -> bool:
@@ -149,7 +143,7 @@ def apply(hub, session, comment: Comment, action: str, moderator, *, edit: dict 
     if (before == "published") != (after == "published"):
         request_publish(session, comment.thread)
     if after == "published":
-        notify.comment_published(hub, session, comment)
+        comment_published.send(hub, session=session, comment=comment)
     return Outcome(comment.id, after, True, before)
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select
 
 from ..errors import api_error
+from ..hub import current_hub
 from ..models import STATUSES, Comment
 from . import actions
 from .auth import bearer_token, token_moderator
@@ -27,15 +28,12 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 
 
-def hub():
-    return current_app.extensions["hubbub"]
-
 
 def token_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         token = bearer_token()
-        with hub().sessions() as s, s.begin():
+        with current_hub().transaction() as s:
             found = token_moderator(s, token) if token else None
             if found is not None:
                 s.expunge(found[0])
@@ -92,7 +90,7 @@ def list_comments():
         return api_error(400, "The search text contains a NUL character.", {"q": "no NUL characters"})
     if q:
         where.append(search_filter(q))
-    h = hub()
+    h = current_hub()
     with h.sessions() as s:
         total = s.scalar(restrict(select(func.count(Comment.id)).where(*where), h, g.api_moderator)) or 0
         rows = s.scalars(restrict(select(Comment).where(*where), h, g.api_moderator)
@@ -111,9 +109,9 @@ def act(comment_id: int, action: str):
         edit = request.get_json(silent=True)
         if not isinstance(edit, dict):
             return api_error(400, 'Send the new text as JSON: {"body": "...", "author": "...", "url": "..."}.')
-    h = hub()
+    h = current_hub()
     try:
-        with h.sessions() as s, s.begin():
+        with h.transaction() as s:
             comment = s.get(Comment, comment_id) if comment_id < 2**31 else None
             if comment is None:
                 return api_error(404, f"No comment {comment_id}.")

@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import func, select
 
+from ..hub import current_hub
 from ..models import utcnow
 from .models import NOTIFY_MODES, ROLES, ApiToken, Moderator
 from .scope import slugify
@@ -124,7 +125,7 @@ def current_moderator() -> Moderator | None:
     moderator = None
     mod_id = session.get("mod")
     if isinstance(mod_id, int):
-        hub = current_app.extensions["hubbub"]
+        hub = current_hub()
         with hub.sessions() as s:
             found = s.get(Moderator, mod_id)
             if found is not None and not found.disabled and hmac.compare_digest(

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 import click
 from sqlalchemy import select
 
+from ..hub import open_hub
 from ..models import utcnow
 from . import auth
 from .models import NOTIFY_MODES, ROLES, ApiToken, Moderator
-
-
-@contextlib.contextmanager
-def _hub():
-    """The service's storage (migrated), without starting background jobs."""
-    from ..config import ConfigError, load_config
-    from ..core import Hub
-
-    try:
-        hub = Hub(load_config(), run_jobs=False)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    try:
-        yield hub
-    finally:
-        hub.stop()
 
 
 def _password(from_stdin: bool) -> str:
@@ -66,7 +50,7 @@ def moderator():
 def add(email: str, role: str, password_stdin: bool, author_slug: str | None, notify: str):
     """Create a moderator account."""
     password = _password(password_stdin)
-    with _hub() as hub, hub.sessions() as s, s.begin():
+    with open_hub() as hub, hub.transaction() as s:
         try:
             created = auth.create_moderator(s, email, password, role, author_slug=author_slug, notify=notify)
         except auth.AccountError as exc:
@@ -78,7 +62,7 @@ def add(email: str, role: str, password_stdin: bool, author_slug: str | None, no
 @moderator.command("list")
 def list_moderators():
     """Show every moderator account."""
-    with _hub() as hub, hub.sessions() as s:
+    with open_hub() as hub, hub.sessions() as s:
         people = list(s.scalars(select(Moderator).order_by(Moderator.email)))
         if not people:
             click.echo("No moderators yet: add one with `hubbub moderator add EMAIL --role admin`.")
@@ -94,7 +78,7 @@ def list_moderators():
 @click.argument("email")
 def disable(email: str):
     """Stop an account: it can no longer log in, its sessions and tokens stop working."""
-    with _hub() as hub, hub.sessions() as s, s.begin():
+    with open_hub() as hub, hub.transaction() as s:
         _find(s, email).disabled = True
     click.echo(f"{email.strip().lower()} is disabled; its sessions and API tokens no longer work.")
 
@@ -103,7 +87,7 @@ def disable(email: str):
 @click.argument("email")
 def enable(email: str):
     """Let a disabled account in again."""
-    with _hub() as hub, hub.sessions() as s, s.begin():
+    with open_hub() as hub, hub.transaction() as s:
         _find(s, email).disabled = False
     click.echo(f"{email.strip().lower()} is enabled.")
 
@@ -114,7 +98,7 @@ def enable(email: str):
 def reset(email: str, password_stdin: bool):
     """Set a new password (every session of the account ends)."""
     password = _password(password_stdin)
-    with _hub() as hub, hub.sessions() as s, s.begin():
+    with open_hub() as hub, hub.transaction() as s:
         _find(s, email).password_hash = auth.hash_password(password)
     click.echo(f"New password set for {email.strip().lower()}; their open sessions are logged out.")
 
@@ -126,7 +110,7 @@ def reset(email: str, password_stdin: bool):
 @click.option("--notify", type=click.Choice(NOTIFY_MODES))
 def update(email: str, role: str | None, author_slug: str | None, notify: str | None):
     """Change an account's role, author limit or email mode."""
-    with _hub() as hub, hub.sessions() as s, s.begin():
+    with open_hub() as hub, hub.transaction() as s:
         m = _find(s, email)
         if role:
             m.role = role
@@ -148,7 +132,7 @@ def token():
 @click.option("--name", default="", help="What the token is for, to recognise it in lists.")
 def create(email: str, name: str):
     """Print a new API token for the moderator (shown once; only its hash is kept)."""
-    with _hub() as hub, hub.sessions() as s, s.begin():
+    with open_hub() as hub, hub.transaction() as s:
         m = _find(s, email)
         if m.disabled:
             raise click.ClickException(f"{m.email} is disabled: enable it first (`hubbub moderator enable`).")
@@ -163,7 +147,7 @@ def create(email: str, name: str):
 @click.argument("email", required=False)
 def list_tokens(email: str | None):
     """Show tokens (never the tokens themselves), for everyone or one moderator."""
-    with _hub() as hub, hub.sessions() as s:
+    with open_hub() as hub, hub.sessions() as s:
         query = select(ApiToken).join(Moderator).order_by(ApiToken.id)
         if email:
             query = query.where(Moderator.id == _find(s, email).id)
@@ -183,7 +167,7 @@ def list_tokens(email: str | None):
 @click.argument("token_id", type=int)
 def revoke(token_id: int):
     """Stop a token from working, at once."""
-    with _hub() as hub, hub.sessions() as s, s.begin():
+    with open_hub() as hub, hub.transaction() as s:
         row = s.get(ApiToken, token_id)
         if row is None:
             raise click.ClickException(f"No token {token_id}: see `hubbub token list`.")

@@ -12,7 +12,7 @@ import logging
 
 from sqlalchemy import select
 
-from ..jobs import RetryLater, backoff, enqueue, handler
+from ..jobs import RetryLater, backoff, enqueue
 from ..models import Comment, utcnow
 from ..spam.akismet import AkismetKeyInvalid, AkismetUnavailable, comment_arguments
 from .models import AuditEntry
@@ -49,7 +49,6 @@ def request_feedback(hub, session, comment: Comment, spam: bool) -> None:
     enqueue(session, KIND, payload, key=f"feedback:{comment.id}")
 
 
-@handler(KIND)
 def send_feedback(hub, payload: dict) -> None:
     if not hub.akismet.enabled:
         return

@@ -26,9 +26,8 @@ from email.utils import formatdate, make_msgid, parseaddr
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 
-from .. import state
-from ..check import AFTER_CHECK
-from ..jobs import RetryLater, backoff, enqueue, handler
+from .. import service_state as state
+from ..jobs import RetryLater, backoff, enqueue
 from ..models import Comment, utcnow
 from ..spam.akismet import AkismetUnavailable
 from .models import Moderator, SentNotification
@@ -135,7 +134,7 @@ class Mailer:
         self.config = hub.config
         self.smtp: smtplib.SMTP | None = None
 
-    def __enter__(self) -> "Mailer":
+    def __enter__(self) -> Mailer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -166,24 +165,20 @@ class Mailer:
 
 
 def _record(hub, kind: str, comment_ids, recipient: str) -> None:
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         for cid in comment_ids:
             s.add(SentNotification(kind=kind, comment_id=cid, recipient=recipient, sent_at=utcnow()))
 
 
 # Triggers ---------------------------------------------------------------------------------------
-def after_check(hub, session, comment: Comment) -> None:
-    """AFTER_CHECK hook: a settled pending comment is news for moderators; a published one for commenters."""
-    if not enabled(hub):
-        return
-    if comment.status == "pending":
+def comment_checked(hub, session, comment: Comment) -> None:
+    """Receiver of signals.comment_checked: a comment still pending after its check is news for moderators."""
+    if enabled(hub) and comment.status == "pending":
         enqueue(session, "notify-moderators", {}, key="pending")
-    elif comment.status == "published":
-        comment_published(hub, session, comment)
 
 
 def comment_published(hub, session, comment: Comment) -> None:
-    """A comment went live: tell its writer (if they asked) and the writer of its parent."""
+    """Receiver of signals.comment_published: tell its writer (if they asked) and the writer of its parent."""
     if not enabled(hub):
         return
     if comment.notify:
@@ -191,11 +186,6 @@ def comment_published(hub, session, comment: Comment) -> None:
                 key=f"published:{comment.id}")
     if comment.parent_id:
         enqueue(session, "notify-commenter", {"comment": comment.id, "event": "reply"}, key=f"reply:{comment.id}")
-
-
-def install_hooks() -> None:
-    if after_check not in AFTER_CHECK:
-        AFTER_CHECK.append(after_check)
 
 
 # Moderators ------------------------------------------------------------------------------------
@@ -214,10 +204,10 @@ def akismet_holding(hub) -> bool:
     try:
         valid = hub.akismet.verify()
     except AkismetUnavailable as exc:
-        with hub.sessions() as s, s.begin():
+        with hub.transaction() as s:
             state.put(s, "akismet", state="failing", last_error=str(exc), last_error_at=utcnow().isoformat())
         return True
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         if valid:
             state.put(s, "akismet", state="ok", last_ok=utcnow().isoformat(), last_error=None)
         else:
@@ -290,7 +280,7 @@ def _announce(hub, moderators, kind: str, holding: bool) -> bool:
                 _record(hub, kind, [c.id for c in comments], recipient_key(hub, moderator.email))
                 log.info("told moderator %s about %d waiting comment(s)", moderator.id, len(comments))
             if kind == "digest":
-                with hub.sessions() as s, s.begin():
+                with hub.transaction() as s:
                     s.execute(update(Moderator).where(Moderator.id == moderator.id).values(last_digest_at=utcnow()))
     return held
 
@@ -303,7 +293,6 @@ def _moderators(hub, mode: str) -> list[Moderator]:
     return found
 
 
-@handler("notify-moderators")
 def notify_moderators(hub, payload: dict) -> None:
     if not enabled(hub):
         return
@@ -331,9 +320,8 @@ def send_digests(hub) -> None:
         _announce(hub, due, "digest", akismet_holding(hub))
 
 
-@handler("notify-digest")
 def digest_job(hub, payload: dict) -> None:
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         schedule_next(s, "notify-digest", DIGEST_EVERY, after_slot=payload.get("slot", 0))
     try:
         send_digests(hub)
@@ -359,7 +347,6 @@ def _commenter_mail(hub, kind: str, comment: Comment, to_comment: Comment) -> Em
     return message(hub, to_comment.email, subject, body, unsubscribe=unsubscribe)
 
 
-@handler("notify-commenter")
 def notify_commenter(hub, payload: dict) -> None:
     if not enabled(hub):
         return

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Text, case, func, or_, select, type_coerce
 
-from .. import state
+from .. import service_state as state
 from ..models import STATUSES, Comment, utcnow
 from .models import AuditEntry
 from .scope import restrict
@@ -70,7 +70,7 @@ def decode_cursor(raw: str | None) -> tuple[dt.datetime, int] | None:
         return None
     stamp, _, ident = raw.partition("_")
     try:
-        return dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f").replace(tzinfo=dt.timezone.utc), int(ident)
+        return dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f").replace(tzinfo=dt.UTC), int(ident)
     except ValueError:
         return None
 
@@ -109,8 +109,8 @@ def queue_page(hub, session, moderator, status: str | None, *, q: str = "", fiel
 def status_counts(hub, session, moderator) -> dict[str, int]:
     rows = session.execute(restrict(select(Comment.status, func.count(Comment.id)), hub, moderator)
                            .group_by(Comment.status)).all()
-    counts = {s: 0 for s in STATUSES}
-    counts.update({status: n for status, n in rows})
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update(dict(rows))
     return counts
 
 
@@ -168,7 +168,7 @@ def _day(value) -> str:
 
 PAST_DAYS_TTL = 300.0  # seconds the finished days of the chart are kept before being counted again
 TODAY_TTL = 15.0  # ...and today's counts
-_past_days: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_past_days: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _past_lock = threading.Lock()
 
 
@@ -221,8 +221,8 @@ def dashboard(hub, session, moderator, days: int = 30, today: dt.date | None = N
     """
     today = today or utcnow().date()
     first = today - dt.timedelta(days=days - 1)
-    since = dt.datetime.combine(first, dt.time(), tzinfo=dt.timezone.utc)
-    midnight = dt.datetime.combine(today, dt.time(), tzinfo=dt.timezone.utc)
+    since = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+    midnight = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
     key = (moderator.limited_to_author, first, today)
     now = time.monotonic()
     with _past_lock:

@@ -15,8 +15,7 @@ import logging
 
 from sqlalchemy import delete, select, update
 
-from .. import state
-from ..jobs import handler
+from .. import service_state as state
 from ..models import Comment, ServiceState, utcnow
 from .models import SentNotification
 from .schedule import schedule_next
@@ -49,7 +48,7 @@ def _keep_counts(session, rows) -> None:
 def _delete_batches(hub, where) -> int:
     total = 0
     while True:
-        with hub.sessions() as s, s.begin():
+        with hub.transaction() as s:
             rows = s.execute(select(Comment.id, Comment.created, Comment.akismet, Comment.guard_reasons)
                              .where(*where).order_by(Comment.id).limit(BATCH)).all()
             if not rows:
@@ -72,7 +71,7 @@ def run_retention(hub, now: dt.datetime | None = None) -> dict:
     }
     erased = 0
     while True:
-        with hub.sessions() as s, s.begin():
+        with hub.transaction() as s:
             ids = list(s.scalars(select(Comment.id).where(
                 Comment.remote_addr.is_not(None), Comment.created < now - dt.timedelta(days=cfg.ip_retention_days))
                 .order_by(Comment.id).limit(BATCH)))
@@ -81,7 +80,7 @@ def run_retention(hub, now: dt.datetime | None = None) -> dict:
             s.execute(update(Comment).where(Comment.id.in_(ids)).values(remote_addr=None))
             erased += len(ids)
     done["addresses_erased"] = erased
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         done["sent_records_deleted"] = s.execute(
             delete(SentNotification).where(SentNotification.sent_at < now - SENT_RETENTION)).rowcount
         state.put(s, "retention", last_run=now.isoformat(), **done)
@@ -90,8 +89,7 @@ def run_retention(hub, now: dt.datetime | None = None) -> dict:
     return done
 
 
-@handler("retention")
 def retention_job(hub, payload: dict) -> None:
-    with hub.sessions() as s, s.begin():
+    with hub.transaction() as s:
         schedule_next(s, "retention", EVERY, after_slot=payload.get("slot", 0))
     run_retention(hub)

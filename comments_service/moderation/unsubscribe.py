@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from ..hub import current_hub
 from .notify import read_unsubscribe_token, unsubscribe
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -30,7 +31,7 @@ def unsubscribe_now(token: str):
     comment_id = _comment_id(token)
     if comment_id is None:
         return render_template("moderate/unsubscribe.html", state="invalid"), 404
-    hub = current_app.extensions["hubbub"]
-    with hub.sessions() as s, s.begin():
+    hub = current_hub()
+    with hub.transaction() as s:
         unsubscribe(s, comment_id)
     return render_template("moderate/unsubscribe.html", state="done")

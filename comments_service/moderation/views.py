@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from .. import state
+from .. import service_state as state
+from ..hub import current_hub
 from ..models import Comment, utcnow
 from ..public_api import akismet_health
 from . import actions, auth, queries
@@ -30,9 +30,6 @@ ACTION_WORDS = {"approve": "approved", "reject": "rejected", "spam": "marked as 
                 "delete": "deleted", "edit": "edited"}
 
 
-def hub():
-    return current_app.extensions["hubbub"]
-
 
 @bp.app_template_filter("ago")
 def ago(when: dt.datetime | None) -> str:
@@ -48,13 +45,13 @@ def ago(when: dt.datetime | None) -> str:
 @bp.context_processor
 def template_globals():
     return {"me": current_moderator(), "moderate_root": url_for("moderate.queue"),
-            "article_url": lambda slug: article_url(hub(), slug),
-            "thread_title": lambda slug: (hub().threads.get(slug) or {}).get("title") or slug}
+            "article_url": lambda slug: article_url(current_hub(), slug),
+            "thread_title": lambda slug: (current_hub().threads.get(slug) or {}).get("title") or slug}
 
 
 def banner(session) -> dict | None:
     """What the Akismet banner says, or None when Akismet is working."""
-    health = akismet_health(hub(), state.get(session, "akismet"))
+    health = akismet_health(current_hub(), state.get(session, "akismet"))
     kind = health["state"]
     if kind == "off":
         return {"kind": "off", "title": "Akismet is off",
@@ -80,7 +77,7 @@ def login():
         return render_template("moderate/login.html", next=next_url, email="")
     email = (request.form.get("email") or "").strip()
     password = request.form.get("password") or ""
-    with hub().sessions() as s, s.begin():
+    with current_hub().transaction() as s:
         moderator = auth.find_moderator(s, email)
         ok = auth.verify_password(moderator, password)
         if ok and moderator.disabled:
@@ -121,12 +118,12 @@ def queue():
         status = "pending"
     q = (request.args.get("q") or "").strip()[:200]
     field = request.args.get("field", "all")
-    with hub().sessions() as s:
-        page = queries.queue_page(hub(), s, me, None if status == "all" else status, q=q, field=field,
+    with current_hub().sessions() as s:
+        page = queries.queue_page(current_hub(), s, me, None if status == "all" else status, q=q, field=field,
                                   before=request.args.get("before"), after=request.args.get("after"))
         context = _listing_context(s, page)
-        counts = queries.status_counts(hub(), s, me)
-        stats = queries.dashboard(hub(), s, me)
+        counts = queries.status_counts(current_hub(), s, me)
+        stats = queries.dashboard(current_hub(), s, me)
         akismet_banner = banner(s)
     return render_template("moderate/queue.html", status=status, q=q, field=field, counts=counts,
                            stats=stats, series=queries.SERIES, banner=akismet_banner, tabs=TABS,
@@ -135,7 +132,7 @@ def queue():
 
 def _load(session, comment_id: int) -> Comment:
     comment = session.get(Comment, comment_id) if 0 < comment_id < 2**31 else None
-    if comment is None or not may_moderate(hub(), current_moderator(), comment):
+    if comment is None or not may_moderate(current_hub(), current_moderator(), comment):
         abort(404)
     return comment
 
@@ -143,7 +140,7 @@ def _load(session, comment_id: int) -> Comment:
 @bp.get("/comments/<int:comment_id>")
 @login_required
 def comment_page(comment_id: int):
-    with hub().sessions() as s:
+    with current_hub().sessions() as s:
         comment = _load(s, comment_id)
         page = queries.Page([comment], total=1)
         context = _listing_context(s, page)
@@ -153,10 +150,10 @@ def comment_page(comment_id: int):
 
 
 def _answer(outcomes, message: str, next_url: str):
-    queries.forget_today(hub())
+    queries.forget_today(current_hub())
     if wants_json():
-        with hub().sessions() as s:
-            counts = queries.status_counts(hub(), s, current_moderator())
+        with current_hub().sessions() as s:
+            counts = queries.status_counts(current_hub(), s, current_moderator())
         return jsonify({"results": [{"id": o.id, "status": o.status, "changed": o.changed} for o in outcomes],
                         "counts": counts, "message": message})
     flash(message)
@@ -179,8 +176,8 @@ def act(comment_id: int, action: str):
         abort(404)
     next_url = safe_next(request.form.get("next"), url_for("moderate.queue"))
     try:
-        with hub().sessions() as s, s.begin():
-            outcome = actions.apply(hub(), s, _load(s, comment_id), action, current_moderator())
+        with current_hub().transaction() as s:
+            outcome = actions.apply(current_hub(), s, _load(s, comment_id), action, current_moderator())
     except actions.ActionError as exc:
         return _action_error(exc, next_url)
     if action == "delete" and next_url.startswith(url_for("moderate.comment_page", comment_id=comment_id)):
@@ -201,8 +198,8 @@ def bulk():
     if not ids:
         return _action_error(actions.ActionError(400, "Select some comments first."), next_url)
     try:
-        with hub().sessions() as s, s.begin():
-            outcomes = actions.apply_many(hub(), s, ids, action, current_moderator())
+        with current_hub().transaction() as s:
+            outcomes = actions.apply_many(current_hub(), s, ids, action, current_moderator())
     except actions.ActionError as exc:
         return _action_error(exc, next_url)
     changed = sum(o.changed for o in outcomes)
@@ -217,15 +214,15 @@ def edit(comment_id: int):
     if request.method == "POST":
         values = {name: request.form.get(name) for name in ("body", "author", "url")}
         try:
-            with hub().sessions() as s, s.begin():
-                outcome = actions.apply(hub(), s, _load(s, comment_id), "edit", current_moderator(), edit=values)
+            with current_hub().transaction() as s:
+                outcome = actions.apply(current_hub(), s, _load(s, comment_id), "edit", current_moderator(), edit=values)
             flash(f"Comment {comment_id} edited." if outcome.changed else "Nothing changed.")
             return redirect(next_url, code=303)
         except actions.ActionError as exc:
             if exc.status == 404:
                 abort(404)
             errors = exc.fields
-    with hub().sessions() as s:
+    with current_hub().sessions() as s:
         comment = _load(s, comment_id)
     form = {name: request.form.get(name, getattr(comment, name)) for name in ("body", "author", "url")}
     return render_template("moderate/edit.html", comment=comment, form=form, errors=errors, next=next_url), \
@@ -243,7 +240,7 @@ def audit():
         query = query.where(AuditEntry.id < before)
     if not me.is_admin:
         query = query.where(AuditEntry.moderator == me.email)
-    with hub().sessions() as s:
+    with current_hub().sessions() as s:
         entries = list(s.scalars(query))
     older = entries[99].id if len(entries) > 100 else None
     return render_template("moderate/audit.html", entries=entries[:100], older=older)
@@ -255,7 +252,7 @@ def account():
     me = current_moderator()
     errors: dict = {}
     if request.method == "POST":
-        with hub().sessions() as s, s.begin():
+        with current_hub().transaction() as s:
             row = s.get(Moderator, me.id)
             if request.form.get("form") == "notify":
                 mode = request.form.get("notify")
@@ -281,7 +278,7 @@ def account():
                         flash("Password changed; other sessions are logged out.")
         if not errors:
             return redirect(url_for("moderate.account"), code=303)
-    with hub().sessions() as s:
+    with current_hub().sessions() as s:
         me = s.get(Moderator, me.id)
     return render_template("moderate/account.html", account=me, errors=errors, modes=NOTIFY_MODES), \
         (400 if errors else 200)
@@ -294,13 +291,13 @@ def team():
     errors: dict = {}
     if request.method == "POST":
         try:
-            with hub().sessions() as s, s.begin():
+            with current_hub().transaction() as s:
                 _team_change(s, me)
         except auth.AccountError as exc:
             errors["team"] = str(exc)
         else:
             return redirect(url_for("moderate.team"), code=303)
-    with hub().sessions() as s:
+    with current_hub().sessions() as s:
         people = list(s.scalars(select(Moderator).order_by(Moderator.email)))
     return render_template("moderate/team.html", people=people, errors=errors, roles=ROLES, modes=NOTIFY_MODES,
                            form=request.form), (400 if errors else 200)

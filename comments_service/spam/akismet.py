@@ -13,10 +13,10 @@ import akismet
 
 from ..models import Comment
 from .endpoint import http_client
+from .guards import HONEYPOT_FIELD
 
 log = logging.getLogger(__name__)
 
-HONEYPOT_FIELD = "contact_me_by_fax_only"
 
 
 class AkismetUnavailable(Exception):

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SPAM_PREFIXES = ("honeypot", "blocklist")
+# The reply form's hidden field (theme: hubbub/comment_form.html); Akismet is told its name too.
+HONEYPOT_FIELD = "contact_me_by_fax_only"
 
 
 class RulesFile:

@@ -1,13 +1,12 @@
 """comments, jobs and service state
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 11:57:19.385503
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

@@ -1,0 +1,230 @@
+"""The `hubbub` commands that move data in and out: import, export, privacy and backup.
+
+    hubbub import wordpress FILE.xml [--overwrite] [--dry-run]
+    hubbub import disqus FILE.xml [--dry-run]
+    hubbub import hubbub FILE.json
+    hubbub export [FILE.json]
+    hubbub privacy export EMAIL [--output FILE]
+    hubbub privacy erase EMAIL [--anonymise | --remove] [--yes]
+    hubbub backup DEST
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .hub import open_hub
+from .importers import ImportFailed
+
+
+def _echo_lines(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
+def _plan_lines(plan, source_file: str) -> list[str]:
+    """What an import would do (--dry-run): nothing is written."""
+    from collections import Counter
+
+    statuses = Counter(c.status for c in plan.comments)
+    kinds = Counter(d.kind for d in plan.documents)
+    lines = [f"Dry run: {source_file} holds, for import from {plan.source}:",
+             f"  {kinds['post']} posts, {kinds['page']} pages, {len(plan.authors)} authors",
+             f"  {len(plan.comments)} comments (" + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + ")"]
+    if plan.skipped:
+        lines.append("  skipped: " + "; ".join(f"{n} {r}" for r, n in sorted(plan.skipped.items())))
+    lines += [f"  - {note}" for note in plan.notes]
+    lines.append("Nothing was written. Run again without --dry-run to import.")
+    return lines
+
+
+def _apply(plan, source_file: str, overwrite: bool) -> None:
+    from .importers import apply_plan, summary
+
+    with open_hub() as hub:
+        try:
+            report = apply_plan(hub, hub.config.site_dir, plan, overwrite=overwrite)
+        except OSError as exc:
+            # Comments are committed before files are written; a second run adds no duplicates.
+            raise click.ClickException(f"writing into {hub.config.site_dir / 'content'} failed ({exc}); "
+                                       "fix that and run the import again: nothing will be duplicated") from exc
+    _echo_lines(summary(report, source_file))
+
+
+@click.group("import")
+def import_group():
+    """Import posts and comments from WordPress, Disqus, or a Hubbub export."""
+
+
+@import_group.command("wordpress")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace post and page files that differ from the export.")
+@click.option("--dry-run", is_flag=True, help="Read the file and say what would be imported; write nothing.")
+def import_wordpress(file: Path, overwrite: bool, dry_run: bool):
+    """Import published posts, pages, authors and every comment from a WordPress export (WXR)."""
+    from pelican.urlwrappers import Author
+
+    from hubbub.build import BuildError, load_settings, site_dir
+
+    from .importers.wordpress import read_wordpress
+
+    root = site_dir()
+    try:
+        settings = load_settings(root)
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        plan = read_wordpress(file, lambda name: Author(name, settings).slug)
+    except ImportFailed as exc:
+        raise click.ClickException(f"nothing was imported: {exc}") from exc
+    if dry_run:
+        _echo_lines(_plan_lines(plan, str(file)))
+        return
+    _apply(plan, str(file), overwrite)
+
+
+@import_group.command("disqus")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Read the file and say what would be imported; write nothing.")
+def import_disqus(file: Path, dry_run: bool):
+    """Import comments from a Disqus export, matched to articles by slug."""
+    from hubbub.build import site_dir
+
+    from .importers.disqus import read_disqus
+
+    root = site_dir()
+    try:
+        plan = read_disqus(file, root)
+    except ImportFailed as exc:
+        raise click.ClickException(f"nothing was imported: {exc}") from exc
+    if dry_run:
+        _echo_lines(_plan_lines(plan, str(file)))
+        return
+    _apply(plan, str(file), overwrite=False)
+
+
+@import_group.command("hubbub")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_hubbub(file: Path):
+    """Import comments from a `hubbub export` file (restore, or move between databases)."""
+    from .importers.hubbub_json import count_comments, import_records, read_export
+    from .importers.store import publish_now
+
+    try:
+        records, ignored = read_export(file)
+    except ImportFailed as exc:
+        raise click.ClickException(f"nothing was imported: {exc}") from exc
+    with open_hub() as hub:
+        before = count_comments(hub)
+        report = import_records(hub, records)
+        done, left = publish_now(hub, report.threads_to_publish)
+    added = sum(report.added.values())
+    detail = ", ".join(f"{n} {s}" for s, n in sorted(report.added.items()))
+    click.echo(f"Imported {added} comments from {file}" + (f" ({detail})" if detail else "")
+               + f"; {report.already} were already there ({before} comments before).")
+    if report.renumbered:
+        click.echo(f"  {report.renumbered} got new ids because theirs were taken by other comments.")
+    if report.orphans:
+        click.echo(f"  {report.orphans} replies lost their parent (not in the file) and are shown as top-level.")
+    if ignored:
+        click.echo(f"  Fields this version does not know were ignored: {', '.join(ignored)}")
+    if report.checks:
+        click.echo(f"  {report.checks} pending comments will be checked again.")
+    if report.threads_to_publish:
+        click.echo(f"  {done} thread files written" + (f", {left} left to the background jobs." if left else "."))
+
+
+@click.command("export")
+@click.argument("file", required=False)
+def export_cmd(file: str | None):
+    """Write every comment, with every field, as JSON to FILE (default: standard output)."""
+    from .export import export_to
+
+    with open_hub() as hub:
+        count, where = export_to(hub, file)
+    click.echo(f"Exported {count} comments to {where}.", err=True)
+
+
+@click.group("privacy")
+def privacy_group():
+    """A commenter's data: export it, or erase it."""
+
+
+@privacy_group.command("export")
+@click.argument("email")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def privacy_export(email: str, output: Path | None):
+    """Everything stored about the comments written with EMAIL, as JSON."""
+    from .privacy import PrivacyError, personal_data
+
+    with open_hub() as hub:
+        try:
+            data = personal_data(hub, email)
+        except PrivacyError as exc:
+            raise click.ClickException(str(exc)) from exc
+    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    if output:
+        from .importers.files import atomic_write_text
+
+        atomic_write_text(output, text)
+        output.chmod(0o600)
+        click.echo(f"Wrote {len(data['comments'])} comments of {data['email']} to {output}.", err=True)
+    else:
+        sys.stdout.write(text)
+
+
+@privacy_group.command("erase")
+@click.argument("email")
+@click.option("--anonymise", "--anonymize", "mode", flag_value="anonymise", default=True,
+              help="Keep published comments' text under the name 'Anonymous' (default).")
+@click.option("--remove", "mode", flag_value="remove", help="Delete the published comments too.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def privacy_erase(email: str, mode: str, yes: bool):
+    """Erase a commenter's data, then republish the threads they wrote in."""
+    from .privacy import PrivacyError, check_email, comments_of, erase
+
+    try:
+        email = check_email(email)
+    except PrivacyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with open_hub() as hub:
+        with hub.sessions() as s:
+            count = len(comments_of(s, email))
+        if count == 0:
+            click.echo(f"No comments were written with {email}; nothing to erase.")
+            return
+        if not yes:
+            what = "anonymise their published comments and delete the rest" if mode == "anonymise" \
+                else "delete all of their comments"
+            click.confirm(f"{count} comments were written with {email}: {what}?", abort=True)
+        try:
+            report = erase(hub, email, mode)
+        except PrivacyError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"Erased {report.email}: {report.anonymised} comments anonymised, {report.removed} removed"
+               + (f", {report.other_records} other records" if report.other_records else "") + ".")
+    if report.threads:
+        left = f", {report.publish_left} left to the background jobs" if report.publish_left else ""
+        click.echo(f"Republished {report.published} threads{left}: {', '.join(report.threads)}.")
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+def backup_cmd(dest: Path):
+    """Copy the live SQLite comment database to DEST (a file, or a directory for a dated file)."""
+    from .backup import BackupError, backup_sqlite
+    from .config import ConfigError, load_config
+
+    try:
+        config = load_config()
+        result = backup_sqlite(config.database_url, dest)
+    except (ConfigError, BackupError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backed up {result.comments} comments to {result.path} ({result.size} bytes).")
+    click.echo("Keep instance/secret_key (or HUBBUB_SECRET_KEY) and content/comments/.salt safe too.")
+

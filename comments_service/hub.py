@@ -1,0 +1,123 @@
+"""The Hub: one object per process holding what every part of the service shares.
+
+Requests reach it with `current_hub()`, commands with `open_hub()`, background jobs are given it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from . import db, journey
+from .config import Config
+from .jobs import JobRunner, RedisWaker, jobs_added
+from .spam.akismet import AkismetService
+from .spam.guards import Guards, RulesFile
+from .threads import Threads
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    def __init__(self, config: Config, *, run_jobs: bool = True):
+        journey.connect_receivers()
+        self.config = config
+        self.engine = db.make_engine(config.database_url)
+        db.migrate(self.engine, config.instance_dir)
+        self.sessions = db.make_sessionmaker(self.engine)
+        self.threads = Threads(config.output_dir)
+        self.guards = Guards(RulesFile(config.blocklist_file), RulesFile(config.moderation_words_file),
+                             config.max_links)
+        self.akismet = AkismetService(config.akismet_key, config.akismet_blog_url,
+                                      config.akismet_endpoint, config.akismet_timeout)
+        self.runner = JobRunner(self, journey.JOB_KINDS)
+        self.waker = RedisWaker(self, config.queue_url) if config.queue_url else None
+        # In-process mode runs jobs in a thread of every service process; Redis mode leaves
+        # them to `hubbub worker`.
+        self.run_jobs_here = run_jobs and self.waker is None
+
+    def start(self) -> None:
+        if self.run_jobs_here:
+            self.runner.start()
+
+    def stop(self) -> None:
+        self.runner.stop()
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in a transaction that commits at the end of the block (or rolls back).
+
+        When the block enqueued jobs, whoever runs jobs is woken as soon as the commit lands:
+        the in-process runner thread, or the Redis queue of `hubbub worker`.
+        """
+        with self.sessions() as session:
+            with session.begin():
+                yield session
+            if jobs_added(session):
+                self.jobs_committed()
+
+    def jobs_committed(self, delay: float = 0.0) -> None:
+        """New or rescheduled jobs are in the database: wake whoever runs them."""
+        if self.waker is not None:
+            if delay <= 0:
+                try:
+                    self.waker.push_due()
+                except Exception as exc:  # the worker's sweeper pushes it later; nothing is lost
+                    log.warning("could not push jobs to Redis (%s); the worker will sweep them up", exc)
+        else:
+            self.runner.wake()
+
+    def site_url(self) -> str:
+        """The public base URL of the site, for permalinks and emails."""
+        site = self.threads.site()
+        return (site.get("siteurl") or self.config.akismet_blog_url or "http://127.0.0.1:8000").rstrip("/")
+
+    def article_url(self, slug: str, *, absolute: bool = False) -> str:
+        """The article's address, as the build's manifest gives it: site-relative for the reader's
+        browser on a development site, absolute for emails and Akismet (or a production site)."""
+        thread = self.threads.get(slug)
+        if thread is None:  # no longer an article of the site: its home page is the best we have
+            return self.site_url() + "/" if absolute else "/"
+        path = "/" + thread["url"].lstrip("/")
+        if absolute or not self.threads.site().get("relative_urls", True):
+            built = thread.get("absolute_url", "")
+            return built if built.startswith(("http://", "https://")) else self.site_url() + path
+        return path
+
+
+def current_hub() -> Hub:
+    """The Hub of the app handling the current request."""
+    return current_app.extensions["hubbub"]
+
+
+@contextlib.contextmanager
+def open_hub() -> Iterator[Hub]:
+    """The service's shared objects for a command: settings, migrated database, no job thread.
+
+    Bad settings or an unreachable database stop the command with a message saying what to fix.
+    """
+    import click
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .config import ConfigError, load_config
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        hub = Hub(config, run_jobs=False)
+    except SQLAlchemyError as exc:
+        where = make_url(config.database_url).render_as_string(hide_password=True)
+        raise click.ClickException(f"cannot open the comment database {where}: {getattr(exc, 'orig', None) or exc}; "
+                                   "check HUBBUB_DATABASE_URL and that the server is running") from exc
+    try:
+        yield hub
+    finally:
+        hub.stop()

@@ -1,0 +1,120 @@
+"""Publish: approved comments go into the static site, through jobs.
+
+- `request_publish(session, thread)`: what moderation, the check and the importers call.
+- `publish` (one per thread, coalesced): the thread's published comments from the database go to
+  hubbub.core.publisher, which writes the thread file and patches output/ in place (the same
+  bytes a full build writes). One publisher at a time: a PostgreSQL advisory lock across hosts,
+  the publisher's file lock within one.
+- `rebuild` (debounced): a full `hubbub build` when a change could not be applied in place, and
+  a while after publishing (HUBBUB_REBUILD_AFTER_PUBLISH) for what only a build derives, such as
+  profile stats.
+- `deploy` (coalesced): the optional HUBBUB_DEPLOY_COMMAND after each publish; failures retry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import subprocess
+import sys
+
+from sqlalchemy import select, text
+
+from hubbub.core.identity import author_key, site_salt
+
+from .jobs import RetryLater, enqueue
+from .models import Comment
+
+log = logging.getLogger(__name__)
+
+PUBLISH_LOCK_ID = 727275
+
+
+def request_publish(session, thread: str, delay: float = 0.05) -> None:
+    """Publish a thread soon; a burst of changes to one thread coalesces into one publish."""
+    enqueue(session, "publish", {"thread": thread}, key=thread, delay=delay)
+
+
+def published_comments(session, thread: str) -> list[Comment]:
+    """A thread's published comments in thread order."""
+    return list(session.scalars(
+        select(Comment).where(Comment.thread == thread, Comment.status == "published")
+        .order_by(Comment.created, Comment.id)
+    ))
+
+
+def thread_records(session, thread: str, salt: bytes) -> list[dict]:
+    """Thread-file records: what the public may see, plus the salted author key."""
+    return [{**c.public_dict(), "author_key": author_key(c.email, salt)} for c in published_comments(session, thread)]
+
+
+@contextlib.contextmanager
+def _one_publisher(hub):
+    """Serialise publishers of every host sharing a PostgreSQL database (SQLite is one host).
+
+    A busy lock does not block a worker behind a stuck publisher: the job retries shortly.
+    """
+    if hub.engine.dialect.name != "postgresql":
+        yield
+        return
+    with hub.engine.connect() as conn:
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": PUBLISH_LOCK_ID}).scalar():
+            raise RetryLater(0.2, "another process is publishing")
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": PUBLISH_LOCK_ID})
+            conn.commit()
+
+
+def publish_thread_job(hub, payload: dict) -> None:
+    from hubbub.core.publisher import publish_thread
+
+    slug = payload["thread"]
+    salt = site_salt(hub.config.site_dir)
+    with _one_publisher(hub):
+        with hub.sessions() as s:
+            records = thread_records(s, slug, salt)
+        result = publish_thread(hub.config.site_dir, hub.config.output_dir, slug, records)
+    with hub.transaction() as s:
+        if result.needs_full_build:
+            log.warning("thread %s: %s; a full rebuild follows", slug, "; ".join(result.problems))
+            enqueue(s, "rebuild", {}, key="site", delay=hub.config.rebuild_delay)
+        elif hub.config.rebuild_after_publish:
+            # Profile stats and accolades come from comments too; the fast path leaves them as they
+            # were. A debounced full build brings them up to date after a quiet spell.
+            enqueue(s, "rebuild", {}, key="site", delay=hub.config.rebuild_after_publish)
+        if hub.config.deploy_command:
+            enqueue(s, "deploy", {}, key="site", delay=1.0)
+
+
+def rebuild_job(hub, payload: dict) -> None:
+    """A full build in a child process, so a broken plugin cannot take the service down.
+
+    It uses the settings of the build that made output/: a production site rebuilds with --publish.
+    """
+    from hubbub.core.publisher import republish_threads, stale_threads
+
+    command = [sys.executable, "-m", "hubbub", "build"]
+    if not hub.threads.site().get("relative_urls", True):
+        command.append("--publish")
+    done = subprocess.run(command, cwd=hub.config.site_dir, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"hubbub build failed: {done.stderr.strip()[-1000:]}")
+    # Comments approved while the build ran are in their thread files but maybe not on the pages.
+    stale = stale_threads(hub.config.site_dir, hub.config.output_dir)
+    if stale:
+        republish_threads(hub.config.site_dir, hub.config.output_dir, stale)
+    if hub.config.deploy_command:
+        with hub.transaction() as s:
+            enqueue(s, "deploy", {}, key="site", delay=1.0)
+
+
+def deploy_job(hub, payload: dict) -> None:
+    from hubbub.core.deploy import DeployError, run_deploy
+
+    try:
+        run_deploy(hub.config.deploy_command, hub.config.site_dir, hub.config.output_dir)
+    except DeployError as exc:
+        log.error("deploy command failed, will retry: %s", exc)
+        raise RetryLater(None, str(exc)) from exc

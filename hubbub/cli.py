@@ -1,0 +1,134 @@
+"""The `hubbub` command: build, serve and scaffold the site; manage the comment service.
+
+The comment service's commands (moderators, tokens, the worker, data in and out) are imported only
+when one of them runs, so `hubbub build` never loads Flask or the database layer.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from . import __version__
+from .build import BuildError, build_site, site_dir
+
+# name -> "module:attribute" of a command that needs the comment service.
+SERVICE_COMMANDS = {
+    "backup": "comments_service.data_cli:backup_cmd",
+    "export": "comments_service.data_cli:export_cmd",
+    "import": "comments_service.data_cli:import_group",
+    "moderator": "comments_service.moderation.cli:moderator",
+    "privacy": "comments_service.data_cli:privacy_group",
+    "token": "comments_service.moderation.cli:token",
+    "worker": "comments_service.worker:worker",
+}
+
+
+class HubbubGroup(click.Group):
+    """A group whose service commands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return sorted([*super().list_commands(ctx), *SERVICE_COMMANDS])
+
+    def get_command(self, ctx, name):
+        if name in SERVICE_COMMANDS:
+            module, attribute = SERVICE_COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=HubbubGroup)
+@click.version_option(__version__, prog_name="hubbub")
+def main():
+    """Hubbub: a static community blog with moderated comments."""
+
+
+@main.command()
+@click.option("--publish", is_flag=True, help="Use publishconf.py (absolute URLs, production COMMENTS_URL).")
+@click.option("--output", type=click.Path(file_okay=False), help="Build into this directory instead of output/.")
+def build(publish: bool, output: str | None):
+    """Build the site with Pelican, including the published comments."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    override = {"OUTPUT_PATH": str(output)} if output else {}
+    try:
+        settings = build_site(publish=publish, **override)
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Site built in {settings['OUTPUT_PATH']}")
+
+
+def _watch_and_rebuild() -> None:
+    """Rebuild in a fresh process on every change, so edited plugins are reloaded too."""
+    import subprocess
+    import sys
+
+    from watchfiles import watch
+
+    root = site_dir()
+    watched = [p for p in (root / "content", root / "theme", root / "templates", root / "pelicanconf.py")
+               if p.exists()]
+    click.echo("Watching the site's content, templates and pelicanconf.py for changes")
+    for changes in watch(*watched, debounce=300):
+        click.echo(f"{len(changes)} change(s): rebuilding")
+        result = subprocess.run([sys.executable, "-m", "hubbub", "build"], cwd=root)
+        click.echo("Rebuilt" if result.returncode == 0 else "Build failed: the previous output is kept")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--reload", "reload_", is_flag=True, help="Rebuild the site when content, theme or settings change.")
+def serve(host: str, port: int, reload_: bool):
+    """Serve output/ at / together with the comment service (development server)."""
+    import logging
+    import threading
+
+    from comments_service import create_app
+
+    app = create_app()
+    # Werkzeug's request log starts each line with the client address: keep addresses out of logs.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if reload_:
+        try:
+            build_site()
+        except BuildError as exc:
+            click.echo(f"Build failed, serving the previous output: {exc}", err=True)
+        threading.Thread(target=_watch_and_rebuild, daemon=True).start()
+    click.echo(f"Hubbub on http://{host}:{port}/ (Ctrl-C stops it)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.group()
+def new():
+    """Scaffold a post or an author profile."""
+
+
+@new.command("post")
+@click.argument("title")
+@click.option("--author", required=True, help="The writer's name, as in their profile.")
+@click.option("--category", default="Online Marketing", show_default=True)
+def new_post_cmd(title: str, author: str, category: str):
+    """Create content/posts/<slug>.md with its metadata."""
+    from .scaffold import ScaffoldError, new_post
+
+    try:
+        path = new_post(site_dir(), title, author, category)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {path}")
+
+
+@new.command("author")
+@click.argument("name")
+def new_author_cmd(name: str):
+    """Create content/authors/<slug>.md, a profile to fill in."""
+    from .scaffold import ScaffoldError, new_author
+
+    try:
+        path = new_author(site_dir(), name)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {path}")

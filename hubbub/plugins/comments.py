@@ -1,0 +1,309 @@
+"""Published comments in the static site.
+
+Reads each article's thread file (content/comments/<slug>.json, written by the comment service),
+and gives every article `comments` (a tree for threaded display) and `comment_count`; the theme's
+hubbub/comments.html and hubbub/comment_count.html draw them. After the pages are written it
+writes the comment feeds (site-wide and per article, Atom and RSS, via feedgen) and
+<OUTPUT_PATH>/.hubbub/manifest.json: the threads the service accepts comments for, and what the
+fast publisher (comments_service.publish) needs to update pages in place, e.g. which pages show
+which article's comment count. The fast publisher renders with the same code, so a publish and a
+full build give the same bytes.
+
+Settings (defaults in DEFAULTS below): COMMENTS_DIR (relative to PATH), COMMENTS_MAX_DEPTH,
+COMMENTS_DATE_FORMAT, COMMENT_FEED_ATOM / _RSS (per article, "{slug}"), COMMENT_FEED_ALL_ATOM /
+_RSS, COMMENT_FEED_MAX_ITEMS (site-wide feed), COMMENT_FEEDS_PARALLEL; a feed setting of None
+turns that feed off.
+
+Build time: per-article feeds are rewritten only when their inputs changed (a key per thread in
+.hubbub/threads.json), and on a fresh output they are written by a forked child while Pelican
+writes the pages. The manifest copies the build's JSON-safe settings (for rendering the partials
+outside Pelican) except any whose name looks like a credential.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pelican import signals
+
+from hubbub import TEMPLATES
+from hubbub.core.atomic import atomic_write
+from hubbub.core.background import ChildTask
+from hubbub.core.feeds import absolute, site_feed_files, thread_feed_files, thread_feed_key
+from hubbub.core.lock import publish_lock
+from hubbub.core.manifest import MANIFEST_VERSION, manifest_path, write_json
+from hubbub.core.publish_state import (
+    keep_for,
+    newest_comments,
+    thread_states,
+    write_recent,
+    write_thread_states,
+)
+from hubbub.core.render import find_count_threads
+from hubbub.core.threadfile import read_thread, thread_slugs
+from hubbub.core.tree import DEFAULT_DATE_FORMAT, DEFAULT_MAX_DEPTH, comment_tree
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "COMMENTS_DIR": "comments",
+    "COMMENTS_MAX_DEPTH": DEFAULT_MAX_DEPTH,
+    "COMMENTS_DATE_FORMAT": DEFAULT_DATE_FORMAT,
+    "COMMENTS_SECTION_TEMPLATE": "hubbub/comments.html",
+    "COMMENTS_COUNT_TEMPLATE": "hubbub/comment_count.html",
+    "COMMENT_FEED_ATOM": "feeds/comments/{slug}.atom.xml",
+    "COMMENT_FEED_RSS": "feeds/comments/{slug}.rss.xml",
+    "COMMENT_FEED_ALL_ATOM": "feeds/comments.atom.xml",
+    "COMMENT_FEED_ALL_RSS": "feeds/comments.rss.xml",
+    "COMMENT_FEED_MAX_ITEMS": 50,
+    # Write the per-article feeds in a forked child while Pelican writes pages (single-threaded
+    # builds only; elsewhere they are written inline).
+    "COMMENT_FEEDS_PARALLEL": True,
+}
+
+
+class _Build:
+    """What one Pelican run learns, from reading threads to writing the manifest."""
+
+    def __init__(self, settings: dict):
+        self.settings = settings
+        self.threads: dict[str, dict] = {}  # slug → manifest entry
+        self.comments: dict[str, list] = {}  # slug → [Comment]
+        self.digests: dict[str, str] = {}
+        self.pages: dict[str, str] = {}  # output-relative page → its SITEURL
+        self.count_pages: dict[str, set[str]] = {}  # slug → pages showing its count
+        self.site: dict | None = None
+        self.feed_keys: dict[str, str] = {}
+        self.feeds_task: ChildTask | None = None
+
+
+_build: _Build | None = None
+
+
+def comments_dir(settings: dict) -> Path:
+    return Path(settings["PATH"]) / settings["COMMENTS_DIR"]
+
+
+def _initialized(pelican) -> None:
+    global _build
+    if _build is not None and _build.feeds_task is not None:
+        try:
+            _build.feeds_task.wait()  # reap the child of a build that failed half-way
+        except RuntimeError:
+            pass  # that build already failed; this one starts afresh
+    for key, value in DEFAULTS.items():
+        pelican.settings.setdefault(key, value)
+    # Any theme can {% include "hubbub/comments.html" %}: the comment templates come with the package,
+    # after the site's own overrides (so a site may replace them) and before the theme.
+    overrides = pelican.settings.setdefault("THEME_TEMPLATES_OVERRIDES", [])
+    if TEMPLATES not in overrides:
+        overrides.append(TEMPLATES)
+    _build = _Build(pelican.settings)
+
+
+def _attach(article, tree, count) -> None:
+    article.comments = tree
+    article.comment_count = count
+
+
+def _tree(settings, comments):
+    return comment_tree(
+        comments, settings["COMMENTS_MAX_DEPTH"], settings["COMMENTS_DATE_FORMAT"], settings.get("TIMEZONE")
+    )
+
+
+def _feed_paths(settings, slug) -> dict:
+    return {
+        "atom": settings["COMMENT_FEED_ATOM"].format(slug=slug) if settings["COMMENT_FEED_ATOM"] else None,
+        "rss": settings["COMMENT_FEED_RSS"].format(slug=slug) if settings["COMMENT_FEED_RSS"] else None,
+    }
+
+
+def _articles_finalized(generator) -> None:
+    """Read every article's thread file (a broken one stops the build, naming the file)."""
+    build = _build
+    settings = generator.settings
+    directory = comments_dir(settings)
+    base = settings.get("SITEURL", "")
+    for article in generator.articles:
+        thread = read_thread(directory, article.slug)  # raises ThreadFileError naming the file
+        _attach(article, _tree(settings, thread.comments), len(thread.comments))
+        build.comments[article.slug] = thread.comments
+        build.digests[article.slug] = thread.digest
+        build.threads[article.slug] = {
+            "url": article.url,
+            "absolute_url": absolute(base, article.url),
+            "title": str(article.title),
+            "date": article.date.isoformat() if getattr(article, "date", None) else None,
+            "lang": getattr(article, "lang", "") or "",
+            "author": str(getattr(article, "author", "") or ""),
+            "save_as": article.save_as,
+            "feeds": _feed_paths(settings, article.slug),
+        }
+    # Translations, hidden articles and drafts are not threads, but templates may still ask.
+    others = [*generator.translations, *getattr(generator, "hidden_articles", []), *generator.drafts]
+    for article in others:
+        if not hasattr(article, "comment_count"):
+            _attach(article, [], 0)
+    for slug in thread_slugs(directory):
+        if slug not in build.threads:
+            logger.warning("%s: no published article has the slug %r; its comments are not shown",
+                           directory / f"{slug}.json", slug)
+
+
+def _content_written(path, context=None) -> None:
+    """Note which pages show which counts, and the SITEURL each was rendered with."""
+    build = _build
+    if build is None or context is None or not str(path).endswith(".html"):
+        return
+    name = context.get("output_file")
+    if not name:
+        return
+    article = context.get("article")
+    is_thread_page = article is not None and getattr(article, "save_as", None) == name and article.slug in build.threads
+    with open(path, "rb") as fh:
+        slugs = find_count_threads(fh.read())
+    if slugs or is_thread_page:
+        build.pages[name] = context.get("SITEURL", "")
+    for slug in slugs:
+        build.count_pages.setdefault(slug, set()).add(name)
+
+
+# output/.hubbub/ may end up public: never copy a setting that looks like a credential into it.
+_SECRET = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL", re.I)
+
+
+def _json_safe(value):
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return None, False
+    return value, True
+
+
+def _jinja_options(settings: dict) -> dict:
+    options = {}
+    for key, value in settings.get("JINJA_ENVIRONMENT", {}).items():
+        if key == "extensions":
+            value = [v if isinstance(v, str) else f"{v.__module__}.{v.__qualname__}" for v in value]
+        value, ok = _json_safe(value)
+        if ok:
+            options[key] = value
+        else:
+            logger.warning("JINJA_ENVIRONMENT[%r] cannot be recorded for the fast publisher; "
+                           "comment sections it renders may differ until the next build", key)
+    return options
+
+
+def _site(settings: dict) -> dict:
+    theme_templates = os.path.join(settings["THEME"], "templates")
+    context = {}
+    for key, value in settings.items():
+        if key.isupper() and not _SECRET.search(key):
+            value, ok = _json_safe(value)
+            if ok:
+                context[key] = value
+    return {
+        "sitename": settings.get("SITENAME", ""),
+        "siteurl": settings.get("SITEURL", ""),
+        "feed_domain": settings.get("FEED_DOMAIN") or settings.get("SITEURL", ""),
+        "lang": settings.get("DEFAULT_LANG", ""),
+        "comments_url": settings.get("COMMENTS_URL", ""),
+        "relative_urls": bool(settings.get("RELATIVE_URLS")),
+        "content_path": str(settings["PATH"]),
+        "comments_dir": str(comments_dir(settings)),
+        "output_path": str(settings["OUTPUT_PATH"]),
+        "templates": {
+            "paths": [*settings.get("THEME_TEMPLATES_OVERRIDES", []), theme_templates],
+            "theme": theme_templates,
+            "jinja_environment": _jinja_options(settings),
+            "section": settings["COMMENTS_SECTION_TEMPLATE"],
+            "count": settings["COMMENTS_COUNT_TEMPLATE"],
+        },
+        "comments": {
+            "max_depth": settings["COMMENTS_MAX_DEPTH"],
+            "date_format": settings["COMMENTS_DATE_FORMAT"],
+            "timezone": settings.get("TIMEZONE"),
+        },
+        "feeds": {
+            "all_atom": settings["COMMENT_FEED_ALL_ATOM"],
+            "all_rss": settings["COMMENT_FEED_ALL_RSS"],
+            "thread_atom": settings["COMMENT_FEED_ATOM"],
+            "thread_rss": settings["COMMENT_FEED_RSS"],
+            "max_items": settings["COMMENT_FEED_MAX_ITEMS"],
+        },
+        "context": context,
+    }
+
+
+def _write_feeds(output: Path, site: dict, threads: dict, comments: dict, slugs: list[str]) -> None:
+    for slug in slugs:
+        for rel, data in thread_feed_files(site, slug, threads[slug], comments[slug]).items():
+            atomic_write(output / rel, data, fsync=False)
+
+
+def _all_generators_finalized(generators) -> None:
+    """Start writing the per-article comment feeds that changed since the last build."""
+    build = _build
+    if build is None:
+        return
+    settings = build.settings
+    output = Path(settings["OUTPUT_PATH"])
+    build.site = site = _site(settings)
+    previous = thread_states(output)
+    todo = []
+    for slug, entry in build.threads.items():
+        key = build.feed_keys[slug] = thread_feed_key(site, slug, entry, build.digests[slug])
+        files = [p for p in entry["feeds"].values() if p]
+        if previous.get(slug, {}).get("feed_key") != key or not all((output / p).exists() for p in files):
+            todo.append(slug)
+    if todo:
+        build.feeds_task = ChildTask(
+            lambda: _write_feeds(output, site, build.threads, build.comments, todo),
+            "writing the comment feeds",
+            parallel=settings["COMMENT_FEEDS_PARALLEL"],
+        )
+
+
+def _finalized(pelican) -> None:
+    """Collect the feeds, then write the site-wide feed, the publisher's state and the manifest."""
+    build = _build
+    if build is None or build.site is None:
+        return
+    if build.feeds_task is not None:
+        task, build.feeds_task = build.feeds_task, None
+        task.wait()
+    settings = pelican.settings
+    output = Path(settings["OUTPUT_PATH"])
+    site = build.site
+    for slug, entry in build.threads.items():
+        entry["count_pages"] = sorted(build.count_pages.get(slug, ()))
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "site": site,
+        "threads": build.threads,
+        "pages": build.pages,
+    }
+    keep = keep_for(settings["COMMENT_FEED_MAX_ITEMS"])
+    recent, floor = newest_comments(build.comments, keep)
+    states = {s: {"digest": build.digests[s], "feed_key": build.feed_keys[s]} for s in build.threads}
+    with publish_lock(output):
+        for rel, data in site_feed_files(site, build.threads, recent).items():
+            atomic_write(output / rel, data, fsync=False)
+        write_recent(output, recent, floor)
+        write_thread_states(output, states)
+        write_json(manifest_path(output), manifest, fsync=False)  # rebuilt by any build
+
+
+def register():
+    signals.initialized.connect(_initialized)
+    signals.article_generator_finalized.connect(_articles_finalized)
+    signals.all_generators_finalized.connect(_all_generators_finalized)
+    signals.content_written.connect(_content_written)
+    signals.finalized.connect(_finalized)

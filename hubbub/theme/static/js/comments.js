@@ -1,0 +1,370 @@
+// Progressive enhancement of the reply form; the page works without it.
+// Submits as JSON without leaving the page, shows field errors inline, shows the writer their
+// pending comment, fills `parent` from Reply links, previews Markdown, and remembers name, email
+// and website only when the reader ticks "Save my name...". No framework, nothing from a CDN.
+(function () {
+  "use strict";
+
+  const form = document.querySelector("form.comment-form");
+  if (!form || !window.fetch || !window.JSON) return;
+
+  const thread = form.dataset.thread || "";
+  const SAVED_KEY = "hubbub:commenter";
+  const PENDING_KEY = "hubbub:pending:" + thread;
+  const PENDING_MAX_AGE = 24 * 3600 * 1000;
+  const field = (name) => form.elements.namedItem(name);
+  const status = form.querySelector(".form-status");
+  const replying = form.querySelector(".replying-to");
+  const preview = document.getElementById("comment-preview");
+  const previewButton = form.querySelector(".preview-toggle");
+  const submitButton = form.querySelector('button[type="submit"]');
+  const saveBox = form.querySelector(".save-info");
+  const saveInput = document.getElementById("comment-save");
+
+  function usableStorage(kind) {
+    try {
+      const store = window[kind];
+      store.setItem("hubbub:probe", "1");
+      store.removeItem("hubbub:probe");
+      return store;
+    } catch (err) {
+      return null; // disabled, full, or blocked by privacy settings
+    }
+  }
+  const local = usableStorage("localStorage");
+  const session = usableStorage("sessionStorage");
+
+  function readJSON(store, key, fallback) {
+    if (!store) return fallback;
+    try {
+      const value = JSON.parse(store.getItem(key));
+      return value === null ? fallback : value;
+    } catch (err) {
+      return fallback;
+    }
+  }
+
+  // ---- A small, safe Markdown subset for the preview -------------------------------------
+  // Everything is escaped first; only our own tags are added afterwards, and links must be http(s).
+
+  function escapeHtml(text) {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+
+  function inline(text) {
+    const codes = [];
+    text = text.replace(/`([^`\n]+)`/g, (m, code) => "\u0000" + (codes.push(code) - 1) + "\u0000");
+    text = text.replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s()]+)\)/g, '<a href="$2" rel="nofollow ugc noopener">$1</a>');
+    text = text.replace(/\*\*([^*\n]+)\*\*|__([^_\n]+)__/g, (m, a, b) => "<strong>" + (a || b) + "</strong>");
+    text = text.replace(/\*([^*\n]+)\*|\b_([^_\n]+)_\b/g, (m, a, b) => "<em>" + (a || b) + "</em>");
+    return text.replace(/\u0000(\d+)\u0000/g, (m, i) => "<code>" + codes[Number(i)] + "</code>");
+  }
+
+  function block(chunk) {
+    const lines = chunk.split("\n");
+    if (lines.every((l) => /^( {4}|\t)/.test(l))) {
+      return "<pre><code>" + lines.map((l) => l.replace(/^( {4}|\t)/, "")).join("\n") + "</code></pre>";
+    }
+    if (lines.every((l) => /^&gt; ?/.test(l))) {
+      return "<blockquote>" + markdown(lines.map((l) => l.replace(/^&gt; ?/, "")).join("\n"), true) + "</blockquote>";
+    }
+    if (lines.every((l) => /^[-*+] /.test(l))) {
+      return "<ul>" + lines.map((l) => "<li>" + inline(l.slice(2)) + "</li>").join("") + "</ul>";
+    }
+    if (lines.every((l) => /^\d+[.)] /.test(l))) {
+      return "<ol>" + lines.map((l) => "<li>" + inline(l.replace(/^\d+[.)] /, "")) + "</li>").join("") + "</ol>";
+    }
+    return "<p>" + inline(chunk) + "</p>";
+  }
+
+  function markdown(source, escaped) {
+    let text = source.replace(/\r\n?/g, "\n").trim();
+    if (!escaped) text = escapeHtml(text);
+    return text.split(/\n\s*\n/).filter((b) => b.trim()).map(block).join("\n");
+  }
+
+  function renderPreview() {
+    const body = field("body").value;
+    preview.innerHTML = body.trim()
+      ? markdown(body)
+      : '<p class="preview-empty">Nothing to preview yet.</p>';
+  }
+
+  if (previewButton && preview) {
+    previewButton.hidden = false;
+    previewButton.addEventListener("click", () => {
+      const show = preview.hidden;
+      preview.hidden = !show;
+      previewButton.setAttribute("aria-expanded", String(show));
+      previewButton.textContent = show ? "Hide preview" : "Preview";
+      if (show) renderPreview();
+    });
+    field("body").addEventListener("input", () => {
+      if (!preview.hidden) renderPreview();
+    });
+  }
+
+  // ---- Field errors --------------------------------------------------------------------------
+
+  function clearErrors() {
+    status.hidden = true;
+    status.textContent = "";
+    form.querySelectorAll(".field-error").forEach((el) => el.remove());
+    form.querySelectorAll('[aria-invalid="true"]').forEach((input) => {
+      input.removeAttribute("aria-invalid");
+      const ids = (input.getAttribute("aria-describedby") || "").split(" ")
+        .filter((id) => id && id !== input.id + "-error");
+      if (ids.length) input.setAttribute("aria-describedby", ids.join(" "));
+      else input.removeAttribute("aria-describedby");
+    });
+  }
+
+  function showStatus(message) {
+    status.textContent = message;
+    status.hidden = false;
+  }
+
+  function markField(name, message) {
+    const input = field(name);
+    if (!input || input.type === "hidden" || !input.id) return null;
+    const note = document.createElement("span");
+    note.className = "field-error";
+    note.id = input.id + "-error";
+    note.textContent = message;
+    input.insertAdjacentElement("afterend", note);
+    input.setAttribute("aria-invalid", "true");
+    const ids = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    input.setAttribute("aria-describedby", ids.concat(note.id).join(" "));
+    return input;
+  }
+
+  function showErrors(answer) {
+    clearErrors();
+    const fields = (answer && answer.fields) || {};
+    const loose = [];
+    let first = null;
+    Object.keys(fields).forEach((name) => {
+      const input = markField(name, String(fields[name]));
+      if (input) first = first || input;
+      else loose.push(String(fields[name]));
+    });
+    const summary = (answer && answer.error) || "Please correct the highlighted fields.";
+    showStatus([summary].concat(loose).join(" "));
+    (first || status).focus();
+  }
+
+  function checkLocally(data) {
+    const problems = {};
+    if (!data.body) problems.body = "Please write a comment.";
+    if (!data.author) problems.author = "Please give your name.";
+    if (!data.email) problems.email = "Please give your email address; it is never published.";
+    else if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(data.email)) problems.email = "This does not look like an email address.";
+    if (data.url && !/^https?:\/\/\S+$/i.test(data.url)) problems.url = "A website address starts with http:// or https://.";
+    return Object.keys(problems).length ? problems : null;
+  }
+
+  // ---- Replying --------------------------------------------------------------------------------
+
+  function clearParent() {
+    field("parent").value = "";
+    replying.hidden = true;
+    replying.textContent = "";
+  }
+
+  function setParent(id, author) {
+    field("parent").value = id;
+    replying.textContent = "Replying to ";
+    const who = document.createElement("strong");
+    who.textContent = author || "comment " + id;
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "cancel-reply secondary";
+    cancel.textContent = "Cancel reply";
+    cancel.addEventListener("click", () => {
+      clearParent();
+      field("body").focus();
+    });
+    replying.append(who, " ", cancel);
+    replying.hidden = false;
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a.comment-reply");
+    if (!link) return;
+    event.preventDefault();
+    setParent(link.dataset.parent, link.dataset.author);
+    form.scrollIntoView({ block: "start" });
+    field("body").focus({ preventScroll: true });
+  });
+
+  // ---- The writer's own pending comments ------------------------------------------------------
+
+  function commentList() {
+    let list = document.querySelector("#comments .comment-list");
+    if (!list) {
+      const section = document.getElementById("comments");
+      if (!section) return null;
+      const empty = section.querySelector(".no-comments");
+      if (empty) empty.remove();
+      list = document.createElement("ol");
+      list.className = "comment-list";
+      section.appendChild(list);
+    }
+    return list;
+  }
+
+  function showPending(entry) {
+    if (document.getElementById("pending-" + entry.id)) return;
+    const item = document.createElement("li");
+    item.className = "comment pending";
+    item.id = "pending-" + entry.id;
+    item.dataset.comment = entry.id;
+    const article = document.createElement("article");
+    const head = document.createElement("header");
+    head.className = "comment-head";
+    const who = document.createElement("span");
+    who.className = "author";
+    who.textContent = entry.author;
+    const note = document.createElement("span");
+    note.className = "pending-label";
+    note.textContent = entry.status === "published"
+      ? "Published."
+      : "Your comment is awaiting moderation. Only you can see it.";
+    head.append(who, " ", note);
+    const body = document.createElement("div");
+    body.className = "comment-body";
+    body.innerHTML = markdown(entry.body); // escaped subset: see markdown()
+    article.append(head, body);
+    item.append(article);
+    const parent = entry.parent && document.getElementById("comment-" + entry.parent);
+    let list;
+    if (parent) {
+      list = parent.querySelector(":scope > ol.children");
+      if (!list) {
+        list = document.createElement("ol");
+        list.className = "children";
+        parent.appendChild(list);
+      }
+    } else {
+      list = commentList();
+    }
+    if (list) list.appendChild(item);
+    return item;
+  }
+
+  function rememberPending(entry) {
+    if (!session) return;
+    const all = readJSON(session, PENDING_KEY, []).filter((e) => e.id !== entry.id);
+    all.push(entry);
+    session.setItem(PENDING_KEY, JSON.stringify(all));
+  }
+
+  function restorePending() {
+    if (!session) return;
+    const now = Date.now();
+    // Drop what is published now (it is in the page) or too old to matter.
+    const keep = readJSON(session, PENDING_KEY, []).filter(
+      (e) => e && e.id && now - e.sent < PENDING_MAX_AGE && !document.getElementById("comment-" + e.id)
+    );
+    session.setItem(PENDING_KEY, JSON.stringify(keep));
+    keep.forEach(showPending);
+  }
+
+  function showNotice(published) {
+    const on = document.getElementById(published ? "comment-published" : "comment-pending");
+    const off = document.getElementById(published ? "comment-pending" : "comment-published");
+    if (off) off.classList.remove("shown");
+    if (on) on.classList.add("shown");
+  }
+
+  // ---- Remembering the commenter (only when asked) ----------------------------------------------
+
+  if (local && saveBox) {
+    saveBox.hidden = false;
+    const saved = readJSON(local, SAVED_KEY, null);
+    if (saved) {
+      ["author", "email", "url"].forEach((name) => {
+        if (saved[name] && !field(name).value) field(name).value = saved[name];
+      });
+      saveInput.checked = true;
+    }
+  }
+
+  function rememberCommenter(data) {
+    if (!local) return;
+    if (saveInput && saveInput.checked) {
+      local.setItem(SAVED_KEY, JSON.stringify({ author: data.author, email: data.email, url: data.url }));
+    } else {
+      local.removeItem(SAVED_KEY);
+    }
+  }
+
+  // ---- Sending ----------------------------------------------------------------------------------
+
+  function accepted(data, answer) {
+    const entry = {
+      id: answer.id, status: answer.status, author: data.author, body: data.body,
+      parent: data.parent, sent: Date.now(),
+    };
+    rememberCommenter(data);
+    rememberPending(entry);
+    const item = showPending(entry);
+    showNotice(answer.status === "published");
+    field("body").value = "";
+    clearParent();
+    if (preview && !preview.hidden) renderPreview();
+    if (item) item.scrollIntoView({ block: "nearest" });
+  }
+
+  function failed(response) {
+    if (response.status === 413) showStatus("Your comment is too long to send. Please shorten it.");
+    else if (response.status === 429) showStatus("You are commenting faster than we allow. Please wait a minute and send again; your text is still here.");
+    else if (response.status === 404) showStatus("This article does not take comments.");
+    else showStatus("The comment service had a problem (" + response.status + "). Please try again in a moment; your text is still here.");
+    status.focus();
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearErrors();
+    const parent = field("parent").value;
+    const data = {
+      author: field("author").value.trim(),
+      email: field("email").value.trim(),
+      url: field("url").value.trim(),
+      body: field("body").value.trim(),
+      parent: parent ? Number(parent) : null,
+      notify: field("notify") ? field("notify").checked : false,
+      contact_me_by_fax_only: field("contact_me_by_fax_only") ? field("contact_me_by_fax_only").value : "",
+    };
+    const problems = checkLocally(data);
+    if (problems) {
+      showErrors({ error: "Please correct the highlighted fields.", fields: problems });
+      return;
+    }
+    submitButton.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    fetch(form.action, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(data),
+    })
+      .then((response) => response.json().catch(() => ({})).then((answer) => {
+        if (response.status === 400) showErrors(answer);
+        else if (response.ok && answer && answer.id !== undefined) accepted(data, answer);
+        else failed(response);
+      }))
+      .catch(() => {
+        showStatus("Your comment could not be sent. Check your connection and try again; your text is still here.");
+        status.focus();
+      })
+      .finally(() => {
+        submitButton.disabled = false;
+        form.removeAttribute("aria-busy");
+      });
+  });
+
+  status.tabIndex = -1;
+  restorePending();
+})();
