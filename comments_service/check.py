@@ -13,17 +13,16 @@ import logging
 from sqlalchemy import func, select
 
 from . import service_state as state
-from .jobs import RetryLater, backoff, enqueue
+from .jobs import RetryLater, enqueue
 from .models import Comment, utcnow
 from .publish import request_publish
 from .signals import comment_checked, comment_published
-from .spam.akismet import AkismetKeyInvalid, AkismetUnavailable, comment_arguments
+from .spam.akismet import AkismetKeyInvalid, AkismetUnavailable, comment_arguments, retry_delay
 from .spam.guards import must_hold
 
 log = logging.getLogger(__name__)
 
 GIVE_UP_AFTER = dt.timedelta(days=1)
-INVALID_KEY_RETRY = 20 * 60.0  # a few checks an hour while the key is wrong
 
 def request_check(session, comment: Comment) -> None:
     # A plain insert: a new comment's check has nothing to coalesce with (and an upsert costs more).
@@ -64,7 +63,7 @@ def check_comment(hub, payload: dict) -> None:
             comment_checked.send(hub, session=s, comment=comment)
             return
         thread = hub.threads.get(comment.thread)
-        args = comment_arguments(comment, thread, hub.site_url())
+        args = comment_arguments(comment, thread, hub.article_url(comment.thread, absolute=True))
         ip = comment.remote_addr or ""
     try:
         verdict = hub.akismet.check(ip, args)
@@ -100,6 +99,6 @@ def _failed(hub, comment_id: int, exc: AkismetUnavailable) -> None:
             comment_checked.send(hub, session=s, comment=comment)
             return
         comment.akismet = "error"
-        delay = INVALID_KEY_RETRY if invalid else backoff(comment.check_attempts)
+        delay = retry_delay(exc, comment.check_attempts)
         comment.check_due = utcnow() + dt.timedelta(seconds=delay)
     raise RetryLater(delay, str(exc))

@@ -12,9 +12,9 @@ import logging
 
 from sqlalchemy import select
 
-from ..jobs import RetryLater, backoff, enqueue
+from ..jobs import RetryLater, enqueue
 from ..models import Comment, utcnow
-from ..spam.akismet import AkismetKeyInvalid, AkismetUnavailable, comment_arguments
+from ..spam.akismet import AkismetUnavailable, comment_arguments, retry_delay
 from .models import AuditEntry
 from .schedule import attempts
 
@@ -22,12 +22,11 @@ log = logging.getLogger(__name__)
 
 KIND = "akismet-feedback"
 GIVE_UP_AFTER = dt.timedelta(days=3)
-INVALID_KEY_RETRY = 20 * 60.0
 
 
 def original_arguments(hub, session, comment: Comment) -> dict:
     """Akismet's arguments for the comment as the commenter sent it (edits undone)."""
-    args = comment_arguments(comment, hub.threads.get(comment.thread), hub.site_url())
+    args = comment_arguments(comment, hub.threads.get(comment.thread), hub.article_url(comment.thread, absolute=True))
     first_edit = session.scalar(
         select(AuditEntry).where(AuditEntry.comment_id == comment.id, AuditEntry.action == "edit")
         .order_by(AuditEntry.at, AuditEntry.id).limit(1)
@@ -60,10 +59,7 @@ def send_feedback(hub, payload: dict) -> None:
         if utcnow() - requested > GIVE_UP_AFTER:
             log.warning("giving up %s for comment %s after %s: %s", what, payload["comment"], GIVE_UP_AFTER, exc)
             return
-        if isinstance(exc, AkismetKeyInvalid):
-            delay = INVALID_KEY_RETRY
-        else:
-            delay = backoff(attempts(hub, KIND, f"feedback:{payload['comment']}"))
+        delay = retry_delay(exc, attempts(hub, KIND, f"feedback:{payload['comment']}"))
         log.warning("%s for comment %s failed (%s); retrying in %.0f s", what, payload["comment"], exc, delay)
         raise RetryLater(delay, f"{what}: {exc}") from exc
     log.info("%s sent for comment %s", what, payload["comment"])

@@ -68,13 +68,6 @@ def service_url(hub) -> str:
     return hub.site_url()
 
 
-def article_url(hub, slug: str) -> str:
-    info = hub.threads.get(slug) or {}
-    if str(info.get("absolute_url", "")).startswith(("http://", "https://")):
-        return info["absolute_url"]
-    return hub.site_url() + "/" + info.get("url", f"posts/{slug}/").lstrip("/")
-
-
 def article_title(hub, slug: str) -> str:
     return (hub.threads.get(slug) or {}).get("title") or slug
 
@@ -332,7 +325,7 @@ def digest_job(hub, payload: dict) -> None:
 # Commenters ------------------------------------------------------------------------------------
 def _commenter_mail(hub, kind: str, comment: Comment, to_comment: Comment) -> EmailMessage:
     title = article_title(hub, comment.thread)
-    link = f"{article_url(hub, comment.thread)}#comment-{comment.id}"
+    link = f"{hub.article_url(comment.thread, absolute=True)}#comment-{comment.id}"
     unsubscribe = unsubscribe_url(hub, to_comment.id)
     if kind == "published":
         subject = f"Your comment on “{title}” is published"

@@ -19,7 +19,6 @@ from ..public_api import akismet_health
 from . import actions, auth, queries
 from .auth import current_moderator, login_required, safe_next, wants_json
 from .models import NOTIFY_MODES, ROLES, AuditEntry, Moderator
-from .notify import article_url
 from .scope import may_moderate
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate", static_folder="../static",
@@ -45,7 +44,7 @@ def ago(when: dt.datetime | None) -> str:
 @bp.context_processor
 def template_globals():
     return {"me": current_moderator(), "moderate_root": url_for("moderate.queue"),
-            "article_url": lambda slug: article_url(current_hub(), slug),
+            "article_url": lambda slug: current_hub().article_url(slug, absolute=True),
             "thread_title": lambda slug: (current_hub().threads.get(slug) or {}).get("title") or slug}
 
 

@@ -11,6 +11,7 @@ import threading
 
 import akismet
 
+from ..jobs import backoff
 from ..models import Comment
 from .endpoint import http_client
 from .guards import HONEYPOT_FIELD
@@ -27,10 +28,9 @@ class AkismetKeyInvalid(AkismetUnavailable):
     """Akismet says the key or blog URL is invalid."""
 
 
-def comment_arguments(comment: Comment, thread: dict | None, site_url: str, lang: str = "en") -> dict:
+def comment_arguments(comment: Comment, thread: dict | None, permalink: str, lang: str = "en") -> dict:
     """Everything Akismet asks for about one comment, as originally submitted."""
     thread = thread or {}
-    permalink = site_url.rstrip("/") + "/" + thread.get("url", f"posts/{comment.thread}/").lstrip("/")
     args = {
         "user_agent": comment.user_agent or "",
         "referrer": comment.referrer or "",
@@ -49,6 +49,14 @@ def comment_arguments(comment: Comment, thread: dict | None, site_url: str, lang
     if modified:
         args["comment_post_modified_gmt"] = modified
     return args
+
+
+INVALID_KEY_RETRY = 20 * 60.0  # a few tries an hour while the key is wrong
+
+
+def retry_delay(exc: AkismetUnavailable, attempts: int) -> float:
+    """When to ask Akismet again after a fault: soon, then backing off; rarely while the key is wrong."""
+    return INVALID_KEY_RETRY if isinstance(exc, AkismetKeyInvalid) else backoff(attempts)
 
 
 class AkismetService:
