@@ -7,11 +7,12 @@ when one of them runs, so `hubbub build` never loads Flask or the database layer
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import click
 
 from . import __version__
-from .build import BuildError, build_site, site_dir
+from .build import BuildError, build_site, run_build, site_dir
 
 # name -> "module:attribute" of a command that needs the comment service.
 SERVICE_COMMANDS = {
@@ -47,17 +48,18 @@ def main():
 @main.command()
 @click.option("--publish", is_flag=True, help="Use publishconf.py (absolute URLs, production COMMENTS_URL).")
 @click.option("--output", type=click.Path(file_okay=False), help="Build into this directory instead of output/.")
-def build(publish: bool, output: str | None):
-    """Build the site with Pelican, including the published comments."""
+@click.option("--full", is_flag=True, help="Ignore what earlier builds kept (cache/) and build from scratch.")
+def build(publish: bool, output: str | None, full: bool):
+    """Build the site: only what changed since the last build, or everything with --full."""
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    override = {"OUTPUT_PATH": str(output)} if output else {}
+    override = {"OUTPUT_PATH": str(Path(output).resolve())} if output else {}
     try:
-        settings = build_site(publish=publish, **override)
+        report = run_build(publish=publish, full=full, **override)
     except BuildError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Site built in {settings['OUTPUT_PATH']}")
+    click.echo(f"{report.summary()}\nSite built in {report.settings['OUTPUT_PATH']}")
 
 
 def _watch_and_rebuild() -> None:

@@ -1,4 +1,8 @@
-"""Build the Pelican site of a Hubbub project: the one place that knows how `hubbub build` runs."""
+"""Build the Pelican site of a Hubbub project: the one place that knows how `hubbub build` runs.
+
+The build is incremental (engine.py): it re-reads, re-renders and rewrites only what changed since
+the last build; `full=True` (`hubbub build --full`) starts from scratch. Both write the same bytes.
+"""
 
 from __future__ import annotations
 
@@ -43,22 +47,47 @@ class _ErrorCounter(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def build_site(root: Path | None = None, publish: bool = False, **override) -> dict:
-    """Run a full Pelican build. Returns the settings used; raises BuildError on any error."""
-    from pelican import Pelican
+def run_build(root: Path | None = None, publish: bool = False, *, full: bool = False, memory=None,
+              **override):
+    """Build the site: incrementally (only what changed since the last build), or from scratch with
+    full=True; both write the same bytes. Returns the BuildReport; raises BuildError on any error."""
+    from .engine import SiteBuild
 
+    root = Path(root or site_dir())
     settings = load_settings(root, publish, **override)
     errors = _ErrorCounter()
-    pelican_logger = logging.getLogger("pelican")
-    pelican_logger.addHandler(errors)
+    loggers = [logging.getLogger(name) for name in ("pelican", "hubbub")]
+    for logger in loggers:
+        logger.addHandler(errors)
     try:
-        Pelican(settings).run()
+        report = SiteBuild(settings, root, full=full, memory=memory).run()
     except BuildError:
         raise
     except Exception as exc:  # Pelican and plugins raise many kinds; report them as one.
         raise BuildError(f"site build failed: {exc}") from exc
     finally:
-        pelican_logger.removeHandler(errors)
+        for logger in loggers:
+            logger.removeHandler(errors)
     if errors.messages:
         raise BuildError("site build reported errors:\n  " + "\n  ".join(errors.messages))
-    return settings
+    return report
+
+
+def build_site(root: Path | None = None, publish: bool = False, *, full: bool = False, **override) -> dict:
+    """run_build, returning the settings used (what most callers need)."""
+    return run_build(root, publish, full=full, **override).settings
+
+
+def current_build():
+    """The build running in this process (for plugins), or None under a plain `pelican` run."""
+    from .engine import current
+
+    return current()
+
+
+def claim_output(output_dir, path) -> None:
+    """A plugin wrote (or kept) this file in output/ on this build: it is part of the site, and an
+    incremental build removes it once no build claims it any more. Outside a Hubbub build: nothing."""
+    build = current_build()
+    if build is not None:
+        build.claim(os.path.relpath(path, output_dir))

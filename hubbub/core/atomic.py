@@ -31,6 +31,21 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = True, mode: int = 0o6
         fsync_dir(path.parent)
 
 
+def write_if_changed(path: Path, data: bytes, *, fsync: bool = False) -> bool:
+    """Atomically replace `path` with `data` unless it already holds exactly that. True if written.
+
+    Files of the built site are written this way: an unchanged file keeps its time, so a deploy
+    that copies by time copies only what changed."""
+    path = Path(path)
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    atomic_write(path, data, fsync=fsync)
+    return True
+
+
 def atomic_remove(path: Path, *, fsync: bool = True) -> bool:
     """Remove `path` if it exists (a rename-free delete is already atomic). True if it existed."""
     path = Path(path)

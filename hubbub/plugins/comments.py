@@ -32,7 +32,8 @@ from pathlib import Path
 from pelican import signals
 
 from hubbub import TEMPLATES
-from hubbub.core.atomic import atomic_write
+from hubbub.build import claim_output
+from hubbub.core.atomic import atomic_write, write_if_changed
 from hubbub.core.background import ChildTask
 from hubbub.core.feeds import absolute, site_feed_files, thread_feed_files, thread_feed_key
 from hubbub.core.lock import publish_lock
@@ -260,6 +261,8 @@ def _all_generators_finalized(generators) -> None:
     for slug, entry in build.threads.items():
         key = build.feed_keys[slug] = thread_feed_key(site, slug, entry, build.digests[slug])
         files = [p for p in entry["feeds"].values() if p]
+        for rel in files:
+            claim_output(output, output / rel)
         if previous.get(slug, {}).get("feed_key") != key or not all((output / p).exists() for p in files):
             todo.append(slug)
     if todo:
@@ -295,7 +298,8 @@ def _finalized(pelican) -> None:
     states = {s: {"digest": build.digests[s], "feed_key": build.feed_keys[s]} for s in build.threads}
     with publish_lock(output):
         for rel, data in site_feed_files(site, build.threads, recent).items():
-            atomic_write(output / rel, data, fsync=False)
+            write_if_changed(output / rel, data)
+            claim_output(output, output / rel)
         write_recent(output, recent, floor)
         write_thread_states(output, states)
         write_json(manifest_path(output), manifest, fsync=False)  # rebuilt by any build

@@ -28,7 +28,9 @@ from pathlib import Path
 from pelican import signals
 from pelican.urlwrappers import Author
 
+from hubbub.build import claim_output
 from hubbub.core import identity
+from hubbub.core.atomic import write_if_changed
 from hubbub.core.avatars import avatar_svg
 from hubbub.core.threadfile import read_thread
 
@@ -341,8 +343,8 @@ def write_avatars(generator, writer) -> None:
     save_as = setting(generator.settings, "HUB_AVATAR_SAVE_AS")
     for profile in getattr(generator, "hub_generated_avatars", ()):
         path = Path(writer.output_path) / save_as.format(slug=profile.slug)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(avatar_svg(profile.name), encoding="utf-8")
+        write_if_changed(path, avatar_svg(profile.name).encode("utf-8"))
+        claim_output(writer.output_path, path)
 
 
 def register():

@@ -1,0 +1,220 @@
+"""Everything the build reaches inside Pelican, in one place.
+
+Hubbub's build is a Pelican run whose parts are swapped for faster ones that give the same
+result: generators that reuse the content objects of unchanged sources and read changed ones
+through a reader cache, a writer that skips pages whose inputs did not change, and two list scans
+of Pelican's that grow with the square of the site made linear. tests/test_pelican_compat.py
+checks each assumption made here, so a Pelican release that changes them fails loudly; the
+supported range is pinned in pyproject.toml (SUPPORTED below must agree).
+"""
+
+from __future__ import annotations
+
+import logging
+from itertools import groupby
+from operator import attrgetter
+
+import pelican
+from pelican import Pelican, generators, signals, utils
+from pelican.contents import Content
+from pelican.generators import ArticlesGenerator, PagesGenerator
+from pelican.writers import Writer
+
+log = logging.getLogger(__name__)
+
+SUPPORTED = ((4, 11), (4, 12))  # major.minor releases of Pelican this module was checked against
+
+
+class PelicanVersionError(RuntimeError):
+    """This Pelican is outside the range the build was checked against."""
+
+
+def check_version() -> None:
+    version = tuple(int(part) for part in pelican.__version__.split(".")[:2])
+    if version not in SUPPORTED:
+        supported = ", ".join(".".join(map(str, v)) for v in SUPPORTED)
+        raise PelicanVersionError(
+            f"Pelican {pelican.__version__} is installed, but Hubbub's build supports {supported}: "
+            f"install a supported Pelican (pip install 'pelican>=4.11,<4.13')")
+
+
+# -- Pelican's two quadratic scans, made linear ----------------------------------------------------
+
+def process_translations(content_list, translation_id=None):
+    """pelican.utils.process_translations with the final membership test by identity set.
+
+    Same grouping, same warnings (Pelican's own get_original_items), same order of results."""
+    if not translation_id:
+        return content_list, []
+    if isinstance(translation_id, str):
+        translation_id = {translation_id}
+    key = attrgetter(*translation_id)
+    try:
+        content_list.sort(key=key)
+    except (TypeError, AttributeError):
+        return _pelican_process_translations(content_list, translation_id)  # its own clear errors
+    index = []
+    for id_vals, items in groupby(content_list, key):
+        id_vals = (id_vals,) if len(translation_id) == 1 else id_vals
+        with_str = "with" + ", ".join([' {} "{{}}"'] * len(translation_id)).format(*translation_id).format(*id_vals)
+        items = list(items)
+        index.extend(utils.get_original_items(items, with_str))
+        for item in items:
+            item.translations = [other for other in items if other is not item]
+    originals = {id(item) for item in index}
+    return index, [item for item in content_list if id(item) not in originals]
+
+
+_pelican_process_translations = utils.process_translations
+
+
+class MemberList(list):
+    """A list whose `in` is a set lookup by identity: Pelican tests membership of every article
+    in each tag's, category's and author's list, which is quadratic on plain lists."""
+
+    def __init__(self, items=()):
+        super().__init__(items)
+        self._ids = {id(item) for item in self}
+
+    def __contains__(self, item) -> bool:
+        return id(item) in self._ids
+
+
+def _with_member_lists(groups):
+    if isinstance(groups, dict):
+        return {key: MemberList(value) for key, value in groups.items()}
+    return [(key, MemberList(value)) for key, value in groups]
+
+
+# -- content objects: reuse and reading ----------------------------------------------------------
+
+class ContentSource:
+    """Where generators get content objects: `reuse(path)` gives the object of an unchanged source
+    (or None to read it), `read(path, content)` learns the object read from a source, and
+    `reader_get`/`reader_put` cache what the Markdown reader returns. `bind(generator)` is called
+    as each generator starts (the shared context and the Jinja environment are known then)."""
+
+    def bind(self, generator) -> None:
+        pass
+
+    def reuse(self, path: str):
+        return None
+
+    def read(self, path: str, content) -> None:
+        pass
+
+    def reader_get(self, path: str):
+        return None
+
+    def reader_put(self, path: str, value) -> None:
+        pass
+
+
+def _sorted_files(files) -> list[str]:
+    # Pelican walks files into a set; its order then varies between processes, and with it the
+    # order of articles with equal dates. Sorted, every build sees them in one order.
+    return sorted(files)
+
+
+class _ContentGenerator:
+    """What Hubbub's article and page generators add to Pelican's."""
+
+    source: ContentSource
+
+    def _hubbub_init(self, source: ContentSource) -> None:
+        self.source = source
+        # The reader cache sits where Pelican's own reader-level cache would.
+        self.readers.get_cached_data = lambda path, default=None: source.reader_get(path) or default
+        self.readers.cache_data = source.reader_put
+
+    def get_files(self, paths, exclude=None, extensions=None):
+        return _sorted_files(super().get_files(paths, exclude, extensions))
+
+    def get_cached_data(self, filename, default=None):
+        content = self.source.reuse(filename)
+        if content is None:
+            return default
+        content._context = self.context  # reused objects point at this build's shared context
+        return content
+
+    def cache_data(self, filename, data):
+        self.source.read(filename, data)
+
+    def save_cache(self):
+        pass  # the build keeps its own store
+
+
+class HubbubArticlesGenerator(_ContentGenerator, ArticlesGenerator):
+    def generate_output(self, writer):
+        tags, categories, authors = self.tags, self.categories, self.authors
+        self.tags, self.categories, self.authors = map(_with_member_lists, (tags, categories, authors))
+        try:
+            super().generate_output(writer)
+        finally:
+            self.tags, self.categories, self.authors = tags, categories, authors
+
+
+class HubbubPagesGenerator(_ContentGenerator, PagesGenerator):
+    pass
+
+
+class HubbubPelican(Pelican):
+    """Pelican with Hubbub's generators and writer; `run()` is Pelican's own."""
+
+    def __init__(self, settings, source: ContentSource, writer_factory, copy_file):
+        self.hubbub_source = source
+        self.hubbub_writer_factory = writer_factory
+        # (source, destination): static files and the theme's are copied through it, so it can
+        # skip files whose bytes did not change and copy the others through a rename.
+        self.hubbub_copy_file = copy_file
+        self.hubbub_env = None
+        super().__init__(settings)
+
+    def _get_generator_classes(self):
+        swap = {ArticlesGenerator: HubbubArticlesGenerator, PagesGenerator: HubbubPagesGenerator}
+        return [swap.get(cls, cls) for cls in super()._get_generator_classes()]
+
+    def run(self):
+        source = self.hubbub_source
+
+        def prepare(generator):
+            if isinstance(generator, _ContentGenerator):
+                generator._hubbub_init(source)
+            if getattr(self, "hubbub_env", None) is None and hasattr(generator, "env"):
+                self.hubbub_env = generator.env  # the writer's fingerprints read templates through it
+            source.bind(generator)
+
+        signals.generator_init.connect(prepare)
+        generators.process_translations = process_translations
+        utils.copy_file = self.hubbub_copy_file
+        clear_memoized_html()
+        try:
+            super().run()
+        finally:
+            generators.process_translations = _pelican_process_translations
+            utils.copy_file = _pelican_copy_file
+            signals.generator_init.disconnect(prepare)
+
+    def _get_writer(self):
+        return self.hubbub_writer_factory(self.output_path, self.settings, self.hubbub_env)
+
+
+_pelican_copy_file = utils.copy_file
+
+
+def clear_memoized_html() -> None:
+    """Forget the HTML Pelican memoised per content object (it never does): a reused object's
+    links may have been resolved against the last build's URLs."""
+    for name in ("get_content", "get_summary"):
+        vars(Content)[name].cache.clear()
+
+
+def has_intrasite_links(content: Content) -> bool:
+    """Whether the object's HTML or summary holds {filename}, {static}, ... links."""
+    pattern = content._get_intrasite_link_regex()
+    return any(isinstance(text, str) and pattern.search(text)
+               for text in (getattr(content, "_content", None), getattr(content, "_summary", None)))
+
+
+__all__ = ["ContentSource", "HubbubPelican", "MemberList", "Writer", "check_version", "has_intrasite_links",
+           "process_translations"]

@@ -1,0 +1,363 @@
+"""One build of the site: Pelican's run, with everything that did not change left alone.
+
+    sources   every file under the content directory, with its stamp; nothing changed (and the
+              output as the last build left it) = done, without starting Pelican
+    reading   unchanged sources give back the object read last time (store.py); changed ones go
+              through Pelican's reader, whose Markdown output is cached by the file's bytes
+    site      Pelican's generators group, sort and paginate as always, and the plugins run
+    writing   a page is rendered only when its fingerprint changed, written only when its bytes
+              changed (outputs.py); static files are copied only when different
+    cleanup   files an earlier build made that this one did not are removed
+
+`--full` (full=True) ignores the store and the recorded fingerprints: everything is read and
+rendered, and still only files whose bytes differ are written. Both give the same bytes.
+A build interrupted half-way leaves a marker; the next one renders everything again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hubbub.core.atomic import atomic_remove, atomic_write
+from hubbub.core.manifest import HUBBUB_DIR
+
+from . import compat
+from .fingerprint import Fingerprinter
+from .outputs import BuildWriter, OutputLog, WriteReport
+from .store import Store, dumps, loads
+
+log = logging.getLogger(__name__)
+
+RUNNING_NAME = "build-running"
+# Settings that only change how pages look, never what a source file reads as: the reader cache
+# is shared across them (development and --publish builds read each post once).
+PRESENTATION_ONLY = {"SITEURL", "FEED_DOMAIN", "RELATIVE_URLS", "OUTPUT_PATH", "DELETE_OUTPUT_DIRECTORY",
+                     "OUTPUT_RETENTION", "COMMENTS_URL", "SITENAME", "SITESUBTITLE", "MENUITEMS", "THEME",
+                     "THEME_TEMPLATES_OVERRIDES", "LINKS", "SOCIAL"}
+
+
+@dataclass
+class BuildReport:
+    settings: dict
+    full: bool
+    nothing_changed: bool = False
+    changed_sources: list[str] = field(default_factory=list)
+    read: int = 0
+    reused: int = 0
+    rendered: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    kept: int = 0
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.nothing_changed:
+            return f"Nothing changed ({self.seconds:.2f} s)"
+        mode = "full build" if self.full else "incremental build"
+        return (f"{mode}: {len(self.changed_sources)} source(s) changed, {self.read} read, {self.reused} reused; "
+                f"{len(self.rendered)} page(s) rendered, {len(self.written)} file(s) written, "
+                f"{len(self.removed)} removed ({self.seconds:.2f} s)")
+
+
+# -- the current build, for plugins --------------------------------------------------------------
+
+_current: SiteBuild | None = None
+
+
+def current() -> SiteBuild | None:
+    """The build running now, or None under a plain `pelican` run (plugins then do all the work)."""
+    return _current
+
+
+# -- fingerprints of the configuration ---------------------------------------------------------------
+
+def _files_digest(paths) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(paths):
+        digest.update(str(path).encode())
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:
+            digest.update(b"-")
+    return digest.hexdigest()
+
+
+def _code_files(settings: dict) -> list[Path]:
+    """The Python code a build runs besides Pelican: Hubbub itself and the site's plugins."""
+    import importlib.util
+
+    import hubbub
+
+    files = list(Path(hubbub.__file__).parent.rglob("*.py"))
+    for name in settings.get("PLUGINS") or ():
+        module = name if isinstance(name, str) else getattr(name, "__name__", "")
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            spec = None  # a plugin found through PLUGIN_PATHS: its settings entry still counts
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            files.append(Path(spec.origin))
+    return files
+
+
+def settings_digest(settings: dict, root: Path, leave_out=()) -> str:
+    """A digest of the settings in which paths inside the site count relative to it, so that a
+    site moved or copied elsewhere keeps what its builds saved."""
+    from jinja2 import Environment
+
+    prefix = str(root) + os.sep
+
+    def relative(value):
+        if isinstance(value, str) and (value == str(root) or value.startswith(prefix)):
+            return "<site>" + value[len(str(root)):]
+        if type(value) in (list, tuple):
+            return type(value)(relative(item) for item in value)
+        return value
+
+    chosen = {k: relative(v) for k, v in settings.items() if k.isupper() and k not in leave_out}
+    return Fingerprinter(Environment()).value(chosen)
+
+
+def config_digest(settings: dict, root: Path) -> str:
+    import pelican
+
+    parts = [pelican.__version__, sys.version, settings_digest(settings, root, {"OUTPUT_PATH"}),
+             _files_digest(_code_files(settings))]
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def reader_digest(settings: dict, root: Path) -> str:
+    import markdown
+    import pelican
+
+    leave_out = {k for k in settings if k in PRESENTATION_ONLY or k.endswith(("_URL", "_SAVE_AS"))
+                 or "FEED" in k}
+    parts = [pelican.__version__, markdown.__version__, settings_digest(settings, root, leave_out)]
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+
+
+# -- sources ------------------------------------------------------------------------------------------
+
+def scan(directories, root: Path) -> dict[str, tuple[int, int]]:
+    """path -> (size, mtime_ns) of every file under these directories (they may be missing).
+
+    Paths inside the site are relative to it (a copied site keeps its record), others absolute."""
+    found = {}
+    for directory in directories:
+        for dirpath, _dirs, files in os.walk(directory, followlinks=True):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                relative = os.path.relpath(path, root)
+                found[path if relative.startswith("..") else relative] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+def _stamp_text(stamp) -> str:
+    return f"{stamp[0]}:{stamp[1]}"
+
+
+class Memory:
+    """What `hubbub serve --reload` keeps between builds: content objects ready for reuse."""
+
+    def __init__(self):
+        self.config: str | None = None
+        self.objects: dict[str, tuple[str, object]] = {}  # relative source path -> (stamp, object)
+
+
+class _Source(compat.ContentSource):
+    """Content objects for Pelican's generators: reused when their source is unchanged."""
+
+    def __init__(self, build: SiteBuild):
+        self.build = build
+        self.content_path = Path(build.settings["PATH"])
+        self.shared: dict[str, object] = {"settings": build.settings}
+        self.stored = {} if build.full else build.store.contents(build.config)
+        self.fresh: dict[str, object] = {}
+        self._reader_keys: dict[str, str] = {}
+
+    def bind(self, generator) -> None:
+        self.shared["context"] = generator.context  # what every content object shares (store.dumps)
+
+    def _stamp(self, path: str) -> str | None:
+        stamp = self.build.sources.get(os.path.relpath(self.content_path / path, self.build.root))
+        return None if stamp is None else _stamp_text(stamp)
+
+    def reuse(self, path: str):
+        build = self.build
+        if build.full:
+            return None
+        stamp = self._stamp(path)
+        memory = build.memory
+        if memory is not None and memory.config == build.config and build.reuse_objects:
+            held = memory.objects.get(path)
+            if held is not None and held[0] == stamp:
+                build.report.reused += 1
+                return held[1]
+        stored = self.stored.get(path)
+        if stored is None or stored[0] != stamp:
+            return None
+        try:
+            obj = loads(stored[1], self.shared)
+        except Exception:  # a pickle from another version of some class: read the file again
+            return None
+        build.report.reused += 1
+        if memory is not None:
+            memory.objects[path] = (stamp, obj)
+        return obj
+
+    def read(self, path: str, content) -> None:
+        build = self.build
+        build.report.read += 1
+        stamp = self._stamp(path) or "0:0"
+        build.store.put_content(build.config, path, stamp, dumps(content, self.shared))
+        if build.memory is not None:
+            build.memory.objects[path] = (stamp, content)
+
+    def _reader_key(self, path: str) -> str:
+        key = self._reader_keys.get(path)
+        if key is None:
+            with open(path, "rb") as fh:
+                key = self.build.reader + hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
+            self._reader_keys[path] = key
+        return key
+
+    def reader_get(self, path: str):
+        if self.build.full:
+            return None
+        return self.build.store.reader_get(self._reader_key(path))
+
+    def reader_put(self, path: str, value) -> None:
+        self.build.store.reader_put(self._reader_key(path), value)
+
+
+class SiteBuild:
+    def __init__(self, settings: dict, root: Path, *, full: bool = False, memory: Memory | None = None):
+        compat.check_version()
+        self.settings = settings
+        self.root = Path(root)
+        self.full = full
+        self.memory = memory
+        self.output = Path(settings["OUTPUT_PATH"])
+        self.report = BuildReport(settings, full)
+        self.config = config_digest(settings, self.root)
+        self.reader = reader_digest(settings, self.root)
+        self.store = Store(self.root / "cache" / "hubbub")
+        # Reusing objects read by an earlier build is safe with plugins that set what they attach
+        # on every build; with any other plugin every object is built afresh from the reader cache.
+        self.reuse_objects = all(str(p).startswith("hubbub.plugins.") for p in settings.get("PLUGINS") or ())
+        self.claimed: set[str] = set()
+        self.sources: dict[str, tuple[int, int]] = {}
+
+    # -- what plugins may ask of the build ---------------------------------------------------------
+    def claim(self, name: str) -> None:
+        """An output file a plugin wrote or kept on this build (output-relative): not stale."""
+        self.claimed.add(name.replace(os.sep, "/"))
+
+    def cache(self, name: str) -> dict:
+        """A named dict a plugin keeps from one build to the next (saved at the end)."""
+        found = self._caches.get(name)
+        if found is None:
+            found = self._caches[name] = (None if self.full else self.store.cache_get(name)) or {}
+        return found
+
+    # -- the build ---------------------------------------------------------------------------------
+    def _watched(self) -> list[str]:
+        """Directories whose files make up the site besides settings and code."""
+        settings = self.settings
+        import hubbub
+
+        dirs = [settings["PATH"], settings["THEME"], *settings.get("THEME_TEMPLATES_OVERRIDES", []), hubbub.TEMPLATES]
+        return [d for d in dict.fromkeys(os.path.abspath(d) for d in dirs) if os.path.isdir(d)]
+
+    def run(self) -> BuildReport:
+        global _current
+        started = time.perf_counter()
+        self._caches: dict[str, dict] = {}
+        self.sources = scan(self._watched(), self.root)
+        previous_log = OutputLog.load(self.output)
+        running = self.output / HUBBUB_DIR / RUNNING_NAME
+        interrupted = running.exists()
+        if interrupted:
+            log.warning("the last build of %s stopped half-way: rendering every page again", self.output)
+        remembered = previous_log.sources if previous_log.config == self.config and not self.full else None
+        self.report.changed_sources = sorted(
+            p for p in set(self.sources) | set(remembered or {})
+            if (remembered or {}).get(p) != list(self.sources.get(p) or ()) or p not in self.sources)
+        if (remembered is not None and not interrupted and not self.report.changed_sources
+                and previous_log.entries and previous_log.all_intact()
+                and all((self.output / name).exists() for name in previous_log.claimed)):
+            self.report.nothing_changed = True
+            self.report.seconds = time.perf_counter() - started
+            return self.report
+
+        atomic_write(running, f"{os.getpid()}\n".encode(), fsync=False)
+        if self.full or interrupted:
+            previous_log = OutputLog(self.output)  # no page is assumed up to date
+        current_log = OutputLog(self.output)
+        writes = WriteReport()
+        source = _Source(self)
+        build = self
+
+        def make_writer(output_path, settings, env):
+            return BuildWriter(output_path, settings, fingerprints=Fingerprinter(env), epoch=build.config,
+                               previous=previous_log, current=current_log, report=writes)
+
+        _current = self
+        try:
+            with self.store.batch():
+                compat.HubbubPelican(self.settings, source, make_writer, self._copy_file).run()
+        finally:
+            _current = None
+        self.report.rendered, self.report.kept = writes.rendered, writes.kept
+        self.report.written = writes.written + self.report.written  # pages and feeds, then static files
+        current_log.claimed = sorted(self.claimed)
+        current_log.config = self.config
+        current_log.sources = {path: list(stamp) for path, stamp in self.sources.items()}
+        self._remove_stale(previous_log, current_log)
+        current_log.save()
+        with self.store.batch():
+            for name, value in self._caches.items():
+                self.store.cache_put(name, value)
+            if not self.full:
+                content = os.path.relpath(self.settings["PATH"], self.root)
+                gone = set(source.stored) - {os.path.relpath(p, content) for p in self.sources}
+                self.store.forget_contents(self.config, gone)
+        atomic_remove(running, fsync=False)
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _copy_file(self, source: str, destination: str) -> None:
+        """Static files: copied only when the bytes differ, through a rename."""
+        data = Path(source).read_bytes()
+        target = Path(destination)
+        name = os.path.relpath(target, self.output).replace(os.sep, "/")
+        self.claim(name)
+        try:
+            if target.read_bytes() == data:
+                return
+        except OSError:
+            pass
+        atomic_write(target, data, fsync=False)
+        self.report.written.append(name)
+
+    def _remove_stale(self, previous: OutputLog, current: OutputLog) -> None:
+        before = set(previous.entries) | set(previous.claimed)
+        now = set(current.entries) | set(current.claimed)
+        for name in sorted(before - now):
+            path = self.output / name
+            if atomic_remove(path, fsync=False):
+                self.report.removed.append(name)
+            parent = path.parent
+            while parent != self.output and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent

@@ -1,0 +1,217 @@
+"""The build's writer: render only pages whose inputs changed, write only files whose bytes changed.
+
+Pelican's own Writer decides what each page is (its context, its pagination, its file name);
+this subclass wraps the template so that rendering starts only when the page's fingerprint differs
+from the one recorded for that file by the last build, and replaces Pelican's file opening so that
+a file is replaced through a temporary file and a rename, and only when its bytes differ. Either
+way Pelican goes on as if it had written the page (the `content_written` signal included), so
+plugins see every page of the site on every build.
+
+What was written is recorded in <output>/.hubbub/outputs.json: per file its fingerprint and the
+size and time it had when written, so a file changed or removed behind the build's back is
+written again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pelican.writers import FileOverwriteFailedError, Writer
+
+from hubbub.core.atomic import atomic_write
+from hubbub.core.manifest import HUBBUB_DIR, dump_json
+
+from .fingerprint import Fingerprinter
+
+LOG_NAME = "outputs.json"
+LOG_VERSION = 1
+
+
+class _Unchanged(str):
+    """What a guarded template renders when the page need not be rendered again."""
+
+
+UNCHANGED = _Unchanged("")
+
+
+def _stamp(path: Path) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+@dataclass
+class OutputLog:
+    """Per output file (relative to output/): [fingerprint, size, mtime_ns] when last written."""
+
+    output_dir: Path
+    entries: dict[str, list] = field(default_factory=dict)
+    claimed: list[str] = field(default_factory=list)  # files plugins and static copies made
+    config: str = ""  # the configuration the output was built with
+    sources: dict[str, list] = field(default_factory=dict)  # source file -> [size, mtime_ns] it was built from
+
+    @property
+    def path(self) -> Path:
+        return self.output_dir / HUBBUB_DIR / LOG_NAME
+
+    @classmethod
+    def load(cls, output_dir: Path) -> OutputLog:
+        log = cls(Path(output_dir))
+        try:
+            data = json.loads(log.path.read_bytes())
+        except (FileNotFoundError, ValueError):
+            return log
+        if isinstance(data, dict) and data.get("version") == LOG_VERSION:
+            log.entries = data.get("outputs", {})
+            log.claimed = data.get("claimed", [])
+            log.config = data.get("config", "")
+            log.sources = data.get("sources", {})
+        return log
+
+    def save(self) -> None:
+        data = {"version": LOG_VERSION, "outputs": self.entries, "claimed": self.claimed, "config": self.config,
+                "sources": self.sources}
+        atomic_write(self.path, dump_json(data), fsync=False)
+
+    def intact(self, name: str, fingerprint: str | None = None) -> bool:
+        """Whether the file is still what the last build wrote (with this fingerprint, if given)."""
+        entry = self.entries.get(name)
+        if entry is None or (fingerprint is not None and entry[0] != fingerprint):
+            return False
+        return _stamp(self.output_dir / name) == entry[1:]
+
+    def all_intact(self) -> bool:
+        return all(self.intact(name) for name in self.entries)
+
+
+@dataclass
+class WriteReport:
+    rendered: list[str] = field(default_factory=list)  # fingerprint changed: rendered again
+    written: list[str] = field(default_factory=list)  # bytes changed: replaced on disk
+    kept: int = 0  # fingerprint unchanged and the file intact: not rendered
+
+
+class _OutputFile:
+    """What Pelican writes a page or feed into: compared with the file, then swapped in whole."""
+
+    def __init__(self, writer: BuildWriter, path: str):
+        self.writer, self.path, self.parts = writer, path, []
+
+    def write(self, text: str | bytes) -> None:
+        self.parts.append(text)  # pages write text; feedgenerator writes encoded bytes
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            self.writer._finish(self.path, self.parts)
+        return False
+
+
+class _GuardedTemplate:
+    """A template that renders only when the page's fingerprint changed."""
+
+    def __init__(self, template, writer: BuildWriter):
+        self.template, self.writer = template, writer
+        self.name = template.name
+
+    def render(self, context):
+        return self.writer._render(self.template, context)
+
+
+class BuildWriter(Writer):
+    """Pelican's Writer, rendering and writing only what changed (see the module docstring)."""
+
+    def __init__(self, output_path, settings, *, fingerprints: Fingerprinter, epoch: str, previous: OutputLog,
+                 current: OutputLog, report: WriteReport):
+        super().__init__(output_path, settings=settings)
+        self.fingerprints, self.epoch = fingerprints, epoch
+        self.previous, self.current, self.report = previous, current, report
+        self._pending: dict[str, str] = {}  # output name -> fingerprint, between render and write
+
+    def _name(self, path: str) -> str:
+        return os.path.relpath(path, self.output_path).replace(os.sep, "/")
+
+    # Pages -------------------------------------------------------------------------------------
+    def write_file(self, name, template, context, *args, **kwargs):
+        return super().write_file(name, _GuardedTemplate(template, self), context, *args, **kwargs)
+
+    def _render(self, template, context) -> str:
+        name = context["output_file"]
+        fingerprint = self.fingerprints.page(template.name, f"{self.epoch}:{name}", context)
+        self._pending[name] = fingerprint
+        if self.previous.intact(name, fingerprint):
+            return UNCHANGED
+        self.report.rendered.append(name)
+        return template.render(context)
+
+    # Feeds -------------------------------------------------------------------------------------
+    def write_feed(self, elements, context, path=None, url=None, feed_type="atom", override_output=False,
+                   feed_title=None):
+        if path:
+            items = elements[: self.settings["FEED_MAX_ITEMS"]]
+            fingerprint = self.fingerprints.feed(f"{self.epoch}:{path}", [url, feed_type, feed_title], items)
+            name = path.replace(os.sep, "/")
+            if self.previous.intact(name, fingerprint):
+                self._open_w(os.path.join(self.output_path, path), "utf-8", override_output)  # Pelican's bookkeeping
+                self._keep(name, fingerprint)
+                return None
+            self._pending[name] = fingerprint
+            self.report.rendered.append(name)
+        return super().write_feed(elements, context, path, url, feed_type, override_output, feed_title)
+
+    # Files -------------------------------------------------------------------------------------
+    def _open_w(self, filename, encoding, override=False):
+        # Pelican's rules for a file written twice, then our file instead of open(filename, "w").
+        if filename in self._overridden_files:
+            if override:
+                raise FileOverwriteFailedError(f'Failed to overwrite "{filename}" a second time '
+                                               "(was previously overwritten)")
+            return _Discard()
+        if filename in self._written_files and not override:
+            raise FileOverwriteFailedError(f'Failed to overwrite "{filename}" as Pelican has already '
+                                           "written to it previously (set `override=True` if intended)")
+        if override:
+            self._overridden_files.add(filename)
+        self._written_files.add(filename)
+        return _OutputFile(self, filename)
+
+    def _finish(self, path: str, parts: list[str]) -> None:
+        name = self._name(path)
+        fingerprint = self._pending.pop(name, None)
+        if len(parts) == 1 and parts[0] is UNCHANGED:
+            self._keep(name, fingerprint)
+            return
+        data = b"".join(part if isinstance(part, bytes) else part.encode("utf-8") for part in parts)
+        target = Path(path)
+        try:
+            same = target.read_bytes() == data
+        except OSError:
+            same = False
+        if not same:
+            atomic_write(target, data, fsync=False)
+            self.report.written.append(name)
+        self.current.entries[name] = [fingerprint, *_stamp(target)]
+
+    def _keep(self, name: str, fingerprint: str | None) -> None:
+        self.report.kept += 1
+        self.current.entries[name] = [fingerprint, *self.previous.entries[name][1:]]
+
+
+class _Discard:
+    """A second write to an overridden file goes nowhere, as in Pelican."""
+
+    def write(self, text):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

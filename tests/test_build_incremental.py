@@ -1,0 +1,215 @@
+"""Incremental builds (`hubbub build`) write exactly what `hubbub build --full` writes.
+
+Each test makes a generated site (tests/build_helpers.py), builds it, changes one kind of thing,
+and compares the incremental output with a build from scratch, byte for byte. The report of the
+incremental build also shows it did only part of the work.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from build_helpers import (
+    CATEGORIES,
+    WRITERS,
+    assert_same_as_full,
+    build,
+    make_site,
+    slugify,
+    write_post,
+    write_thread,
+)
+
+
+@pytest.fixture(scope="module")
+def built_template(tmp_path_factory) -> Path:
+    site = make_site(tmp_path_factory.mktemp("incremental") / "site")
+    build(site)
+    return site
+
+
+@pytest.fixture
+def site(built_template, tmp_path) -> Path:
+    """A private copy of a built site (its output and the build's cache come along)."""
+    dest = tmp_path / "site"
+    shutil.copytree(built_template, dest, symlinks=True)
+    return dest
+
+
+def pages(report) -> set[str]:
+    return set(report.rendered)
+
+
+def test_nothing_changed_does_no_work(site, tmp_path):
+    report = build(site)
+    assert report.nothing_changed
+    assert report.rendered == [] and report.written == []
+
+
+def test_a_touched_but_unchanged_file_reads_again_and_writes_nothing(site, tmp_path):
+    post = site / "content" / "posts" / "post-3.md"
+    os.utime(post, ns=(time.time_ns(), time.time_ns()))
+    report = assert_same_as_full(site, tmp_path)
+    assert report.read == 1 and report.written == []
+
+
+def test_edited_post_body(site, tmp_path):
+    post = site / "content" / "posts" / "post-4.md"
+    post.write_text(post.read_text(encoding="utf-8") + "\nAn added sentence about networking.\n", encoding="utf-8")
+    report = assert_same_as_full(site, tmp_path)
+    assert report.read == 1 and report.reused > 20
+    assert "posts/post-4/index.html" in report.written
+    # Its page, and the pages and feeds that show its text or summary; most pages stay as they are.
+    assert report.kept > 2 * len(report.rendered)
+    assert "about/index.html" not in report.rendered
+
+
+@pytest.mark.parametrize("change", [
+    {"title": "A completely new title"},
+    {"date": "2019-06-30 12:00"},
+    {"extra": "Slug: a-new-slug\n"},
+    {"tags": ["brand new tag", "seo"]},
+    {"category": "Freelancing"},
+    {"author": WRITERS[1]},
+    {"extra": "Slug: post-5\nStatus: draft\n"},
+    {"extra": "Slug: post-5\nSummary: A summary written by hand.\n"},
+], ids=["title", "date", "slug", "tags", "category", "author", "draft", "summary"])
+def test_changed_metadata(site, tmp_path, change):
+    write_post(site, 5, **change)
+    report = assert_same_as_full(site, tmp_path)
+    assert report.read == 1
+
+
+def test_draft_published_again(site, tmp_path):
+    write_post(site, 6, extra="Slug: post-6\nStatus: draft\n")
+    assert_same_as_full(site, tmp_path)
+    write_post(site, 6)
+    assert_same_as_full(site, tmp_path)
+
+
+def test_new_post(site, tmp_path):
+    write_post(site, 99, title="Brand new post", date="2030-01-01 09:00", category=CATEGORIES[0])
+    report = assert_same_as_full(site, tmp_path)
+    assert "posts/post-99/index.html" in report.written
+    assert "index.html" in report.written  # the newest post heads the home page
+
+
+def test_deleted_and_renamed_posts(site, tmp_path):
+    (site / "content" / "posts" / "post-7.md").unlink()
+    report = assert_same_as_full(site, tmp_path)
+    assert "posts/post-7/index.html" in report.removed
+    assert not (site / "output" / "posts" / "post-7").exists()
+    posts = site / "content" / "posts"
+    (posts / "post-8.md").rename(posts / "renamed-file.md")
+    assert_same_as_full(site, tmp_path)
+
+
+def test_profiles_edited_and_new(site, tmp_path):
+    profile = site / "content" / "authors" / f"{slugify(WRITERS[0])}.md"
+    profile.write_text(profile.read_text(encoding="utf-8").replace("A short *bio*.", "A longer bio."),
+                       encoding="utf-8")
+    report = assert_same_as_full(site, tmp_path)
+    assert f"authors/{slugify(WRITERS[0])}/index.html" in report.written
+    fourth = slugify(WRITERS[3])
+    (site / "content" / "authors" / f"{fourth}.md").write_text(
+        f"Name: {WRITERS[3]}\nTagline: New here\n\nHello.\n", encoding="utf-8")
+    assert_same_as_full(site, tmp_path)
+
+
+def test_page_image_and_static_file(site, tmp_path):
+    about = site / "content" / "pages" / "about.md"
+    about.write_text("Title: About\n\nWe changed this page.\n", encoding="utf-8")
+    (site / "content" / "images" / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" id="x"/>\n')
+    (site / "content" / "images" / "new.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" id="y"/>\n')
+    report = assert_same_as_full(site, tmp_path)
+    assert {"about/index.html", "images/logo.svg", "images/new.svg"} <= set(report.written)
+    (site / "content" / "images" / "new.svg").unlink()
+    about.write_text("Title: About us\n\nA new title makes a new page.\n", encoding="utf-8")
+    report = assert_same_as_full(site, tmp_path)
+    assert "images/new.svg" in report.removed and "about/index.html" in report.removed
+
+
+def test_published_comment_threads(site, tmp_path):
+    write_thread(site, "post-1", [(1, None, "A Reader"), (2, 1, WRITERS[1]), (3, None, "Someone Else")])
+    (site / "content" / "comments" / "post-0.json").unlink()
+    report = assert_same_as_full(site, tmp_path)
+    assert "posts/post-1/index.html" in report.written
+
+
+def test_template_override_and_settings(site, tmp_path):
+    overrides = site / "templates"
+    overrides.mkdir()
+    (overrides / "partials").mkdir()
+    theme = Path(__import__("hubbub").THEME) / "templates"
+    shutil.copy2(theme / "partials" / "article_meta.html", overrides / "partials" / "article_meta.html")
+    conf = site / "pelicanconf.py"
+    conf.write_text(conf.read_text() + f"\nTHEME_TEMPLATES_OVERRIDES = [{str(overrides)!r}]\n")
+    assert_same_as_full(site, tmp_path)
+    meta = overrides / "partials" / "article_meta.html"
+    meta.write_text(meta.read_text() + "<!-- override -->\n")
+    report = assert_same_as_full(site, tmp_path)
+    assert "posts/post-2/index.html" in report.written
+    conf.write_text(conf.read_text() + '\nSITENAME = "Another name"\n')
+    report = assert_same_as_full(site, tmp_path)
+    assert "index.html" in report.written
+
+
+def test_random_sequence_of_edits(site, tmp_path):
+    rng = random.Random(20261130)
+    posts = site / "content" / "posts"
+    next_new = 100
+    for step in range(12):
+        existing = sorted(posts.glob("*.md"))
+        action = rng.choice(["body", "title", "tags", "new", "delete", "date", "draft", "thread", "author"])
+        target = rng.choice(existing)
+        number = int(target.stem.split("-")[-1]) if target.stem.startswith("post-") else None
+        if action == "new" or number is None:
+            write_post(site, next_new, rng)
+            next_new += 1
+        elif action == "delete" and len(existing) > 5:
+            target.unlink()
+        elif action == "body":
+            target.write_text(target.read_text(encoding="utf-8") + f"\nStep {step}.\n", encoding="utf-8")
+        elif action == "thread":
+            write_thread(site, f"post-{number}", [(1, None, rng.choice(WRITERS)), (2, None, "A Reader")])
+        else:
+            change = {"title": {"title": f"Title at step {step}"}, "tags": {"tags": [f"tag{step}", "seo"]},
+                      "date": {"date": f"2017-0{1 + step % 9}-1{step % 9} 10:00"},
+                      "draft": {"extra": f"Slug: post-{number}\nStatus: draft\n"},
+                      "author": {"author": rng.choice(WRITERS)}}.get(action, {})
+            write_post(site, number, rng, **change)
+        assert_same_as_full(site, tmp_path)
+
+
+def test_a_build_killed_half_way_is_repaired_by_the_next(tmp_path):
+    site = make_site(tmp_path / "site", posts=160)
+    build(site)
+    for n in range(0, 160, 7):
+        write_post(site, n, title=f"Retitled {n}")
+    running = site / "output" / ".hubbub" / "build-running"
+    proc = subprocess.Popen([sys.executable, "-m", "hubbub", "build"], cwd=site,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not running.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # let it write some pages
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    if proc.returncode == 0:
+        pytest.fail("the build finished before it could be stopped: make the site bigger")
+    assert running.exists()
+    # Put some of the sources back, so that a page the killed build wrote no longer matches them.
+    for n in range(0, 160, 14):
+        write_post(site, n)
+    assert_same_as_full(site, tmp_path)
+    assert not running.exists()
