@@ -104,7 +104,7 @@ class Config:
     development: bool = False
     deploy_command: str | None = None
     rebuild_delay: float = 30.0
-    rebuild_after_publish: float = 300.0  # seconds; 0 = no rebuild after an in-place publish
+    rebuild_after_publish: float = 2.0  # seconds; 0 = no incremental build after an in-place publish
     # Moderation: login throttling, emails (SMTP off when no host), links in emails.
     login_rate_limit: str = "10/minute;100/day"
     public_url: str | None = None
@@ -189,7 +189,7 @@ def load_config(env: dict | None = None) -> Config:
         development=_bool(env, "HUBBUB_DEVELOPMENT", False),
         deploy_command=(env.get("HUBBUB_DEPLOY_COMMAND") or "").strip() or None,
         rebuild_delay=_number(env, "HUBBUB_REBUILD_DELAY", 30.0, float, 0),
-        rebuild_after_publish=_number(env, "HUBBUB_REBUILD_AFTER_PUBLISH", 300.0, float, 0),
+        rebuild_after_publish=_number(env, "HUBBUB_REBUILD_AFTER_PUBLISH", 2.0, float, 0),
         login_rate_limit=_rate_limit(env, "HUBBUB_LOGIN_RATE_LIMIT", "10/minute;100/day"),
         public_url=_public_url(env, "HUBBUB_PUBLIC_URL"),
         **_smtp(env),

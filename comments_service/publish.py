@@ -5,9 +5,9 @@
   hubbub.core.publisher, which writes the thread file and patches output/ in place (the same
   bytes a full build writes). One publisher at a time: a PostgreSQL advisory lock across hosts,
   the publisher's file lock within one.
-- `rebuild` (debounced): a full `hubbub build` when a change could not be applied in place, and
-  a while after publishing (HUBBUB_REBUILD_AFTER_PUBLISH) for what only a build derives, such as
-  profile stats.
+- `rebuild` (debounced): an incremental `hubbub build` shortly after publishing
+  (HUBBUB_REBUILD_AFTER_PUBLISH), for what only a build derives from comments (an author's profile
+  stats, accolades and latest comments), and when a change could not be applied in place.
 - `deploy` (coalesced): the optional HUBBUB_DEPLOY_COMMAND after each publish; failures retry.
 """
 
@@ -82,20 +82,20 @@ def publish_thread_job(hub, payload: dict) -> None:
             enqueue(s, "rebuild", {}, key="site", delay=hub.config.rebuild_delay)
         elif hub.config.rebuild_after_publish:
             # Profile stats and accolades come from comments too; the fast path leaves them as they
-            # were. A debounced full build brings them up to date after a quiet spell.
+            # were. An incremental build (a burst of approvals books one) rewrites just those pages.
             enqueue(s, "rebuild", {}, key="site", delay=hub.config.rebuild_after_publish)
         if hub.config.deploy_command:
             enqueue(s, "deploy", {}, key="site", delay=1.0)
 
 
 def rebuild_job(hub, payload: dict) -> None:
-    """A full build in a child process, so a broken plugin cannot take the service down.
+    """An incremental build in a child process, so a broken plugin cannot take the service down.
 
     It uses the settings of the build that made output/: a production site rebuilds with --publish.
     """
     from hubbub.core.publisher import republish_threads, stale_threads
 
-    command = [sys.executable, "-m", "hubbub", "build"]
+    command = [sys.executable, "-m", "hubbub", "build", "--output", str(hub.config.output_dir)]
     if not hub.threads.site().get("relative_urls", True):
         command.append("--publish")
     done = subprocess.run(command, cwd=hub.config.site_dir, capture_output=True, text=True, timeout=1800)

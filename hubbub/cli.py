@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .build import BuildError, build_site, run_build, site_dir
+from .build import BuildError, run_build, site_dir
 
 # name -> "module:attribute" of a command that needs the comment service.
 SERVICE_COMMANDS = {
@@ -62,27 +62,11 @@ def build(publish: bool, output: str | None, full: bool):
     click.echo(f"{report.summary()}\nSite built in {report.settings['OUTPUT_PATH']}")
 
 
-def _watch_and_rebuild() -> None:
-    """Rebuild in a fresh process on every change, so edited plugins are reloaded too."""
-    import subprocess
-    import sys
-
-    from watchfiles import watch
-
-    root = site_dir()
-    watched = [p for p in (root / "content", root / "theme", root / "templates", root / "pelicanconf.py")
-               if p.exists()]
-    click.echo("Watching the site's content, templates and pelicanconf.py for changes")
-    for changes in watch(*watched, debounce=300):
-        click.echo(f"{len(changes)} change(s): rebuilding")
-        result = subprocess.run([sys.executable, "-m", "hubbub", "build"], cwd=root)
-        click.echo("Rebuilt" if result.returncode == 0 else "Build failed: the previous output is kept")
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--reload", "reload_", is_flag=True, help="Rebuild the site when content, theme or settings change.")
+@click.option("--reload", "reload_", is_flag=True,
+              help="Apply each saved change to the site at once, and reload the open page.")
 def serve(host: str, port: int, reload_: bool):
     """Serve output/ at / together with the comment service (development server)."""
     import logging
@@ -90,15 +74,22 @@ def serve(host: str, port: int, reload_: bool):
 
     from comments_service import create_app
 
+    if reload_:
+        from .build.reload import LiveSite
+        from .livereload import Events, install
+
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        events = Events()
+        live = LiveSite(site_dir(), notify=events.publish)
+        # Before the service starts its threads, so a cold build may read on every core.
+        live.build()  # a failure is shown in the browser and here; the last good output is served
     app = create_app()
     # Werkzeug's request log starts each line with the client address: keep addresses out of logs.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if reload_:
-        try:
-            build_site()
-        except BuildError as exc:
-            click.echo(f"Build failed, serving the previous output: {exc}", err=True)
-        threading.Thread(target=_watch_and_rebuild, daemon=True).start()
+        install(app, events)
+        threading.Thread(target=live.watch, name="hubbub-reload", daemon=True).start()
+        click.echo("Watching the site's content, templates and settings: saved changes show at once")
     click.echo(f"Hubbub on http://{host}:{port}/ (Ctrl-C stops it)")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 

@@ -79,7 +79,9 @@ def _due_now(app, kind: str) -> int:
 
 
 def test_a_debounced_rebuild_follows_publishing_and_keeps_the_comments(make_app, service_env, site_dir):
-    app = make_app({**service_env, "HUBBUB_REBUILD_AFTER_PUBLISH": "300"})
+    app = make_app({**service_env, "HUBBUB_REBUILD_AFTER_PUBLISH": "2"})
+    profile = site_dir / "output" / "authors" / "alan-whitaker" / "index.html"
+    assert "Still here after a full build" not in profile.read_text(encoding="utf-8")
     add_moderator(app)
     cid = post(app.test_client(), SLUG, body="Still here after a full build").json["id"]
     moderate(app, cid, "approve")
@@ -91,6 +93,9 @@ def test_a_debounced_rebuild_follows_publishing_and_keeps_the_comments(make_app,
     html = page(site_dir)
     assert "Still here after a full build" in section(html, SLUG) and "And me" in html
     assert _due_now(app, "rebuild") == 0
+    # The incremental build brought what only a build derives from comments up to date: the
+    # writer's profile lists the latest comments their posts received.
+    assert "Still here after a full build" in profile.read_text(encoding="utf-8")
 
 
 def test_the_deploy_command_runs_after_publishing_and_failures_retry(make_app, service_env, site_dir):

@@ -147,7 +147,7 @@ def test_ranking_never_lists_itself_respects_limits_and_orders_by_score():
 
 def test_ties_beyond_the_first_candidates_are_settled_by_recency():
     similar = plugin_module("similar_posts")
-    vectors = [{"x": 1.0}] * 30  # everyone ties with everyone
+    vectors = similar.Vectors.from_dicts([{"x": 1.0}] * 30)  # everyone ties with everyone
     recency = list(range(30))
     ranked = similar.rank_similar(vectors, recency, limit=3, min_score=0.0, per_term=1000)
     assert ranked[0] == [29, 28, 27] and ranked[29] == [28, 27, 26]

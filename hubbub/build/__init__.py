@@ -53,7 +53,7 @@ def run_build(root: Path | None = None, publish: bool = False, *, full: bool = F
     full=True; both write the same bytes. Returns the BuildReport; raises BuildError on any error."""
     from .engine import SiteBuild
 
-    root = Path(root or site_dir())
+    root = Path(root or site_dir()).resolve()
     settings = load_settings(root, publish, **override)
     errors = _ErrorCounter()
     loggers = [logging.getLogger(name) for name in ("pelican", "hubbub")]

@@ -16,7 +16,7 @@ from operator import attrgetter
 
 import pelican
 from pelican import Pelican, generators, signals, utils
-from pelican.contents import Content
+from pelican.contents import Article, Content, Page
 from pelican.generators import ArticlesGenerator, PagesGenerator
 from pelican.writers import Writer
 
@@ -177,7 +177,10 @@ class HubbubPelican(Pelican):
     def run(self):
         source = self.hubbub_source
 
+        self.hubbub_generators = made = []
+
         def prepare(generator):
+            made.append(generator)
             if isinstance(generator, _ContentGenerator):
                 generator._hubbub_init(source)
             if getattr(self, "hubbub_env", None) is None and hasattr(generator, "env"):
@@ -200,6 +203,46 @@ class HubbubPelican(Pelican):
 
 
 _pelican_copy_file = utils.copy_file
+
+
+def read_content(generator, path: str):
+    """Read one article or page afresh with the generator's readers, as generate_context does
+    (its signals included); None if it is not valid content."""
+    articles = isinstance(generator, ArticlesGenerator)
+    readers = generator.readers
+    cached = readers.get_cached_data, readers.cache_data
+    readers.get_cached_data, readers.cache_data = (lambda p, default=None: default), (lambda p, v: None)
+    try:
+        content = readers.read_file(
+            base_path=generator.path, path=path, content_class=Article if articles else Page, context=generator.context,
+            preread_signal=signals.article_generator_preread if articles else signals.page_generator_preread,
+            preread_sender=generator,
+            context_signal=signals.article_generator_context if articles else signals.page_generator_context,
+            context_sender=generator)
+    finally:
+        readers.get_cached_data, readers.cache_data = cached
+    return content if isinstance(content, (Article, Page)) and content.is_valid() else None
+
+
+def read_source(readers, path: str):
+    """What Pelican's reader for this file returns ((html, metadata)), as Readers.read_file caches it."""
+    from pelican.readers import _filter_discardable_metadata
+    from pelican.utils import file_suffix
+
+    content, metadata = readers.readers[file_suffix(path)].read(path)
+    return content, _filter_discardable_metadata(metadata)
+
+
+def render_alone(generator, content, write_file) -> None:
+    """Write one article's or page's own page as the generator's generate_output writes it."""
+    common = {"relative_urls": generator.settings["RELATIVE_URLS"],
+              "override_output": hasattr(content, "override_save_as"), "url": content.url}
+    template = generator.get_template(content.template)
+    if isinstance(generator, ArticlesGenerator):
+        write_file(content.save_as, template, generator.context, article=content, category=content.category,
+                   blog=True, **common)
+    else:
+        write_file(content.save_as, template, generator.context, page=content, **common)
 
 
 def clear_memoized_html() -> None:

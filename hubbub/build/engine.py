@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hubbub.core.atomic import atomic_remove, atomic_write
+from hubbub.core.background import can_fork
 from hubbub.core.manifest import HUBBUB_DIR
 
 from . import compat
@@ -167,11 +168,64 @@ def _stamp_text(stamp) -> str:
 
 
 class Memory:
-    """What `hubbub serve --reload` keeps between builds: content objects ready for reuse."""
+    """What `hubbub serve --reload` keeps between builds: content objects ready for reuse, and the
+    last build's generators (for rendering an edited post's page at once)."""
 
     def __init__(self):
         self.config: str | None = None
-        self.objects: dict[str, tuple[str, object]] = {}  # relative source path -> (stamp, object)
+        self.objects: dict[str, tuple[str, object, frozenset]] = {}  # source -> (stamp, object, attributes read)
+        self.pelican: LastBuild | None = None
+
+
+class LastBuild:
+    """The last build's generators, with what the fast path of `serve --reload` needs from them."""
+
+    def __init__(self, generators, output_path: str, memory: Memory):
+        self.content_generators = [g for g in generators if isinstance(g, compat._ContentGenerator)]
+        self.output_path = output_path
+        self.memory = memory
+
+    def read(self, generator, path: str):
+        return compat.read_content(generator, path)
+
+    def adopt(self, fresh, old, read: frozenset) -> None:
+        """Give an object read again what plugins attached to the one it replaces (similar posts,
+        comments, an author's profile on the author), until the next build works them out anew.
+        `read`: the attributes the old object had when it was read."""
+        for name in set(vars(old)) - read:
+            setattr(fresh, name, getattr(old, name))
+        wrappers = {(type(w), w.slug): w for w in _wrappers(old)}
+        for wrapper in _wrappers(fresh):
+            former = wrappers.get((type(wrapper), wrapper.slug))
+            for name, value in vars(former or wrapper).items():
+                if name not in vars(wrapper):
+                    setattr(wrapper, name, value)
+
+
+def _wrappers(content) -> list:
+    found = []
+    for name in ("author", "category"):
+        if getattr(content, name, None) is not None:
+            found.append(getattr(content, name))
+    for name in ("authors", "tags"):
+        found.extend(getattr(content, name, None) or ())
+    return found
+
+
+PREREAD_AT_LEAST = 64  # fewer files to read are not worth starting processes for
+_PREREAD = None  # (Readers, settings, reader digest) for the forked readers of SiteBuild._preread
+
+
+def _read_one(path: str) -> tuple[str, bytes | None]:
+    """In a forked reader: one Markdown file as the reader cache keeps it (None if it fails:
+    the build reads it again and reports the error)."""
+    readers, settings, reader = _PREREAD
+    with open(path, "rb") as fh:
+        key = reader + hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
+    try:
+        return key, dumps(compat.read_source(readers, path), {"settings": settings})
+    except Exception:  # noqa: BLE001 - reported by the build itself, with Pelican's message
+        return key, None
 
 
 class _Source(compat.ContentSource):
@@ -202,6 +256,7 @@ class _Source(compat.ContentSource):
             held = memory.objects.get(path)
             if held is not None and held[0] == stamp:
                 build.report.reused += 1
+                self._stable(path, stamp, held[1], held[2])
                 return held[1]
         stored = self.stored.get(path)
         if stored is None or stored[0] != stamp:
@@ -210,18 +265,27 @@ class _Source(compat.ContentSource):
             obj = loads(stored[1], self.shared)
         except Exception:  # a pickle from another version of some class: read the file again
             return None
+        obj.source_path = str(self.content_path / path)  # where the site is now (it may have moved)
         build.report.reused += 1
+        keys = self._stable(path, stamp, obj)
         if memory is not None:
-            memory.objects[path] = (stamp, obj)
+            memory.objects[path] = (stamp, obj, keys)
         return obj
+
+    def _stable(self, path: str, stamp: str, obj, keys: frozenset | None = None) -> frozenset:
+        """Tell the fingerprints which attributes the object had as read (not what plugins add)."""
+        keys = frozenset(vars(obj)) if keys is None else keys
+        self.build.stable[id(obj)] = (path, stamp, keys)
+        return keys
 
     def read(self, path: str, content) -> None:
         build = self.build
         build.report.read += 1
         stamp = self._stamp(path) or "0:0"
         build.store.put_content(build.config, path, stamp, dumps(content, self.shared))
+        keys = self._stable(path, stamp, content)
         if build.memory is not None:
-            build.memory.objects[path] = (stamp, content)
+            build.memory.objects[path] = (stamp, content, keys)
 
     def _reader_key(self, path: str) -> str:
         key = self._reader_keys.get(path)
@@ -232,19 +296,43 @@ class _Source(compat.ContentSource):
         return key
 
     def reader_get(self, path: str):
-        if self.build.full:
-            return None
-        return self.build.store.reader_get(self._reader_key(path))
+        key = self._reader_key(path)
+        found = self.build.preread.pop(key, None)  # read on another core a moment ago
+        if found is None and not self.build.full:
+            found = self.build.store.reader_get(key)
+        return None if found is None else loads(found, self.readers_shared)
 
     def reader_put(self, path: str, value) -> None:
-        self.build.store.reader_put(self._reader_key(path), value)
+        self.build.store.reader_put(self._reader_key(path), dumps(value, self.readers_shared))
+
+    @property
+    def readers_shared(self) -> dict:
+        return {"settings": self.build.settings}
+
+    def to_read(self) -> list[str]:
+        """Markdown sources this build must read (not reusable, not in the reader cache)."""
+        from pelican.readers import MarkdownReader
+
+        build = self.build
+        paths = []
+        for relative, stamp in build.sources.items():
+            path = build.root / relative
+            if path.suffix.lstrip(".") not in MarkdownReader.file_extensions or not path.is_relative_to(self.content_path):
+                continue
+            inside = os.path.relpath(path, self.content_path)
+            stored = self.stored.get(inside)
+            if not build.full and stored is not None and stored[0] == _stamp_text(stamp):
+                continue
+            if build.full or build.store.reader_get(self._reader_key(str(path))) is None:
+                paths.append(str(path))
+        return paths
 
 
 class SiteBuild:
     def __init__(self, settings: dict, root: Path, *, full: bool = False, memory: Memory | None = None):
         compat.check_version()
         self.settings = settings
-        self.root = Path(root)
+        self.root = Path(root).resolve()
         self.full = full
         self.memory = memory
         self.output = Path(settings["OUTPUT_PATH"])
@@ -256,7 +344,9 @@ class SiteBuild:
         # on every build; with any other plugin every object is built afresh from the reader cache.
         self.reuse_objects = all(str(p).startswith("hubbub.plugins.") for p in settings.get("PLUGINS") or ())
         self.claimed: set[str] = set()
+        self.stable: dict[int, tuple] = {}  # id(content object) -> (source path, stamp, attributes read)
         self.sources: dict[str, tuple[int, int]] = {}
+        self.preread: dict[str, bytes] = {}  # reader cache entries read on other cores for this build
 
     # -- what plugins may ask of the build ---------------------------------------------------------
     def claim(self, name: str) -> None:
@@ -280,6 +370,12 @@ class SiteBuild:
         return [d for d in dict.fromkeys(os.path.abspath(d) for d in dirs) if os.path.isdir(d)]
 
     def run(self) -> BuildReport:
+        try:
+            return self._run()
+        finally:
+            self.store.close()
+
+    def _run(self) -> BuildReport:
         global _current
         started = time.perf_counter()
         self._caches: dict[str, dict] = {}
@@ -308,18 +404,34 @@ class SiteBuild:
         source = _Source(self)
         build = self
 
+        # Plain attributes of unchanged objects are remembered from one build to the next, which is
+        # safe when only Hubbub's plugins run (they never change what was read; see reuse_objects).
+        remembered = self.cache("attributes") if self.reuse_objects else {}
+        if remembered.get("config") != self.config:
+            remembered.clear()
+            remembered["config"] = self.config
+
         def make_writer(output_path, settings, env):
-            return BuildWriter(output_path, settings, fingerprints=Fingerprinter(env), epoch=build.config,
+            fingerprints = Fingerprinter(env, build.stable, remembered, str(build.settings["PATH"]))
+            return BuildWriter(output_path, settings, fingerprints=fingerprints, epoch=build.config,
                                previous=previous_log, current=current_log, report=writes)
 
         _current = self
+        pelican_run = compat.HubbubPelican(self.settings, source, make_writer, self._copy_file)
         try:
             with self.store.batch():
-                compat.HubbubPelican(self.settings, source, make_writer, self._copy_file).run()
+                self._preread(source)
+                pelican_run.run()
         finally:
             _current = None
+        if self.memory is not None:
+            self.memory.config = self.config
+            self.memory.pelican = LastBuild(pelican_run.hubbub_generators, str(self.output), self.memory)
         self.report.rendered, self.report.kept = writes.rendered, writes.kept
         self.report.written = writes.written + self.report.written  # pages and feeds, then static files
+        live = {entry[0] for entry in self.stable.values()}
+        for key in [k for k in remembered if k != "config" and k[0] not in live]:
+            del remembered[key]  # sources gone since
         current_log.claimed = sorted(self.claimed)
         current_log.config = self.config
         current_log.sources = {path: list(stamp) for path, stamp in self.sources.items()}
@@ -328,6 +440,7 @@ class SiteBuild:
         with self.store.batch():
             for name, value in self._caches.items():
                 self.store.cache_put(name, value)
+            self.store.keep_configs(self.config)
             if not self.full:
                 content = os.path.relpath(self.settings["PATH"], self.root)
                 gone = set(source.stored) - {os.path.relpath(p, content) for p in self.sources}
@@ -335,6 +448,28 @@ class SiteBuild:
         atomic_remove(running, fsync=False)
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    def _preread(self, source: _Source) -> None:
+        """A build with much Markdown to read (a cold build) reads it on every core first; Pelican
+        then finds each file in the reader cache. The reader is the same, so are the bytes."""
+        global _PREREAD
+        paths = source.to_read()
+        workers = min(os.cpu_count() or 1, 8)
+        if workers < 2 or len(paths) < PREREAD_AT_LEAST or not can_fork():
+            return
+        import multiprocessing
+
+        from pelican.readers import Readers
+
+        _PREREAD = (Readers(self.settings), self.settings, self.reader)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for key, data in pool.imap_unordered(_read_one, paths, chunksize=16):
+                    if data is not None:
+                        self.preread[key] = data
+                        self.store.reader_put(key, data)
+        finally:
+            _PREREAD = None
 
     def _copy_file(self, source: str, destination: str) -> None:
         """Static files: copied only when the bytes differ, through a rename."""

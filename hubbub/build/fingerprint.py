@@ -24,6 +24,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import os
 import types
 from collections.abc import Mapping
 
@@ -44,6 +45,9 @@ _CODE = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, 
 _PLAIN = (str, int, float, bool, complex, dt.datetime, dt.date, dt.time, dt.timedelta)
 _MISSING = object()
 _SHALLOW = (Page, Paginator)  # their whole value lists their articles by identity only
+# Properties of Pelican's content objects computed from what was read and the settings alone.
+_PURE_PROPERTIES = frozenset({"url", "save_as", "summary", "content", "locale_date", "date_format",
+                              "relative_source_path", "status", "template"})
 
 
 def _lookup(obj, key):
@@ -79,8 +83,16 @@ FEED_ITEM = _reads("title", "url", "summary", "content", "date", "modified",
 class Fingerprinter:
     """Hashes render inputs for one build; every object is hashed once (objects live for the build)."""
 
-    def __init__(self, env: Environment):
+    def __init__(self, env: Environment, stable: dict | None = None, remembered: dict | None = None,
+                 content_root: str = "/"):
         self.env = env
+        self.content_root = content_root  # source paths count relative to it: a moved site keeps its fingerprints
+        # Content objects as read from their source (id -> (path, version, attributes set when read))
+        # and, from earlier builds, the digests of their plain attributes by (path, name):
+        # an unchanged post's title, URL and summary are not worked out again.
+        self.stable = stable or {}
+        self.remembered = {} if remembered is None else remembered
+        self._lookups: dict[tuple[int, object], object] = {}
         self._memo: dict[tuple[int, int], str] = {}
         self._keep: list = []  # keeps hashed objects alive, so their ids stay unique for the build
         self._templates: dict[str, tuple[dict | None, str]] = {}
@@ -106,14 +118,93 @@ class Fingerprinter:
                 parts.append(f"{name}={'-' if value is _NOT_USED else self.used(value, roots[name])}")
         return _digest("\x1f".join(parts))
 
-    def used(self, obj, usage: Usage) -> str:
-        """The fingerprint of the parts of `obj` that `usage` says a template reads."""
-        if obj is None or isinstance(obj, _PLAIN) or (usage.whole and not isinstance(obj, _SHALLOW)):
-            return self.value(obj)
-        key = (id(obj), id(usage))
+    def quick_page(self, template_name: str, output: str, context: Mapping) -> str | None:
+        """A cheaper fingerprint with the same guarantee: equal quick fingerprints mean equal
+        fingerprints. Content objects read from sources count by their version (version()), so
+        an unchanged post costs a lookup. None when the templates' reads are not known."""
+        roots, sources = self.template(template_name)
+        if roots is None or not self.stable:
+            return None
+        parts = [sources, output]
+        for name in sorted(roots):
+            value = context.get(name, _NOT_USED)
+            parts.append(f"{name}={'-' if value is _NOT_USED else self.used(value, roots[name], quick=True)}")
+        return _digest("\x1f".join(parts))
+
+    def quick_feed(self, output: str, parameters: list, items: list) -> str | None:
+        if not self.stable:
+            return None
+        parts = [output, *map(repr, parameters), *(self.used(item, FEED_ITEM, quick=True) for item in items)]
+        return _digest("\x1f".join(parts))
+
+    def version(self, obj: Content) -> str | None:
+        """What an object read from a source is, as far as any page can tell: its source's stamp
+        (everything read, and what Pelican works out from it and the settings), what plugins
+        attached since (content objects in there by source path), its taxonomies with what was
+        attached to them (an author's profile), and its links resolved. None if not from a source."""
+        stable = self.stable.get(id(obj))
+        if stable is None:
+            return None
+        key = (id(obj), "version")
         found = self._memo.get(key)
         if found is not None:
             return found
+        path, stamp, read = stable
+        parts = [path, stamp]
+        for name, value in sorted(vars(obj).items()):
+            if name in SKIPPED_ATTRIBUTES:
+                continue
+            if name not in read or isinstance(value, URLWrapper) or (
+                    isinstance(value, list) and value and isinstance(value[0], URLWrapper)):
+                parts.append(f"{name}={self.value(value, 2)}")
+        if has_intrasite_links(obj):
+            parts.append(self.value(obj.get_content(""), 2))
+            parts.append(self.value(obj.get_summary(""), 2))
+        found = self._memo[key] = _digest("\x1f".join(parts))
+        return found
+
+    def _quick_content(self, obj: Content, usage: Usage) -> str | None:
+        version = self.version(obj)
+        if version is None:
+            return None
+        stable = self.stable[id(obj)]
+        parts = [version]
+        if usage.text:
+            parts.append("'" + _digest(str(obj)))
+        if usage.whole:  # everything it holds: the versions of the content it refers to as well
+            for name, value in sorted(vars(obj).items()):
+                if name not in stable[2] and name not in SKIPPED_ATTRIBUTES:
+                    parts.append(f"{name}={self._versions(value)}")
+        # What was attached after reading may lead to other content objects (similar posts, ...):
+        # follow it. Everything else it holds is in its version.
+        for name, sub in sorted(usage.items.items(), key=lambda item: repr(item[0])):
+            if name not in stable[2] and name not in _PURE_PROPERTIES:
+                parts.append(f"{name!r}={self.used(self.lookup(obj, name), sub, quick=True)}")
+        return _digest("\x1f".join(parts))
+
+    def _versions(self, value) -> str:
+        if isinstance(value, Content):
+            return self.version(value) or self.value(value, 1)
+        if isinstance(value, (list, tuple)):
+            return "l" + ",".join(self._versions(item) for item in value)
+        return self.value(value, 2)
+
+    def used(self, obj, usage: Usage, quick: bool = False) -> str:
+        """The fingerprint of the parts of `obj` that `usage` says a template reads."""
+        if obj is None or obj is _MISSING or isinstance(obj, _PLAIN):
+            return self.value(obj)
+        key = (id(obj), id(usage), quick)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        if quick and isinstance(obj, Content):
+            found = self._quick_content(obj, usage)
+            if found is not None:
+                self._keep.append(obj)
+                self._memo[key] = found
+                return found
+        if usage.whole and not isinstance(obj, _SHALLOW):
+            return self.value(obj)
         self._keep.append(obj)
         # A paginator page "whole" is its numbers and whom it lists; what is shown of those it
         # lists counts through the parts the template reads (object_list elements).
@@ -123,6 +214,8 @@ class Fingerprinter:
                 parts.append(f"?{bool(obj)}")
             except Exception:  # noqa: BLE001 - as Jinja would fail on it too
                 parts.append("?!")
+        if usage.compared:
+            parts.append("=" + self._identity(obj))
         if usage.text:
             try:
                 parts.append("'" + _digest(str(obj)))
@@ -133,16 +226,46 @@ class Fingerprinter:
                 parts.append(f"#{len(obj)}")
             except TypeError:
                 parts.append("#?")
+        stable = self.stable.get(id(obj))
         for name, sub in sorted(usage.items.items(), key=lambda item: repr(item[0])):
-            parts.append(f"{name!r}={self.used(_lookup(obj, name), sub)}")
+            found = (self.used(self.lookup(obj, name), sub, quick=True) if quick
+                     else self._item(obj, name, sub, stable))
+            parts.append(f"{name!r}={found}")
         if usage.elements is not None:
             try:
                 items = list(obj)
             except TypeError:
                 items = None
-            parts.append("*" if items is None else "[" + ",".join(self.used(i, usage.elements) for i in items) + "]")
+            parts.append("*" if items is None else "[" + ",".join(self.used(i, usage.elements, quick) for i in items) + "]")
         found = self._memo[key] = _digest("\x1f".join(parts))
         return found
+
+    def _item(self, obj, name, usage: Usage, stable) -> str:
+        """used() of obj.name, remembered across builds when it is a plain value of an unchanged object."""
+        if stable is not None and (name in stable[2] or name in _PURE_PROPERTIES) and not (
+                name in ("content", "summary") and has_intrasite_links(obj)):
+            key = (stable[0], name)
+            known = self.remembered.get(key)
+            if known is not None and known[0] == stable[1]:
+                return known[1]
+            value = self.lookup(obj, name)
+            digest = self.used(value, usage)
+            if value is None or isinstance(value, _PLAIN):
+                self.remembered[key] = (stable[1], digest)
+            return digest
+        return self.used(self.lookup(obj, name), usage)
+
+    def lookup(self, obj, name):
+        """_lookup, once per object and name in a build (Pelican's URLs are worked out on each access).
+
+        Pelican makes a taxonomy object per article: those with one name and slug share answers."""
+        key = (type(obj), obj.name, obj.slug, name) if isinstance(obj, URLWrapper) else (id(obj), name)
+        try:
+            return self._lookups[key]
+        except KeyError:
+            self._keep.append(obj)  # its id must not pass to another object while the build runs
+            value = self._lookups[key] = _lookup(obj, name)
+            return value
 
     def feed(self, output: str, parameters: list, items: list) -> str:
         """The fingerprint of a feed of `items` (content objects) written to `output`."""
@@ -159,7 +282,8 @@ class Fingerprinter:
             return "s" + (obj if len(obj) < 48 else _digest(obj))
         if isinstance(obj, (dt.datetime, dt.date, dt.time, dt.timedelta)):
             return f"t{obj!r}"
-        key = (id(obj), depth)
+        # Pelican makes a taxonomy object per article: those with one name and slug hash alike.
+        key = (type(obj), obj.name, obj.slug, depth) if isinstance(obj, URLWrapper) else (id(obj), depth)
         found = self._memo.get(key)
         if found is not None:
             return found
@@ -197,8 +321,29 @@ class Fingerprinter:
             return f"o{type(obj).__qualname__}:{self._attributes(obj, depth)}"
         return f"r{type(obj).__qualname__}:{obj!r}"
 
+    def source(self, obj: Content) -> str:
+        stable = self.stable.get(id(obj))
+        if stable is not None:
+            return stable[0]
+        key = (id(obj), "source")
+        found = self._memo.get(key)
+        if found is None:
+            path = obj.source_path or ""
+            found = os.path.relpath(path, self.content_root) if os.path.isabs(path) else path
+            self._keep.append(obj)
+            self._memo[key] = found
+        return found
+
+    def _identity(self, obj) -> str:
+        """What == compares: content objects by identity (their source), taxonomies by slug."""
+        if isinstance(obj, Content):
+            return f"ref:{self.source(obj)}"
+        if isinstance(obj, URLWrapper):
+            return f"{type(obj).__name__}:{obj.slug}"
+        return self.value(obj)
+
     def _ref(self, obj) -> str:
-        return f"ref:{obj.source_path}" if isinstance(obj, Content) else self.value(obj, 2)
+        return f"ref:{self.source(obj)}" if isinstance(obj, Content) else self.value(obj, 2)
 
     def _attributes(self, obj, depth: int) -> str:
         return ",".join(f"{k}={self.value(v, depth)}" for k, v in sorted(vars(obj).items())
@@ -206,10 +351,10 @@ class Fingerprinter:
 
     def _content(self, obj: Content, depth: int) -> str:
         if depth >= 2:  # farther than the objects a page shows: the reference itself
-            return f"ref:{obj.source_path}"
-        parts = [f"C{type(obj).__name__}:{obj.source_path}"]
+            return f"ref:{self.source(obj)}"
+        parts = [f"C{type(obj).__name__}:{self.source(obj)}"]
         for name, value in sorted(vars(obj).items()):
-            if name not in SKIPPED_ATTRIBUTES:
+            if name not in SKIPPED_ATTRIBUTES and name != "source_path":
                 parts.append(f"{name}={self.value(value, depth + 1)}")
         if has_intrasite_links(obj):
             # The HTML with its links resolved: a linked post's new URL changes this page too.

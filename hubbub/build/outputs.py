@@ -21,13 +21,13 @@ from pathlib import Path
 
 from pelican.writers import FileOverwriteFailedError, Writer
 
-from hubbub.core.atomic import atomic_write
+from hubbub.core.atomic import atomic_write, write_if_changed
 from hubbub.core.manifest import HUBBUB_DIR, dump_json
 
 from .fingerprint import Fingerprinter
 
 LOG_NAME = "outputs.json"
-LOG_VERSION = 1
+LOG_VERSION = 2
 
 
 class _Unchanged(str):
@@ -47,7 +47,7 @@ def _stamp(path: Path) -> list[int] | None:
 
 @dataclass
 class OutputLog:
-    """Per output file (relative to output/): [fingerprint, size, mtime_ns] when last written."""
+    """Per output file (relative to output/): [fingerprint, quick fingerprint, size, mtime_ns]."""
 
     output_dir: Path
     entries: dict[str, list] = field(default_factory=dict)
@@ -83,7 +83,12 @@ class OutputLog:
         entry = self.entries.get(name)
         if entry is None or (fingerprint is not None and entry[0] != fingerprint):
             return False
-        return _stamp(self.output_dir / name) == entry[1:]
+        return _stamp(self.output_dir / name) == entry[2:]
+
+    def quick_intact(self, name: str, quick: str | None) -> bool:
+        """Whether the file is what the last build wrote for this quick fingerprint."""
+        entry = self.entries.get(name)
+        return quick is not None and entry is not None and entry[1] == quick and self.intact(name)
 
     def all_intact(self) -> bool:
         return all(self.intact(name) for name in self.entries)
@@ -133,7 +138,7 @@ class BuildWriter(Writer):
         super().__init__(output_path, settings=settings)
         self.fingerprints, self.epoch = fingerprints, epoch
         self.previous, self.current, self.report = previous, current, report
-        self._pending: dict[str, str] = {}  # output name -> fingerprint, between render and write
+        self._pending: dict[str, tuple] = {}  # output name -> fingerprints, between render and write
 
     def _name(self, path: str) -> str:
         return os.path.relpath(path, self.output_path).replace(os.sep, "/")
@@ -144,8 +149,13 @@ class BuildWriter(Writer):
 
     def _render(self, template, context) -> str:
         name = context["output_file"]
-        fingerprint = self.fingerprints.page(template.name, f"{self.epoch}:{name}", context)
-        self._pending[name] = fingerprint
+        key = f"{self.epoch}:{name}"
+        quick = self.fingerprints.quick_page(template.name, key, context) if name in self.previous.entries else None
+        if self.previous.quick_intact(name, quick):
+            self._pending[name] = (self.previous.entries[name][0], quick)
+            return UNCHANGED
+        fingerprint = self.fingerprints.page(template.name, key, context)
+        self._pending[name] = (fingerprint, quick)
         if self.previous.intact(name, fingerprint):
             return UNCHANGED
         self.report.rendered.append(name)
@@ -156,13 +166,18 @@ class BuildWriter(Writer):
                    feed_title=None):
         if path:
             items = elements[: self.settings["FEED_MAX_ITEMS"]]
-            fingerprint = self.fingerprints.feed(f"{self.epoch}:{path}", [url, feed_type, feed_title], items)
             name = path.replace(os.sep, "/")
-            if self.previous.intact(name, fingerprint):
+            key, parameters = f"{self.epoch}:{path}", [url, feed_type, feed_title]
+            quick = self.fingerprints.quick_feed(key, parameters, items) if name in self.previous.entries else None
+            if self.previous.quick_intact(name, quick):
+                fingerprints = (self.previous.entries[name][0], quick)
+            else:
+                fingerprints = (self.fingerprints.feed(key, parameters, items), quick)
+            if self.previous.intact(name, fingerprints[0]):
                 self._open_w(os.path.join(self.output_path, path), "utf-8", override_output)  # Pelican's bookkeeping
-                self._keep(name, fingerprint)
+                self._keep(name, fingerprints)
                 return None
-            self._pending[name] = fingerprint
+            self._pending[name] = fingerprints
             self.report.rendered.append(name)
         return super().write_feed(elements, context, path, url, feed_type, override_output, feed_title)
 
@@ -184,9 +199,9 @@ class BuildWriter(Writer):
 
     def _finish(self, path: str, parts: list[str]) -> None:
         name = self._name(path)
-        fingerprint = self._pending.pop(name, None)
+        fingerprints = self._pending.pop(name, (None, None))
         if len(parts) == 1 and parts[0] is UNCHANGED:
-            self._keep(name, fingerprint)
+            self._keep(name, fingerprints)
             return
         data = b"".join(part if isinstance(part, bytes) else part.encode("utf-8") for part in parts)
         target = Path(path)
@@ -197,11 +212,32 @@ class BuildWriter(Writer):
         if not same:
             atomic_write(target, data, fsync=False)
             self.report.written.append(name)
-        self.current.entries[name] = [fingerprint, *_stamp(target)]
+        self.current.entries[name] = [*fingerprints, *_stamp(target)]
 
-    def _keep(self, name: str, fingerprint: str | None) -> None:
+    def _keep(self, name: str, fingerprints: tuple) -> None:
         self.report.kept += 1
-        self.current.entries[name] = [fingerprint, *self.previous.entries[name][1:]]
+        self.current.entries[name] = [*fingerprints, *self.previous.entries[name][2:]]
+
+
+class DirectWriter(Writer):
+    """Pelican's Writer writing each file through a rename, and only when its bytes change (no
+    fingerprints: for the pages `hubbub serve --reload` renders at once)."""
+
+    def __init__(self, output_path, settings):
+        super().__init__(output_path, settings=settings)
+        self.written: list[str] = []
+
+    def _open_w(self, filename, encoding, override=False):
+        return _DirectFile(self, filename)
+
+
+class _DirectFile(_OutputFile):
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            data = b"".join(p if isinstance(p, bytes) else p.encode("utf-8") for p in self.parts)
+            if write_if_changed(Path(self.path), data):
+                self.writer.written.append(os.path.relpath(self.path, self.writer.output_path).replace(os.sep, "/"))
+        return False
 
 
 class _Discard:

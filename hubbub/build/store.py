@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS content (config TEXT NOT NULL, path TEXT NOT NULL, st
                                     value BLOB NOT NULL, PRIMARY KEY (config, path));
 CREATE TABLE IF NOT EXISTS caches (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
-VERSION = "1"
+VERSION = "2"
 
 
 class _Pickler(pickle.Pickler):
@@ -93,13 +93,12 @@ class Store:
         self.db.execute("COMMIT")
 
     # reader outputs ----------------------------------------------------------------------------
-    def reader_get(self, key: str):
+    def reader_get(self, key: str) -> bytes | None:
         row = self.db.execute("SELECT value FROM reader WHERE key = ?", (key,)).fetchone()
-        return pickle.loads(row[0]) if row else None
+        return row[0] if row else None
 
-    def reader_put(self, key: str, value) -> None:
-        self.db.execute("INSERT OR REPLACE INTO reader (key, value) VALUES (?, ?)",
-                        (key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL)))
+    def reader_put(self, key: str, value: bytes) -> None:
+        self.db.execute("INSERT OR REPLACE INTO reader (key, value) VALUES (?, ?)", (key, value))
 
     # content objects -----------------------------------------------------------------------------
     def contents(self, config: str) -> dict[str, tuple[str, bytes]]:
@@ -112,6 +111,14 @@ class Store:
 
     def forget_contents(self, config: str, paths) -> None:
         self.db.executemany("DELETE FROM content WHERE config = ? AND path = ?", [(config, p) for p in paths])
+
+    def keep_configs(self, current: str, keep: int = 3) -> None:
+        """Forget the objects of all but the `keep` configurations used last (with development and
+        --publish builds, two are in use; a change of settings or code makes a new one)."""
+        recent = [c for c in (self.cache_get("configurations") or []) if c != current][: keep - 1]
+        self.cache_put("configurations", [current, *recent])
+        marks = ",".join("?" * (len(recent) + 1))
+        self.db.execute(f"DELETE FROM content WHERE config NOT IN ({marks})", (current, *recent))
 
     # plugin caches -------------------------------------------------------------------------------
     def cache_get(self, name: str):

@@ -40,6 +40,7 @@ class Usage:
     length: bool = False
     truth: bool = False  # tested in an {% if %}: whether it is empty or false counts
     text: bool = False  # printed ({{ x }}): its text counts
+    compared: bool = False  # compared with == or !=: what it is equal to counts
     items: dict = field(default_factory=dict)  # attribute or constant key -> Usage
     elements: Usage | None = None  # how each element is used when iterated
 
@@ -66,6 +67,7 @@ class _Analysis:
         self.sources: list[tuple[str, str, str]] = []  # (name, filename, source)
         self._active: list[str] = []  # templates being walked (an include of itself stops there)
         self._walked: set[str] = set()
+        self._aliases: list[tuple[Usage, Usage]] = []  # (a list of some elements, how all elements are read)
 
     # templates --------------------------------------------------------------------------------
     def template(self, name: str, scope: dict) -> None:
@@ -230,6 +232,10 @@ class _Analysis:
                 if branch is not None:
                     self.whole(branch, scope)
             return Usage()
+        if isinstance(node, nodes.Compare) and all(op.op in ("eq", "ne") for op in node.ops):
+            for operand in (node.expr, *(op.expr for op in node.ops)):
+                self.expr(operand, scope).compared = True
+            return Usage()
         if isinstance(node, (nodes.And, nodes.Or, nodes.Not)):
             self.test(node, scope)  # as a value, `a or b` is one of them: their truth, then whole
             for operand in ((node.node,) if isinstance(node, nodes.Not) else (node.left, node.right)):
@@ -260,6 +266,17 @@ class _Analysis:
                 if child is not None:
                     self.whole(child, scope)
             return subject
+        if (node.name == "groupby" and len(node.args) == 1 and isinstance(node.args[0], nodes.Const)
+                and not node.kwargs and not node.dyn_args and not node.dyn_kwargs):
+            # (grouper, [elements]) pairs: the elements are the subject's, read as the loop reads them.
+            elements = subject.element()
+            self._path(elements, str(node.args[0].value)).whole = True
+            subject.length = True
+            group = Usage()
+            group.item(0).whole = True
+            self._aliases.append((group.item(1), elements))
+            group.item(1).elements = elements
+            return Usage(elements=group)
         if node.name in _SAME_ELEMENTS and not node.dyn_args and not node.dyn_kwargs:
             for child in node.args:
                 self.whole(child, scope)
@@ -295,4 +312,19 @@ def template_usage(env: Environment, name: str) -> TemplateUsage:
         analysis.template(name, {})
     except _Dynamic:
         return TemplateUsage(None, tuple(analysis.sources))
+    for group, elements in analysis._aliases:
+        for item in group.items.values():  # group[0] is one of the elements too
+            _merge(elements, item)
+        group.items.clear()
     return TemplateUsage(analysis.roots, tuple(analysis.sources))
+
+
+def _merge(into: Usage, usage: Usage) -> None:
+    """Add what `usage` reads to `into`."""
+    for flag in ("whole", "length", "truth", "text", "compared"):
+        if getattr(usage, flag):
+            setattr(into, flag, True)
+    for key, sub in usage.items.items():
+        _merge(into.item(key), sub)
+    if usage.elements is not None and usage.elements is not into.elements:
+        _merge(into.element(), usage.elements)

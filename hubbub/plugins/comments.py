@@ -167,12 +167,29 @@ def _content_written(path, context=None) -> None:
         return
     article = context.get("article")
     is_thread_page = article is not None and getattr(article, "save_as", None) == name and article.slug in build.threads
-    with open(path, "rb") as fh:
-        slugs = find_count_threads(fh.read())
+    slugs = _count_threads(path)
     if slugs or is_thread_page:
         build.pages[name] = context.get("SITEURL", "")
     for slug in slugs:
         build.count_pages.setdefault(slug, set()).add(name)
+
+
+def _count_threads(path) -> set[str]:
+    """The threads whose counts a written page shows; a page unchanged since the last build is not
+    read again (hubbub build keeps what it found by the file's size and time)."""
+    from hubbub.build import current_build
+
+    build = current_build()
+    known = build.cache("comment-count-pages") if build is not None else {}
+    st = os.stat(path)
+    stamp = (st.st_size, st.st_mtime_ns)
+    found = known.get(str(path))
+    if found is not None and found[0] == stamp:
+        return set(found[1])
+    with open(path, "rb") as fh:
+        slugs = find_count_threads(fh.read())
+    known[str(path)] = (stamp, tuple(sorted(slugs)))
+    return slugs
 
 
 # output/.hubbub/ may end up public: never copy a setting that looks like a credential into it.

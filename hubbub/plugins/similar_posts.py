@@ -4,18 +4,18 @@ Words come from the title, the tags and the body, with the title and tags weight
 writer chooses them to say what the post is about. Ties in relevance go to the newer post; an
 article is never its own neighbour.
 
-Why not scikit-learn: it would bring numpy and scipy (tens of megabytes of compiled code) into
-every site build for one sparse dot product. Blog-sized corpora are small and very sparse, so a
-dict-based implementation with an inverted index does the job in one to two seconds for 5,000
-posts (bench/bench_plugins.py measures it):
+The scoring works on numpy arrays: blog-sized corpora are small and very sparse, and a whole
+site is scored again on every build (a new post changes every word's weight), so it must be fast:
 - each post keeps only its SIMILAR_POSTS_TERMS strongest terms (TF-IDF weight), which bounds the
   work per post and drops words that say little about its topic;
 - each term's posting list keeps the SIMILAR_POSTS_CANDIDATES_PER_TERM posts where it weighs most,
   so a word shared by thousands of posts cannot make scoring quadratic (on a site with fewer
   posts than that the cap changes nothing);
-- a post is scored only against posts that share one of its terms.
-Scoring exactly, with neither cap, took about 40 times longer on 5,000 generated posts, for
-neighbours only about 10% closer by cosine.
+- a post is scored only against posts that share one of its terms;
+- the words of each post are counted once and kept between builds (hubbub build's cache), by the
+  post's title, tags and text.
+Ties between equal weights are settled by the order of the words, never by how terms are numbered,
+so a build from scratch and an incremental build find the same neighbours.
 
 Settings (defaults in DEFAULTS): SIMILAR_POSTS_MAX (0 turns the plugin off), SIMILAR_POSTS_MIN_SCORE,
 SIMILAR_POSTS_TITLE_WEIGHT, SIMILAR_POSTS_TAG_WEIGHT, SIMILAR_POSTS_BODY_WEIGHT,
@@ -24,7 +24,7 @@ SIMILAR_POSTS_TERMS, SIMILAR_POSTS_CANDIDATES_PER_TERM, SIMILAR_POSTS_STOPWORDS 
 
 from __future__ import annotations
 
-import heapq
+import hashlib
 import html
 import logging
 import math
@@ -32,8 +32,8 @@ import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from operator import itemgetter
 
+import numpy as np
 from pelican import signals
 
 log = logging.getLogger("hubbub.similar_posts")
@@ -129,51 +129,131 @@ def weighted_terms(title: str, tags, body: str, terms: Terms, weights: Weights) 
     return weighted
 
 
-def tfidf_vectors(documents: list[dict[str, float]], max_terms: int) -> list[dict[str, float]]:
-    """Unit-length TF-IDF vectors, each cut to its `max_terms` strongest terms."""
+@dataclass
+class Vectors:
+    """Unit-length TF-IDF vectors: document i has terms[start[i]:start[i+1]] with those weights."""
+
+    terms: np.ndarray
+    weights: np.ndarray
+    start: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start) - 1
+
+    def __getitem__(self, i: int) -> dict[int, float]:
+        span = slice(self.start[i], self.start[i + 1])
+        return dict(zip(self.terms[span].tolist(), self.weights[span].tolist(), strict=True))
+
+    @classmethod
+    def from_dicts(cls, vectors: list[dict[str, float]]) -> Vectors:
+        """Vectors given as {term: weight} (taken as they are, not normalised)."""
+        vocabulary = Vocabulary()
+        encoded = [vocabulary.encode(v) for v in vectors]
+        lengths = [len(e.ids) for e in encoded]
+        return cls(np.concatenate([e.ids for e in encoded]), np.concatenate([e.tf for e in encoded]),
+                   np.r_[0, np.cumsum(lengths)])
+
+
+@dataclass
+class Encoded:
+    """A document's weighted terms as arrays: term ids (a Vocabulary's) in the order of the words."""
+
+    ids: np.ndarray
+    tf: np.ndarray
+
+
+class Vocabulary(dict):
+    """term -> id, growing as new words appear; ids never decide an order."""
+
+    def encode(self, document: dict[str, float]) -> Encoded:
+        words = sorted(document)
+        ids = np.fromiter((self.setdefault(w, len(self)) for w in words), dtype=np.int64, count=len(words))
+        return Encoded(ids, np.fromiter((document[w] for w in words), dtype=np.float64, count=len(words)))
+
+
+def _ranks(groups: np.ndarray) -> np.ndarray:
+    """For entries sorted by group: each entry's position within its group (0, 1, 2, ...)."""
+    if not len(groups):
+        return groups
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    counts = np.diff(np.r_[starts, len(groups)])
+    return np.arange(len(groups)) - np.repeat(starts, counts)
+
+
+def tfidf_vectors(documents: list[Encoded | dict], max_terms: int) -> Vectors:
+    """Unit-length TF-IDF vectors, each cut to its `max_terms` strongest terms (ties: word order)."""
+    if documents and isinstance(documents[0], dict):
+        vocabulary = Vocabulary()
+        documents = [vocabulary.encode(d) for d in documents]
     n = len(documents)
-    df = Counter(term for doc in documents for term in doc)
-    idf = {term: math.log((1 + n) / (1 + count)) + 1.0 for term, count in df.items()}
-    vectors = []
-    for doc in documents:
-        weights = [(term, tf * idf[term]) for term, tf in doc.items()]
-        if len(weights) > max_terms:
-            weights = heapq.nlargest(max_terms, weights, key=itemgetter(1))
-        norm = math.sqrt(sum(w * w for _, w in weights)) or 1.0
-        vectors.append({term: w / norm for term, w in weights})
-    return vectors
+    lengths = np.fromiter((len(d.ids) for d in documents), dtype=np.int64, count=n)
+    ids = np.concatenate([d.ids for d in documents]) if n else np.zeros(0, np.int64)
+    tf = np.concatenate([d.tf for d in documents]) if n else np.zeros(0)
+    doc = np.repeat(np.arange(n), lengths)
+    df = np.bincount(ids)
+    weights = tf * (np.log((1 + n) / (1 + df[ids])) + 1.0)
+    order = np.lexsort((-weights, doc))  # by document, strongest first; stable: word order breaks ties
+    keep = order[_ranks(doc[order]) < max_terms]
+    doc, ids, weights = doc[keep], ids[keep], weights[keep]
+    norms = np.sqrt(np.bincount(doc, weights * weights, minlength=n))
+    weights = weights / np.where(norms > 0, norms, 1.0)[doc]
+    start = np.searchsorted(doc, np.arange(n + 1))
+    return Vectors(ids, weights, start)
 
 
-def rank_similar(vectors, recency, limit: int, min_score: float, per_term: int) -> list[list[int]]:
+def rank_similar(vectors: Vectors, recency, limit: int, min_score: float, per_term: int) -> list[list[int]]:
     """For each vector, the indexes of up to `limit` most similar others, best first.
 
     `recency[i]` orders ties (higher = newer wins). Scores below `min_score` are not listed.
     """
-    postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for i, vector in enumerate(vectors):
-        for term, weight in vector.items():
-            postings[term].append((i, weight))
-    for term, posting in postings.items():
-        if len(posting) > per_term:
-            postings[term] = heapq.nlargest(per_term, posting, key=itemgetter(1))
-
+    n = len(vectors)
+    recency = np.asarray(recency, dtype=np.float64)
+    doc = np.repeat(np.arange(n), np.diff(vectors.start))
+    # Posting lists: per term, the documents where it weighs most (ties: the earlier document).
+    order = np.lexsort((-vectors.weights, vectors.terms))
+    order = order[_ranks(vectors.terms[order]) < per_term]
+    posting_terms, posting_docs, posting_weights = vectors.terms[order], doc[order], vectors.weights[order]
+    vocabulary_size = int(vectors.terms.max()) + 1 if len(vectors.terms) else 0
+    posting_start = np.searchsorted(posting_terms, np.arange(vocabulary_size + 1))
     results = []
-    for i, vector in enumerate(vectors):
-        scores: dict[int, float] = {}
-        get = scores.get
-        for term, weight in vector.items():
-            for j, other in postings[term]:
-                scores[j] = get(j, 0.0) + weight * other
-        scores.pop(i, None)
-        # Take a few more than needed by score alone, then settle ties by recency.
-        pool = heapq.nlargest(limit + 8, scores.items(), key=itemgetter(1))
-        if len(pool) == limit + 8 and pool[-1][1] >= pool[limit - 1][1] - 1e-9:
-            cutoff = pool[limit - 1][1] - 1e-9  # a tie runs past the pool: consider all its members
-            pool = [item for item in scores.items() if item[1] >= cutoff]
-        pool = [(j, s) for j, s in pool if s >= min_score]
-        pool.sort(key=lambda item: (round(item[1], 9), recency[item[0]]), reverse=True)
-        results.append([j for j, _ in pool[:limit]])
+    for i in range(n):
+        span = slice(vectors.start[i], vectors.start[i + 1])
+        terms, weights = vectors.terms[span], vectors.weights[span]
+        if not len(terms):
+            results.append([])
+            continue
+        firsts, lasts = posting_start[terms], posting_start[terms + 1]
+        sizes = lasts - firsts
+        index = np.repeat(firsts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(sizes.sum())
+        candidates, inverse = np.unique(posting_docs[index], return_inverse=True)
+        scores = np.bincount(inverse, np.repeat(weights, sizes) * posting_weights[index])
+        others = candidates != i
+        candidates, scores = candidates[others], scores[others]
+        if not len(scores):
+            results.append([])
+            continue
+        # Everything tied with the limit-th best is considered, then ties go to the newer post.
+        kth = np.partition(scores, -limit)[-limit] if len(scores) > limit else scores.min()
+        chosen = (scores >= kth - 1e-9) & (scores >= min_score)
+        candidates, scores = candidates[chosen], np.round(scores[chosen], 9)
+        best = np.lexsort((-recency[candidates], -scores))[:limit]
+        results.append(candidates[best].tolist())
     return results
+
+
+def _words_cache(weights: Weights, stopwords: tuple) -> dict:
+    """The build's cache of counted words (a plain dict outside a Hubbub build)."""
+    from hubbub.build import current_build
+
+    build = current_build()
+    if build is None:
+        return {}
+    cache = build.cache("similar-posts-words")
+    settings_key = (weights, stopwords)
+    if cache.get("settings") != settings_key:
+        cache.clear()
+        cache["settings"] = settings_key
+    return cache
 
 
 def find_similar_posts(generator) -> None:
@@ -191,17 +271,25 @@ def find_similar_posts(generator) -> None:
         tags=float(setting(settings, "SIMILAR_POSTS_TAG_WEIGHT")),
         body=float(setting(settings, "SIMILAR_POSTS_BODY_WEIGHT")),
     )
-    terms = Terms(setting(settings, "SIMILAR_POSTS_STOPWORDS"))
-    documents = [
-        weighted_terms(
-            article.title,
-            [tag.name for tag in getattr(article, "tags", ())],
-            plain_text(getattr(article, "_content", "")),
-            terms,
-            weights,
-        )
-        for article in articles
-    ]
+    stopwords = tuple(setting(settings, "SIMILAR_POSTS_STOPWORDS"))
+    terms = Terms(stopwords)
+    # The words of each post, counted once and kept between builds (see the module docstring).
+    cache = _words_cache(weights, stopwords)
+    vocabulary = cache.setdefault("vocabulary", Vocabulary())
+    known = cache.setdefault("documents", {})
+    seen = {}
+    documents = []
+    for article in articles:
+        tags = [tag.name for tag in getattr(article, "tags", ())]
+        content = getattr(article, "_content", "") or ""
+        key = hashlib.blake2b("\x1f".join([article.title, *tags, content]).encode("utf-8", "surrogatepass"),
+                              digest_size=16).digest()
+        encoded = known.get(key)
+        if encoded is None:
+            encoded = vocabulary.encode(weighted_terms(article.title, tags, plain_text(content), terms, weights))
+        seen[key] = encoded
+        documents.append(encoded)
+    cache["documents"] = seen  # posts gone since the last build are forgotten
     vectors = tfidf_vectors(documents, int(setting(settings, "SIMILAR_POSTS_TERMS")))
     recency = [article.date.timestamp() for article in articles]
     ranked = rank_similar(

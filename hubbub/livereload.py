@@ -1,0 +1,114 @@
+"""Live reload for `hubbub serve --reload`: an open page reloads itself when its file changes, and
+shows a build error (and hides it once the site builds again).
+
+The dev server adds one external script to each HTML page it serves from output/ (nothing in the
+built files, nothing in production); the script listens to server-sent events at
+/__hubbub/events. It is plain JavaScript under the site's Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+
+from flask import Blueprint, Flask, Response, request
+
+SCRIPT_PATH = "/__hubbub/livereload.js"
+EVENTS_PATH = "/__hubbub/events"
+TAG = f'<script src="{SCRIPT_PATH}" defer></script>'.encode()
+
+SCRIPT = """(() => {
+  "use strict";
+  const path = decodeURIComponent(location.pathname).replace(/^\\/+/, "");
+  const file = path === "" || path.endsWith("/") ? path + "index.html" : path;
+  let box = null;
+  function showError(message) {
+    if (!box) {
+      box = document.createElement("pre");
+      box.id = "hubbub-build-error";
+      box.setAttribute("role", "alert");
+      Object.assign(box.style, {position: "fixed", left: "0", right: "0", bottom: "0", maxHeight: "50vh",
+        overflow: "auto", margin: "0", padding: "1rem", background: "#4a0d0d", color: "#fff",
+        font: "14px/1.4 monospace", whiteSpace: "pre-wrap", zIndex: "2147483647"});
+      document.body.appendChild(box);
+    }
+    box.textContent = "Build failed (the last good version is shown):\\n\\n" + message;
+  }
+  const events = new EventSource("__EVENTS__");
+  events.addEventListener("change", (event) => {
+    const pages = JSON.parse(event.data).pages || [];
+    // This page, or a stylesheet or script it may use: reload.
+    if (pages.includes(file) || pages.some((p) => /\\.(css|js)$/.test(p))) location.reload();
+  });
+  events.addEventListener("failure", (event) => showError(JSON.parse(event.data).message));
+  events.addEventListener("recovered", () => { if (box) { box.remove(); box = null; } });
+})();
+""".replace("__EVENTS__", EVENTS_PATH)
+
+
+class Events:
+    """Build events, fanned out to every open page (each a queue)."""
+
+    def __init__(self):
+        self._listeners: list[queue.Queue] = []
+        self._lock = threading.Lock()
+        self.failure: str | None = None  # told to pages that open while the site does not build
+
+    def publish(self, event: dict) -> None:
+        if event.get("event") == "failure":
+            self.failure = event.get("message")
+        elif event.get("event") == "recovered":
+            self.failure = None
+        with self._lock:
+            for listener in self._listeners:
+                listener.put(event)
+
+    def listen(self):
+        listener: queue.Queue = queue.Queue()
+        with self._lock:
+            self._listeners.append(listener)
+        try:
+            yield "retry: 1000\n\n"
+            if self.failure:
+                yield _format({"event": "failure", "message": self.failure})
+            while True:
+                try:
+                    yield _format(listener.get(timeout=15))
+                except queue.Empty:
+                    yield ": still here\n\n"  # keeps proxies and the browser from closing the stream
+        finally:
+            with self._lock:
+                self._listeners.remove(listener)
+
+
+def _format(event: dict) -> str:
+    data = {k: v for k, v in event.items() if k != "event"}
+    return f"event: {event['event']}\ndata: {json.dumps(data)}\n\n"
+
+
+def install(app: Flask, events: Events) -> None:
+    """Serve the script and the events, and add the script to the site's HTML pages."""
+    bp = Blueprint("livereload", __name__)
+
+    @bp.get(SCRIPT_PATH)
+    def script():
+        return Response(SCRIPT, mimetype="text/javascript", headers={"Cache-Control": "no-store"})
+
+    @bp.get(EVENTS_PATH)
+    def stream():
+        return Response(events.listen(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    app.register_blueprint(bp)  # fixed paths: Werkzeug prefers them to the site's catch-all route
+
+    @app.after_request
+    def add_script(response):
+        if (request.endpoint == "static_site.page" and response.status_code == 200
+                and response.mimetype == "text/html"):
+            response.direct_passthrough = False
+            body = response.get_data()
+            at = body.rfind(b"</body>")
+            response.set_data(body[:at] + TAG + body[at:] if at >= 0 else body + TAG)
+            response.headers["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,99 @@
+"""What hubbub/build/compat.py assumes of Pelican's internals, checked against the installed Pelican.
+
+A Pelican release that changes one of these fails here first, with the assumption named, instead
+of as a subtly different site. The supported releases are pinned in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import inspect
+import random
+import shutil
+from pathlib import Path
+
+import pelican
+import pytest
+from build_helpers import ROOT, make_site, tree_differences
+from pelican import Pelican, generators, utils
+from pelican.contents import Article, Content
+from pelican.settings import read_settings
+from pelican.utils import SafeDatetime
+from pelican.writers import Writer
+
+from hubbub.build import compat, run_build
+
+
+def test_the_installed_pelican_is_a_supported_release():
+    compat.check_version()
+    pinned = (ROOT / "pyproject.toml").read_text()
+    low, high = compat.SUPPORTED[0], compat.SUPPORTED[-1]
+    assert f'"pelican[markdown]>={low[0]}.{low[1]},<{high[0]}.{high[1] + 1}"' in pinned
+
+
+def test_the_methods_the_build_overrides_or_calls_keep_their_signatures():
+    assert list(inspect.signature(Writer.write_file).parameters) == [
+        "self", "name", "template", "context", "relative_urls", "paginated", "template_name", "override_output",
+        "url", "kwargs"]
+    assert list(inspect.signature(Writer.write_feed).parameters) == [
+        "self", "elements", "context", "path", "url", "feed_type", "override_output", "feed_title"]
+    assert list(inspect.signature(Writer._open_w).parameters) == ["self", "filename", "encoding", "override"]
+    assert {"_written_files", "_overridden_files"} <= set(vars(Writer("/tmp", settings=read_settings())))
+    for name in ("get_cached_data", "cache_data", "save_cache", "get_files", "generate_output",
+                 "generate_articles", "generate_tags", "generate_categories", "generate_authors"):
+        assert callable(getattr(generators.ArticlesGenerator, name)), name
+    assert list(inspect.signature(pelican.readers.Readers.read_file).parameters) == [
+        "self", "base_path", "path", "content_class", "fmt", "context", "preread_signal", "preread_sender",
+        "context_signal", "context_sender"]
+    assert {"_get_generator_classes", "_get_writer", "run"} <= set(vars(Pelican))
+    # Pelican memoises content HTML in one dict per method; the build clears them between builds.
+    assert isinstance(vars(Content)["get_content"].cache, dict)
+    assert isinstance(vars(Content)["get_summary"].cache, dict)
+    # The two scans made linear, and the file copy the build replaces, are where compat expects them.
+    assert generators.process_translations is utils.process_translations
+    assert "copy_file" in inspect.getsource(utils.copy)
+
+
+def _article(n: int, slug: str, lang: str, translation: bool = False) -> Article:
+    metadata = {"title": f"T{n}", "slug": slug, "lang": lang, "date": SafeDatetime(2020, 1, 1 + n % 28)}
+    if translation:
+        metadata["translation"] = "true"
+    settings = read_settings()
+    return Article(f"<p>{n}</p>", metadata=metadata, settings=settings, source_path=f"/x/{n}.md")
+
+
+def test_the_linear_process_translations_answers_as_pelicans_does():
+    rng = random.Random(5)
+    for _ in range(40):
+        slugs = [f"s{rng.randrange(6)}" for _ in range(rng.randint(1, 14))]
+        made = [_article(n, s, rng.choice(["en", "en", "fr", "de"]), rng.random() < 0.2) for n, s in enumerate(slugs)]
+        ours = compat.process_translations(list(made), "slug")
+        expected_translations = {}
+        theirs = compat._pelican_process_translations(list(made), "slug")
+        for item in made:
+            expected_translations[id(item)] = [id(x) for x in item.translations]
+        assert [id(x) for x in ours[0]] == [id(x) for x in theirs[0]]
+        assert [id(x) for x in ours[1]] == [id(x) for x in theirs[1]]
+        compat.process_translations(list(made), "slug")
+        assert {id(i): [id(x) for x in i.translations] for i in made} == expected_translations
+
+
+def test_member_lists_answer_in_by_identity():
+    a, b = object(), object()
+    listed = compat.MemberList([a])
+    assert a in listed and b not in listed and list(listed) == [a]
+
+
+@pytest.mark.parametrize("plugins", [False, True], ids=["simple-theme-no-plugins", "hubbub-theme-and-plugins"])
+def test_a_hubbub_build_writes_what_plain_pelican_writes(tmp_path, plugins):
+    site = make_site(tmp_path / "site", posts=14)
+    conf = site / "pelicanconf.py"
+    if not plugins:
+        conf.write_text(conf.read_text() + '\nPLUGINS = []\nTHEME = "simple"\n'
+                        'DIRECT_TEMPLATES = ["index", "tags", "categories", "authors", "archives"]\n')
+    # Pelican's own run, as `pelican content` does it.
+    settings = read_settings(str(conf), override={"OUTPUT_PATH": str(tmp_path / "pelican")})
+    Pelican(settings).run()
+    run_build(site, full=True, OUTPUT_PATH=str(tmp_path / "hubbub"))
+    assert tree_differences(tmp_path / "hubbub", tmp_path / "pelican") == []
+    shutil.rmtree(tmp_path / "pelican")
+    assert Path(tmp_path / "hubbub" / "index.html").is_file()

@@ -1,0 +1,124 @@
+"""`hubbub serve --reload`: a saved change reaches the open page in a real browser, build errors
+show in the page (and go away once fixed), and the output ends as a full build would write it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from build_helpers import make_site, slugify, tree_differences, write_post
+
+from hubbub.build import run_build
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A generated site served by `hubbub serve --reload` in its own process."""
+    site = make_site(tmp_path / "site", posts=12)
+    port = free_port()
+    env = {**os.environ, "HUBBUB_SITE_DIR": str(site), "HUBBUB_INSTANCE_DIR": str(tmp_path / "instance"),
+           "HUBBUB_SECRET_KEY": "test", "HUBBUB_DEVELOPMENT": "1"}
+    log = open(tmp_path / "serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "hubbub", "serve", "--reload", "--port", str(port)], cwd=site,
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/posts/post-3/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        else:
+            pytest.fail("hubbub serve --reload did not start:\n" + (tmp_path / "serve.log").read_text())
+        yield site, base, tmp_path / "serve.log"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def wait_for(check, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_the_dev_server_adds_the_reload_script_and_the_files_stay_clean(served):
+    site, base, _ = served
+    page = httpx.get(f"{base}/posts/post-3/").text
+    assert '<script src="/__hubbub/livereload.js" defer></script></body>' in page
+    assert "livereload" not in (site / "output" / "posts" / "post-3" / "index.html").read_text()
+    script = httpx.get(f"{base}/__hubbub/livereload.js")
+    assert script.status_code == 200 and "EventSource" in script.text
+    assert "'unsafe-inline'" not in script.headers["Content-Security-Policy"].split("script-src")[-1].split(";")[0]
+
+
+def test_a_save_reaches_the_file_and_ends_as_a_full_build_writes_it(served, tmp_path):
+    site, base, log = served
+    write_post(site, 5, title="Edited while serving")
+    wait_for(lambda: "Edited while serving" in httpx.get(f"{base}/posts/post-5/").text, 30, "the edited page")
+    write_post(site, 77, title="Written while serving", date="2031-01-01 10:00")
+    wait_for(lambda: "Written while serving" in httpx.get(f"{base}/").text, 60, "the new post on the home page")
+    wait_for(lambda: "incremental build" in log.read_text().split("Written while serving")[-1]
+             or log.read_text().count("incremental build") >= 3, 60, "the build after the save")
+    time.sleep(1.0)  # let the last build finish writing
+    full = tmp_path / "full"
+    run_build(site, full=True, OUTPUT_PATH=str(full))
+    assert tree_differences(site / "output", full) == []
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)")
+def test_the_open_page_reloads_after_a_save_and_shows_build_errors(served):
+    from playwright.sync_api import sync_playwright
+
+    site, base, _ = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu",
+                                                                     "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            violations = []
+            page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+            page.goto(f"{base}/posts/post-4/")
+            page.wait_for_load_state("networkidle")
+            write_post(site, 4, title="Seen without pressing reload")
+            page.wait_for_function("document.querySelector('h1').textContent.includes('Seen without pressing')",
+                                   timeout=30_000)
+            # A profile with a date that is not a date stops the build: the page says so, with the file.
+            profile = site / "content" / "authors" / f"{slugify('Dana Okafor')}.md"
+            good = profile.read_text(encoding="utf-8")
+            profile.write_text(good.replace("Joined: 2012-03-04", "Joined: last spring"), encoding="utf-8")
+            page.wait_for_selector("#hubbub-build-error", timeout=30_000)
+            message = page.text_content("#hubbub-build-error")
+            assert "dana-okafor.md" in message and "line" in message and "Joined" in message
+            profile.write_text(good, encoding="utf-8")
+            page.wait_for_selector("#hubbub-build-error", state="detached", timeout=30_000)
+            assert violations == []
+        finally:
+            browser.close()
