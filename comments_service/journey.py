@@ -24,6 +24,7 @@ from .check import check_comment
 from .moderation import feedback, notify, retention
 from .publish import deploy_job, publish_thread_job, rebuild_job
 from .signals import comment_checked, comment_published
+from .webmention import records as webmention_records
 from .webmention import verify as webmention_verify
 
 JOB_KINDS = {
@@ -44,3 +45,4 @@ def connect_receivers() -> None:
     """Connect every signal receiver (idempotent: blinker keeps one connection per receiver)."""
     comment_checked.connect(notify.comment_checked)
     comment_published.connect(notify.comment_published)
+    webmention_records.connect()
