@@ -25,6 +25,7 @@ from .moderation import feedback, notify, retention
 from .publish import deploy_job, publish_thread_job, rebuild_job
 from .signals import comment_checked, comment_published
 from .webmention import records as webmention_records
+from .webmention import send as webmention_send
 from .webmention import verify as webmention_verify
 
 JOB_KINDS = {
@@ -38,6 +39,8 @@ JOB_KINDS = {
     "notify-digest": notify.digest_job,
     "retention": retention.retention_job,
     webmention_verify.KIND: webmention_verify.verify_job,
+    webmention_send.SCAN_KIND: webmention_send.scan_job,
+    webmention_send.SEND_KIND: webmention_send.send_job,
 }
 
 

@@ -37,6 +37,7 @@ from hubbub.core.background import ChildTask
 from hubbub.core.feeds import absolute, site_feed_files, thread_feed_files, thread_feed_key
 from hubbub.core.lock import publish_lock
 from hubbub.core.manifest import MANIFEST_VERSION, manifest_path, write_json
+from hubbub.core.outlinks import content_digest, external_links
 from hubbub.core.publish_state import (
     keep_for,
     newest_comments,
@@ -140,15 +141,19 @@ def _articles_finalized(generator) -> None:
                 reaction_rows(thread.comments))
         build.comments[article.slug] = thread.comments
         build.digests[article.slug] = thread.digest
+        absolute_url = absolute(base, article.url)
         build.threads[article.slug] = {
             "url": article.url,
-            "absolute_url": absolute(base, article.url),
+            "absolute_url": absolute_url,
             "title": str(article.title),
             "date": article.date.isoformat() if getattr(article, "date", None) else None,
             "lang": getattr(article, "lang", "") or "",
             "author": str(getattr(article, "author", "") or ""),
             "save_as": article.save_as,
             "feeds": _feed_paths(settings, article.slug),
+            # For sending webmentions: the post's links to other sites, and whether it changed.
+            "links": external_links(article.content, absolute_url, base),
+            "content_digest": content_digest(article.content),
         }
     # Translations, hidden articles and drafts are not threads, but templates may still ask.
     others = [*generator.translations, *getattr(generator, "hidden_articles", []), *generator.drafts]
