@@ -24,6 +24,7 @@ from ..client import current_client_address
 from ..errors import api_error
 from ..hub import current_hub
 from ..models import Comment, utcnow
+from ..moderation.notify import service_url
 from ..public_api import FORM_TYPES, form_is_utf8
 from .models import MAX_URL, QUEUED, VERIFIED, Webmention, pair_key
 from .targets import url_key
@@ -96,7 +97,8 @@ def receive():
     if errors:
         return api_error(400, next(iter(errors.values())) + ".", errors)
     wm = _store(current_hub(), source, target, thread)
-    location = url_for("webmention.status", token=wm.token, _external=True)
+    # The service's public address (as in emails), not this request's: behind a proxy it differs.
+    location = service_url(current_hub()) + url_for("webmention.status", token=wm.token)
     response = jsonify({"status": QUEUED, "location": location,
                         "message": "Accepted: the source will be fetched and checked, then moderated."})
     response.status_code = 202
