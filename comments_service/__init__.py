@@ -19,6 +19,8 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     from .moderation import init_app as init_moderation
     from .ratelimit import comment_rate, init_limiter, limit_view
     from .security import init_security
+    from .webmention.receive import bp as webmention_bp
+    from .webmention.send import schedule_scan
 
     config = load_config(env)
     app = Flask(__name__)
@@ -36,7 +38,10 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     errors.register(app)
     app.register_blueprint(public_api.bp)
     limit_view(app, "public_api.post_comment", comment_rate)
+    app.register_blueprint(webmention_bp)
+    limit_view(app, "webmention.receive", comment_rate)
     init_moderation(app)
+    schedule_scan(hub)  # sending webmentions for posts the build changed
     app.register_blueprint(static_site.bp)  # last: it answers every other path from output/
 
     hub.start()

@@ -2,7 +2,8 @@
 
 Nothing is published without a verdict or a moderator. Faults leave the comment pending with
 verdict `error` and retry with backoff (first within 30 s); after a day the comment is left to
-the moderators as `unchecked`.
+the moderators as `unchecked`. A published webmention whose source changed it is checked again
+(webmention/store.py): spam takes it off the site.
 """
 
 from __future__ import annotations
@@ -29,22 +30,37 @@ def request_check(session, comment: Comment) -> None:
     enqueue(session, "check", {"comment": comment.id})
 
 
-def is_returning_commenter(session, email: str, before_id: int) -> bool:
+def is_returning_commenter(session, comment: Comment) -> bool:
+    """Whether the writer has an earlier published comment: by email, or for a webmention by its
+    author's site (never by an empty value, which many imported comments share)."""
+    if comment.is_webmention:
+        same = [Comment.kind == "webmention", Comment.url == comment.url] if comment.url else None
+    else:
+        same = [func.lower(Comment.email) == comment.email.strip().lower()] if comment.email.strip() else None
+    if same is None:
+        return False
     return bool(session.scalar(
-        select(func.count(Comment.id)).where(
-            func.lower(Comment.email) == email.strip().lower(),
-            Comment.status == "published", Comment.id != before_id,
-        )
+        select(func.count(Comment.id)).where(*same, Comment.status == "published", Comment.id != comment.id)
     ))
 
 
+def awaits_check(comment: Comment) -> bool:
+    """Pending comments are checked; so is a published webmention whose source changed it."""
+    return comment.status == "pending" or (comment.status == "published" and comment.is_webmention)
+
+
 def settle(hub, session, comment: Comment, verdict: str) -> None:
-    """Apply Akismet's verdict to a pending comment."""
+    """Apply Akismet's verdict to a comment awaiting its check."""
     comment.akismet = verdict
     if verdict in ("spam", "discard"):
+        if comment.status == "published":
+            comment.published_at = None
+            request_publish(session, comment.thread)
         comment.status = "spam"
+    elif comment.status == "published":
+        pass  # a changed webmention that is still fine stays on the site
     elif (hub.config.trust_returning and not must_hold(comment.guard_reasons)
-          and is_returning_commenter(session, comment.email, comment.id)):
+          and is_returning_commenter(session, comment)):
         comment.status = "published"
         comment.published_at = utcnow()
         request_publish(session, comment.thread)
@@ -56,7 +72,7 @@ def settle(hub, session, comment: Comment, verdict: str) -> None:
 def check_comment(hub, payload: dict) -> None:
     with hub.transaction() as s:
         comment = s.get(Comment, payload["comment"])
-        if comment is None or comment.status != "pending" or comment.akismet not in ("unchecked", "error"):
+        if comment is None or not awaits_check(comment) or comment.akismet not in ("unchecked", "error"):
             return  # deleted, or a moderator decided first
         if not hub.akismet.enabled:
             # Held as `unchecked`: the moderation UI and health answer say Akismet is off.
@@ -72,7 +88,7 @@ def check_comment(hub, payload: dict) -> None:
         return  # _failed raises RetryLater when another try is due
     with hub.transaction() as s:
         comment = s.get(Comment, payload["comment"])
-        if comment is None or comment.status != "pending":
+        if comment is None or not awaits_check(comment):
             return
         settle(hub, s, comment, verdict)
         state.put(s, "akismet", state="ok", last_ok=utcnow().isoformat(), last_error=None)
@@ -88,7 +104,7 @@ def _failed(hub, comment_id: int, exc: AkismetUnavailable) -> None:
         state.put(s, "akismet", state="invalid_key" if invalid else "failing",
                   last_error=str(exc), last_error_at=utcnow().isoformat())
         comment = s.get(Comment, comment_id)
-        if comment is None or comment.status != "pending":
+        if comment is None or not awaits_check(comment):
             return
         comment.check_attempts += 1
         if utcnow() - comment.created > GIVE_UP_AFTER:

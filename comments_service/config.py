@@ -116,6 +116,9 @@ class Config:
     smtp_from: str = "Hubbub <hubbub@localhost>"
     smtp_timeout: float = 10.0
     digest_hours: int = 24
+    # Webmentions: fetch loopback/private addresses too (tests, intranets); send for our posts' links.
+    webmention_allow_private: bool = False
+    webmention_send: bool = True
 
     @property
     def akismet_enabled(self) -> bool:
@@ -194,6 +197,8 @@ def load_config(env: dict | None = None) -> Config:
         public_url=_public_url(env, "HUBBUB_PUBLIC_URL"),
         **_smtp(env),
         digest_hours=_number(env, "HUBBUB_DIGEST_HOURS", 24, int, 1),
+        webmention_allow_private=_bool(env, "HUBBUB_WEBMENTION_ALLOW_PRIVATE", False),
+        webmention_send=_bool(env, "HUBBUB_WEBMENTION_SEND", True),
     )
 
 

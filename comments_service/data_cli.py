@@ -3,6 +3,7 @@
     hubbub import wordpress FILE.xml [--overwrite] [--dry-run]
     hubbub import disqus FILE.xml [--dry-run]
     hubbub import hubbub FILE.json
+    hubbub import webmentionio FILE.json [--dry-run]
     hubbub export [FILE.json]
     hubbub privacy export EMAIL [--output FILE]
     hubbub privacy erase EMAIL [--anonymise | --remove] [--yes]
@@ -135,6 +136,36 @@ def import_hubbub(file: Path):
     if report.checks:
         click.echo(f"  {report.checks} pending comments will be checked again.")
     if report.threads_to_publish:
+        click.echo(f"  {done} thread files written" + (f", {left} left to the background jobs." if left else "."))
+
+
+@import_group.command("webmentionio")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Read the file and say what would be imported; write nothing.")
+def import_webmentionio_cmd(file: Path, dry_run: bool):
+    """Import the webmentions webmention.io received for this site (its JF2 export)."""
+    from .importers.store import publish_now
+    from .importers.webmentionio import import_webmentionio
+
+    with open_hub() as hub:
+        if not hub.threads.available:
+            raise click.ClickException("the site is not built yet: run `hubbub build` first, so that the "
+                                       "webmentions' targets can be matched to its articles")
+        try:
+            report = import_webmentionio(hub, file, dry_run=dry_run)
+        except ImportFailed as exc:
+            raise click.ClickException(f"nothing was imported: {exc}") from exc
+        done, left = (0, 0) if dry_run else publish_now(hub, report.threads)
+    added = sum(report.added.values())
+    detail = ", ".join(f"{n} {t}" for t, n in sorted(report.added.items()))
+    verb = "Would import" if dry_run else "Imported"
+    click.echo(f"{verb} {added} webmentions from {file}" + (f" ({detail})" if detail else "")
+               + f"; {report.already} were already there.")
+    for reason, n in sorted(report.skipped.items()):
+        click.echo(f"  skipped {n} {reason}")
+    if dry_run:
+        click.echo("Nothing was written. Run again without --dry-run to import.")
+    elif report.threads:
         click.echo(f"  {done} thread files written" + (f", {left} left to the background jobs." if left else "."))
 
 

@@ -18,6 +18,7 @@ from .jobs import JobRunner, RedisWaker, jobs_added
 from .spam.akismet import AkismetService
 from .spam.guards import Guards, RulesFile
 from .threads import Threads
+from .webmention.targets import ArticleIndex
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class Hub:
         db.migrate(self.engine, config.instance_dir)
         self.sessions = db.make_sessionmaker(self.engine)
         self.threads = Threads(config.output_dir)
+        self.articles = ArticleIndex(self)  # article addresses → slugs, for webmentions
         self.guards = Guards(RulesFile(config.blocklist_file), RulesFile(config.moderation_words_file),
                              config.max_links)
         self.akismet = AkismetService(config.akismet_key, config.akismet_blog_url,

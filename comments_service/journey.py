@@ -2,6 +2,10 @@
 
     submit.accept      validate, render and sanitise once, store the comment and its check job in
                        one transaction; the reader gets 202 as soon as that commit lands
+    webmention/        another site's post about an article enters here instead: receive.py
+                       (POST /api/webmention) stores the request, verify.py (job
+                       "webmention-verify") fetches the source and makes it a comment of kind
+                       "webmention" that goes on through the same check, moderation and publish
     check.check_comment   (job "check") Akismet and the local guards settle it: spam, held for a
                        moderator, or published for a trusted returning commenter
     moderation/        people approve, reject, mark spam or not spam (actions.py)
@@ -20,6 +24,9 @@ from .check import check_comment
 from .moderation import feedback, notify, retention
 from .publish import deploy_job, publish_thread_job, rebuild_job
 from .signals import comment_checked, comment_published
+from .webmention import records as webmention_records
+from .webmention import send as webmention_send
+from .webmention import verify as webmention_verify
 
 JOB_KINDS = {
     "check": check_comment,
@@ -31,6 +38,9 @@ JOB_KINDS = {
     "notify-commenter": notify.notify_commenter,
     "notify-digest": notify.digest_job,
     "retention": retention.retention_job,
+    webmention_verify.KIND: webmention_verify.verify_job,
+    webmention_send.SCAN_KIND: webmention_send.scan_job,
+    webmention_send.SEND_KIND: webmention_send.send_job,
 }
 
 
@@ -38,3 +48,4 @@ def connect_receivers() -> None:
     """Connect every signal receiver (idempotent: blinker keeps one connection per receiver)."""
     comment_checked.connect(notify.comment_checked)
     comment_published.connect(notify.comment_published)
+    webmention_records.connect()

@@ -20,6 +20,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 STATUSES = ("pending", "published", "rejected", "spam")
 VERDICTS = ("ham", "spam", "discard", "unchecked", "error")
+# A comment is written in the reply form (or imported); a webmention is another site's post that
+# replies to, likes, reposts, bookmarks or mentions an article (comments_service/webmention/).
+KINDS = ("comment", "webmention")
 
 
 def utcnow() -> dt.datetime:
@@ -86,6 +89,9 @@ class Comment(Base):
     source: Mapped[str] = mapped_column(String(16), default="web")  # form, api, import
     # Where an imported comment came from (e.g. "wordpress:<site>:<id>"): importing twice adds nothing.
     import_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="comment", server_default="comment")
+    # A webmention's facts: {"type", "source", "target", "url", "photo", "published"} (webmention/mention.py).
+    mention: Mapped[dict | None] = mapped_column(JSONText)
 
     parent: Mapped[Comment | None] = relationship(remote_side=[id])
 
@@ -95,9 +101,23 @@ class Comment(Base):
         Index("ix_comments_email", "email"),
     )
 
+    @property
+    def is_webmention(self) -> bool:
+        return self.kind == "webmention"
+
+    def identity(self) -> str:
+        """What tells one writer from another: the email, or for a webmention its author's site."""
+        if self.is_webmention:
+            return self.email or self.url or self.author
+        return self.email
+
     def public_dict(self) -> dict:
-        """What the public may see: never the email or the client address."""
-        return {
+        """What the public may see: never the email or the client address.
+
+        A webmention adds its type, the link to where it was written and its author's photo, and
+        carries the time it was written there (the thread file's format, hubbub/core/threadfile.py).
+        """
+        public = {
             "id": self.id,
             "parent": self.parent_id,
             "author": self.author,
@@ -105,6 +125,13 @@ class Comment(Base):
             "html": self.html,
             "created": self.created.isoformat(),
         }
+        if self.is_webmention:
+            mention = self.mention or {}
+            public.update(kind="webmention", type=mention.get("type") or "mention",
+                          source=mention.get("url") or mention.get("source") or "", photo=mention.get("photo") or "")
+            if mention.get("published"):
+                public["created"] = mention["published"]
+        return public
 
 
 class Job(Base):

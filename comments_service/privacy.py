@@ -78,6 +78,9 @@ def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
     report = EraseReport(email)
     with hub.transaction() as s:
         rows = comments_of(s, email)
+        # Receivers go first, so that they still find what belongs to the person's comments.
+        for _receiver, count in personal_data_erased.send(hub, session=s, email=email, mode=mode):
+            report.other_records += count or 0
         doomed = {c.id: c.parent_id for c in rows if mode == "remove" or c.status != "published"}
         threads = sorted({c.thread for c in rows if c.status == "published"})
         for c in rows:
@@ -101,8 +104,6 @@ def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
             s.execute(delete(Comment).where(Comment.id.in_(list(doomed)))
                       .execution_options(synchronize_session=False))
         report.removed = len(doomed)
-        for _receiver, count in personal_data_erased.send(hub, session=s, email=email, mode=mode):
-            report.other_records += count or 0
         for thread in threads:
             request_publish(s, thread, delay=0)
         report.threads = threads

@@ -100,14 +100,14 @@ def _submission_data() -> tuple[dict | None, Response | None, bool]:
             return None, api_error(400, "The JSON body must be an object with author, email, url, body, parent."), False
         return data, None, False
     if mimetype in FORM_TYPES:
-        if mimetype == "application/x-www-form-urlencoded" and not _form_is_utf8(request.get_data(cache=True)):
+        if mimetype == "application/x-www-form-urlencoded" and not form_is_utf8(request.get_data(cache=True)):
             return None, api_error(400, "The form is not valid UTF-8: send it from the site's reply form."), True
         return request.form.to_dict(), None, True
     return None, api_error(415, f"Unsupported content type {mimetype or '(none)'!r}: "
                                 "send application/json or an HTML form."), False
 
 
-def _form_is_utf8(raw: bytes) -> bool:
+def form_is_utf8(raw: bytes) -> bool:
     """Werkzeug would quietly replace invalid percent-encoded bytes; we refuse them instead."""
     from urllib.parse import parse_qsl
 

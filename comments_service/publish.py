@@ -45,7 +45,8 @@ def published_comments(session, thread: str) -> list[Comment]:
 
 def thread_records(session, thread: str, salt: bytes) -> list[dict]:
     """Thread-file records: what the public may see, plus the salted author key."""
-    return [{**c.public_dict(), "author_key": author_key(c.email, salt)} for c in published_comments(session, thread)]
+    return [{**c.public_dict(), "author_key": author_key(c.identity(), salt)}
+            for c in published_comments(session, thread)]
 
 
 @contextlib.contextmanager

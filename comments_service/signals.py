@@ -24,5 +24,10 @@ comment_published = _events.signal("comment-published")
 personal_data_exported = _events.signal("personal-data-exported")
 
 #: `hubbub privacy erase`: each receiver erases what it keeps of the person, returns a count.
+#: Sent before the person's comments are anonymised or removed, so receivers still find them.
 #: kwargs: session, email (normalised), mode ("anonymise" or "remove")
 personal_data_erased = _events.signal("personal-data-erased")
+
+#: The retention job's hourly run: each receiver applies its own rules, returns {what: count}.
+#: kwargs: now (aware UTC); receivers open their own transactions (hub.transaction()).
+retention_due = _events.signal("retention-due")

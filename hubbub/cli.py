@@ -22,6 +22,7 @@ SERVICE_COMMANDS = {
     "moderator": "comments_service.moderation.cli:moderator",
     "privacy": "comments_service.data_cli:privacy_group",
     "token": "comments_service.moderation.cli:token",
+    "webmention": "comments_service.webmention.cli:webmention_group",
     "worker": "comments_service.worker:worker",
 }
 

@@ -200,7 +200,7 @@ def hub_of(app):
     return app.extensions["hubbub"]
 
 
-PERIODIC_JOBS = {"retention", "notify-digest"}  # re-schedule themselves for the next time slot
+PERIODIC_JOBS = {"retention", "notify-digest", "webmention-scan"}  # re-schedule themselves for the next time slot
 
 
 def run_all_jobs(app, timeout: float = 30.0, rounds: int | None = None) -> int:

@@ -34,7 +34,7 @@ def post(client, slug: str, **fields):
                        headers={"User-Agent": "pytest-browser/1.0", "Referer": "http://127.0.0.1:8000/"})
 
 
-PERIODIC = ("retention", "notify-digest")
+PERIODIC = ("retention", "notify-digest", "webmention-scan")
 
 
 def run_jobs(app, within: float = 0.5) -> int:

@@ -159,6 +159,8 @@ def check_links(site: Site, comments_url: str, origins: tuple[str, ...]) -> list
             if resolved is None:
                 continue  # another host
             target, fragment = resolved
+            if target.is_relative_to(site.output / "api"):
+                continue  # the comment service answers /api/ (e.g. the webmention endpoint), not output/
             if not target.is_file():
                 problems.append(f"{rel}: {link.tag} {link.attribute}={value!r} -> missing {target}")
                 continue

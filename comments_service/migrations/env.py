@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import comments_service.moderation.models  # noqa: F401
+import comments_service.webmention.models  # noqa: F401
 from comments_service.models import Base
 
 config = context.config

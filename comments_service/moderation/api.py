@@ -1,7 +1,11 @@
 """The moderation API (CONTRACT.md): list comments and act on them with a bearer token.
 
     GET  /api/moderation/comments?status=pending|published|rejected|spam&limit=N&offset=M[&q=TEXT]
+         [&kind=comment|webmention]
     POST /api/moderation/comments/{id}/{approve|reject|spam|ham|delete|edit}
+
+Every listed entry has a `kind`; a webmention also has `webmention`: its type, source, target and
+how its verification went.
 
 Tokens come from `hubbub token create EMAIL`. No CSRF here: a bearer token is not sent by a
 browser on its own, so another site cannot make a moderator's browser use it.
@@ -16,7 +20,8 @@ from sqlalchemy import func, select
 
 from ..errors import api_error
 from ..hub import current_hub
-from ..models import STATUSES, Comment
+from ..models import KINDS, STATUSES, Comment
+from ..webmention.review import mention_facts
 from . import actions
 from .auth import bearer_token, token_moderator
 from .queries import forget_today, search_filter
@@ -48,14 +53,17 @@ def token_required(view):
     return wrapped
 
 
-def comment_json(c: Comment) -> dict:
-    return {
+def comment_json(c: Comment, facts: dict | None = None) -> dict:
+    data = {
         "id": c.id, "thread": c.thread, "status": c.status, "author": c.author, "email": c.email, "url": c.url,
         "ip": c.remote_addr, "body": c.body, "akismet": c.akismet, "created": c.created.isoformat(),
         "parent": c.parent_id, "html": c.html, "guard_reasons": list(c.guard_reasons or []),
         "user_agent": c.user_agent, "referrer": c.referrer,
-        "published_at": c.published_at.isoformat() if c.published_at else None,
+        "published_at": c.published_at.isoformat() if c.published_at else None, "kind": c.kind,
     }
+    if c.is_webmention:
+        data["webmention"] = (facts or {}).get(c.id)
+    return data
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -85,6 +93,11 @@ def list_comments():
         field = str(exc).split()[0]
         return api_error(400, f"{exc}.", {field: str(exc)})
     where = [Comment.status == status]
+    kind = request.args.get("kind")
+    if kind not in (None, "", *KINDS):
+        return api_error(400, f"Unknown kind {kind!r}: use one of {', '.join(KINDS)}.", {"kind": f"one of {', '.join(KINDS)}"})
+    if kind:
+        where.append(Comment.kind == kind)
     q = (request.args.get("q") or "").strip()[:200]
     if "\x00" in q:
         return api_error(400, "The search text contains a NUL character.", {"q": "no NUL characters"})
@@ -95,8 +108,9 @@ def list_comments():
         total = s.scalar(restrict(select(func.count(Comment.id)).where(*where), h, g.api_moderator)) or 0
         rows = s.scalars(restrict(select(Comment).where(*where), h, g.api_moderator)
                          .order_by(Comment.created.desc(), Comment.id.desc()).limit(limit).offset(offset)).all()
+        facts = mention_facts(s, rows)
         return jsonify({"total": total, "limit": limit, "offset": offset, "status": status,
-                        "comments": [comment_json(c) for c in rows]})
+                        "comments": [comment_json(c, facts) for c in rows]})
 
 
 @bp.post("/comments/<int:comment_id>/<action>")

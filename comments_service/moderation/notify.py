@@ -229,6 +229,9 @@ def _describe(hub, comment: Comment) -> str:
     excerpt = textwrap.shorten(" ".join(comment.body.split()), 300, placeholder=" …")
     lines = [f"{comment.author} on “{article_title(hub, comment.thread)}”, {comment.created:%Y-%m-%d %H:%M} UTC",
              textwrap.indent(textwrap.fill(excerpt, 72), "  ")]
+    if comment.is_webmention:
+        mention = comment.mention or {}
+        lines.insert(1, f"  A webmention ({mention.get('type') or 'mention'}) from {mention.get('source', '')}")
     if comment.akismet == "unchecked":
         lines.append("  Akismet: not checked")
     if comment.guard_reasons:
@@ -240,7 +243,8 @@ def _describe(hub, comment: Comment) -> str:
 def _moderator_mail(hub, moderator: Moderator, comments: list[Comment], total: int, digest: bool) -> EmailMessage:
     n = len(comments)
     if n == 1 and not digest:
-        subject = f"New comment awaiting moderation on “{article_title(hub, comments[0].thread)}”"
+        what = "webmention" if comments[0].is_webmention else "comment"
+        subject = f"New {what} awaiting moderation on “{article_title(hub, comments[0].thread)}”"
     else:
         subject = f"{'Digest: ' if digest else ''}{n} new comment{'s' if n != 1 else ''} awaiting moderation"
     shown = comments[-MAX_LISTED:]

@@ -76,9 +76,12 @@ def decode_cursor(raw: str | None) -> tuple[dt.datetime, int] | None:
 
 
 def queue_page(hub, session, moderator, status: str | None, *, q: str = "", field: str = "all",
-               before: str | None = None, after: str | None = None, size: int = PAGE_SIZE) -> Page:
-    """One page of comments in a tab (status None = every status), newest first."""
+               before: str | None = None, after: str | None = None, size: int = PAGE_SIZE, kind: str = "") -> Page:
+    """One page of comments in a tab (status None = every status), newest first; `kind` keeps
+    only comments or only webmentions."""
     where = [] if status is None else [Comment.status == status]
+    if kind:
+        where.append(Comment.kind == kind)
     if q.strip():
         where.append(search_filter(q, field))
     base = restrict(select(Comment).where(*where), hub, moderator)

@@ -4,7 +4,8 @@
 - Akismet "discard" verdicts (blatant spam, never shown in the queue) after
   HUBBUB_DISCARD_RETENTION_HOURS (24);
 - client addresses are erased from comments older than HUBBUB_IP_RETENTION_DAYS (30);
-- records of sent emails after SENT_RETENTION.
+- records of sent emails after SENT_RETENTION;
+- and whatever the receivers of signals.retention_due keep (webmention records).
 Deletes go in batches so that a large purge never holds the database for long.
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy import delete, select, update
 
 from .. import service_state as state
 from ..models import Comment, ServiceState, utcnow
+from ..signals import retention_due
 from .models import SentNotification
 from .schedule import schedule_next
 
@@ -80,6 +82,8 @@ def run_retention(hub, now: dt.datetime | None = None) -> dict:
             s.execute(update(Comment).where(Comment.id.in_(ids)).values(remote_addr=None))
             erased += len(ids)
     done["addresses_erased"] = erased
+    for _receiver, counts in retention_due.send(hub, now=now):
+        done.update(counts or {})
     with hub.transaction() as s:
         done["sent_records_deleted"] = s.execute(
             delete(SentNotification).where(SentNotification.sent_at < now - SENT_RETENTION)).rowcount

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from .. import service_state as state
 from ..hub import current_hub
-from ..models import Comment, utcnow
+from ..models import KINDS, Comment, utcnow
 from ..public_api import akismet_health
+from ..webmention.review import mention_facts
 from . import actions, auth, queries
 from .auth import current_moderator, login_required, safe_next, wants_json
 from .models import NOTIFY_MODES, ROLES, AuditEntry, Moderator
@@ -105,6 +106,7 @@ def _listing_context(session, page: queries.Page) -> dict:
         "history": queries.history(session, comments),
         "audit": queries.audit_for(session, [c.id for c in comments]),
         "parents": queries.parents(session, comments),
+        "mentions": mention_facts(session, comments),
     }
 
 
@@ -117,15 +119,16 @@ def queue():
         status = "pending"
     q = (request.args.get("q") or "").strip()[:200]
     field = request.args.get("field", "all")
+    kind = request.args.get("kind") if request.args.get("kind") in KINDS else ""
     with current_hub().sessions() as s:
         page = queries.queue_page(current_hub(), s, me, None if status == "all" else status, q=q, field=field,
-                                  before=request.args.get("before"), after=request.args.get("after"))
+                                  before=request.args.get("before"), after=request.args.get("after"), kind=kind)
         context = _listing_context(s, page)
         counts = queries.status_counts(current_hub(), s, me)
         stats = queries.dashboard(current_hub(), s, me)
         akismet_banner = banner(s)
     return render_template("moderate/queue.html", status=status, q=q, field=field, counts=counts,
-                           stats=stats, series=queries.SERIES, banner=akismet_banner, tabs=TABS,
+                           stats=stats, series=queries.SERIES, banner=akismet_banner, tabs=TABS, kind=kind,
                            fields=queries.SEARCH_FIELDS, here=request.full_path.rstrip("?"), **context)
 
 

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 
 
+WEBMENTION_TYPE = "webmention"
+
+
 class AkismetUnavailable(Exception):
     """Akismet could not give a verdict (refused, timed out, 5xx, or an answer we cannot read)."""
 
@@ -45,6 +48,10 @@ def comment_arguments(comment: Comment, thread: dict | None, permalink: str, lan
         "blog_charset": "UTF-8",
         "honeypot_field_name": HONEYPOT_FIELD,
     }
+    if comment.is_webmention:
+        # Akismet takes types beyond its list; this one says what it is. The source is where it was written.
+        args["comment_type"] = WEBMENTION_TYPE
+        args["comment_author_url"] = (comment.mention or {}).get("source") or comment.url or ""
     modified = thread.get("modified") or thread.get("date")
     if modified:
         args["comment_post_modified_gmt"] = modified

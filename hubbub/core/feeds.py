@@ -16,7 +16,7 @@ from functools import lru_cache
 from feedgen.feed import FeedGenerator
 from markupsafe import Markup
 
-from .threadfile import Comment, xml_text
+from .threadfile import Comment, conversation, xml_text
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -122,7 +122,7 @@ def thread_feed_files(site: dict, slug: str, entry: dict, comments: list[Comment
         lang=_lang(site, entry),
         fallback_updated=datetime.fromisoformat(date) if date else EPOCH,
     )
-    items = [FeedEntry(c, title, entry["absolute_url"]) for c in comments]
+    items = [FeedEntry(c, title, entry["absolute_url"]) for c in conversation(comments)]
     atom, rss = render_feeds(info, items)
     out = {}
     if atom is not None:

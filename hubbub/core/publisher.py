@@ -39,12 +39,13 @@ from .threadfile import (
     ThreadFileError,
     check_slug,
     content_digest,
+    conversation,
     parse_comments,
     read_thread,
     thread_path,
     write_thread,
 )
-from .tree import comment_tree
+from .tree import comment_tree, reaction_rows
 
 
 class PublishError(Exception):
@@ -208,7 +209,8 @@ def _update_output(out: Path, changes: dict[str, tuple[list[Comment], str]], res
             continue
         article = ThreadArticle.from_manifest(slug, entry)
         article.comments = comment_tree(comments, options["max_depth"], options["date_format"], options["timezone"])
-        article.comment_count = len(comments)
+        article.comment_count = len(conversation(comments))
+        article.reactions = reaction_rows(comments)
         articles[slug] = article
         for page in {entry["save_as"], *entry.get("count_pages", [])}:
             edits[page].append(slug)
@@ -250,7 +252,7 @@ def _rescan_recent(manifest: dict, keep: int) -> tuple[list[dict], list | None]:
             thread = read_thread(comments_dir, slug)
         except ThreadFileError:
             continue  # a broken file fails the next build loudly; the feed skips it meanwhile
-        entries.extend(recent_entry(slug, c) for c in thread.comments)
+        entries.extend(recent_entry(slug, c) for c in conversation(thread.comments))
     return initial_recent(entries, keep)
 
 
@@ -265,7 +267,8 @@ def _update_feeds_and_state(out: Path, manifest: dict, changes, result: PublishR
         if slug not in meta:
             continue
         published[slug] = {"digest": digest, "feed_key": thread_feed_key(site, slug, meta[slug], digest)}
-        recent, floor = replace_thread(recent, floor, slug, [recent_entry(slug, c) for c in comments], keep)
+        entries = [recent_entry(slug, c) for c in conversation(comments)]
+        recent, floor = replace_thread(recent, floor, slug, entries, keep)
         for rel, data in thread_feed_files(site, slug, meta[slug], comments).items():
             atomic_write(out / rel, data, fsync=False)
             result.feeds.append(rel)

@@ -5,7 +5,7 @@ publisher renders the same two files with a Jinja environment configured like Pe
 template search path, JINJA_ENVIRONMENT options, Pelican's own filters and tests) and a context
 rebuilt from the manifest: the build's settings, the page's own SITEURL, and an `article` that
 carries what these partials may use (slug, title, url, save_as, date, lang, comments,
-comment_count). Filters added by other plugins or JINJA_FILTERS are not available here: keep
+comment_count, reactions). Filters added by other plugins or JINJA_FILTERS are not available here: keep
 these two partials to Pelican's and Jinja's own.
 """
 
@@ -40,6 +40,7 @@ class ThreadArticle:
     lang: str
     comments: list = field(default_factory=list)
     comment_count: int = 0
+    reactions: list = field(default_factory=list)
 
     def __str__(self) -> str:
         return self.title

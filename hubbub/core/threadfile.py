@@ -3,9 +3,13 @@
 Format (the contract between the service and the build):
     {"thread": "<slug>", "comments": [{"id": int, "parent": int|null, "author": str, "url": str,
       "html": str, "created": "2026-11-23T10:00:00+00:00", "author_key": str}, ...]}
-in thread order (created ascending). A missing file means no comments. The service writes these
-files (atomically); the build and the fast publisher read them. Nothing else in them is trusted
-to be well-formed: a file with the wrong shape is an error that names the file.
+in thread order (created ascending). A webmention (another site's post about the article) has
+four more keys: "kind": "webmention", "type": "reply" | "like" | "repost" | "bookmark" |
+"mention", "source": the http(s) address where it was written, "photo": its author's picture
+("" for none); its "created" is when it was written there. Entries without "kind" are comments,
+so files written before webmentions read as they did. A missing file means no comments. The
+service writes these files (atomically); the build and the fast publisher read them. Nothing else
+in them is trusted to be well-formed: a file with the wrong shape is an error that names the file.
 """
 
 from __future__ import annotations
@@ -24,6 +28,11 @@ from .atomic import atomic_remove, atomic_write
 # Pelican slugs are [a-z0-9-_.]; refusing anything else also keeps a slug from naming another path.
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
+KINDS = ("comment", "webmention")
+MENTION_TYPES = ("reply", "like", "repost", "bookmark", "mention")
+# Webmentions shown as a row of names with counts rather than as entries of the conversation.
+REACTION_TYPES = ("like", "repost", "bookmark")
+
 
 class ThreadFileError(ValueError):
     """A thread file (or a comment list) has the wrong shape; the message names the file and the fault."""
@@ -40,9 +49,18 @@ class Comment:
     html: str
     created: datetime  # aware, UTC
     author_key: str
+    kind: str = "comment"
+    type: str = ""  # a webmention's type (MENTION_TYPES)
+    source: str = ""  # where a webmention was written
+    photo: str = ""  # a webmention author's picture
+
+    @property
+    def is_reaction(self) -> bool:
+        """A like, repost or bookmark: counted in a row, not part of the conversation."""
+        return self.kind == "webmention" and self.type in REACTION_TYPES
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "id": self.id,
             "parent": self.parent,
             "author": self.author,
@@ -51,6 +69,14 @@ class Comment:
             "created": iso_utc(self.created),
             "author_key": self.author_key,
         }
+        if self.kind != "comment":
+            data.update(kind=self.kind, type=self.type, source=self.source, photo=self.photo)
+        return data
+
+
+def conversation(comments: Iterable[Comment]) -> list[Comment]:
+    """The comments, replies and mentions: what counts, what the feeds carry (not likes and reposts)."""
+    return [c for c in comments if not c.is_reaction]
 
 
 # Characters XML 1.0 forbids (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF). A comment
@@ -139,9 +165,24 @@ def parse_comments(items: Any, where: str) -> list[Comment]:
                 html=_text(item, "html", at),
                 created=_parse_created(item.get("created"), at),
                 author_key=_text(item, "author_key", at, required=False),
+                **_mention(item, at),
             )
         )
     return comments
+
+
+def _mention(item: Mapping, where: str) -> dict[str, str]:
+    """The webmention keys of an entry (none for a comment)."""
+    kind = item.get("kind", "comment")
+    if kind not in KINDS:
+        raise ThreadFileError(f"{where}: 'kind' must be one of {', '.join(KINDS)}")
+    if kind == "comment":
+        return {}
+    mention_type = item.get("type")
+    if mention_type not in MENTION_TYPES:
+        raise ThreadFileError(f"{where}: a webmention's 'type' must be one of {', '.join(MENTION_TYPES)}")
+    return {"kind": kind, "type": mention_type, "source": _text(item, "source", where, required=False),
+            "photo": _text(item, "photo", where, required=False)}
 
 
 def parse_thread(data: Any, where: str, expected_slug: str | None = None) -> list[Comment]:

@@ -1,7 +1,9 @@
-"""Turn a thread's flat comment list into the tree the comments template draws.
+"""Turn a thread's flat comment list into what the comments template draws: the tree of the
+conversation (comments, and webmention replies and mentions, by date) and the rows of likes,
+reposts and bookmarks.
 
-The build (plugins/comments.py) and the fast publisher both call `comment_tree` with the same
-settings, which is what makes their output identical byte for byte.
+The build (plugins/comments.py) and the fast publisher both call `comment_tree` and
+`reaction_rows` with the same settings, which is what makes their output identical byte for byte.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup
 
 from .avatars import identicon_svg
-from .threadfile import Comment, iso_utc, xml_text
+from .threadfile import REACTION_TYPES, Comment, iso_utc, xml_text
 from .weburl import safe_url
 
 DEFAULT_MAX_DEPTH = 4
@@ -43,6 +46,32 @@ class CommentNode:
     depth: int
     reply_to: CommentNode | None = None
     children: list[CommentNode] = field(default_factory=list)
+    kind: str = "comment"
+    type: str = ""  # a webmention's type
+    source: str = ""  # where a webmention was written (http(s) only, else "")
+    via: str = ""  # the host of `source`, as "via example.org" shows it
+    photo: str = ""  # a webmention author's picture; themes show it only if WEBMENTION_REMOTE_PHOTOS
+
+
+@dataclass(slots=True)
+class Reaction:
+    """One like, repost or bookmark, in its row."""
+
+    id: int
+    author: str
+    link: str  # the author's site, else where they reacted ("" if neither is http(s))
+    avatar: Markup
+    photo: str
+
+
+@dataclass(slots=True)
+class ReactionRow:
+    type: str  # like, repost, bookmark
+    people: list[Reaction]
+
+    @property
+    def count(self) -> int:
+        return len(self.people)
 
 
 @lru_cache(maxsize=8)
@@ -61,6 +90,15 @@ def format_date(value: datetime, fmt: str, tz_name: str | None) -> str:
     return local.strftime(fmt)
 
 
+def host_of(url: str) -> str:
+    """The host people recognise a site by: "www." is dropped."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
 def comment_tree(
     comments: list[Comment],
     max_depth: int = DEFAULT_MAX_DEPTH,
@@ -71,7 +109,8 @@ def comment_tree(
 
     A reply to a comment already at the last level joins that comment's siblings (at the last
     level, in time order) with `reply_to` naming the comment it answers. A reply whose parent is
-    not published (removed, or not yet approved) is shown at the top level.
+    not published (removed, or not yet approved) is shown at the top level. Likes, reposts and
+    bookmarks are not in the tree (see reaction_rows).
     """
     max_depth = max(1, int(max_depth))
     roots: list[CommentNode] = []
@@ -79,6 +118,8 @@ def comment_tree(
     # The list a node's replies go into, and the depth they get there.
     reply_home: dict[int, tuple[list[CommentNode], int]] = {}
     for c in sorted(comments, key=lambda c: (c.created, c.id)):
+        if c.is_reaction:
+            continue
         parent = by_id.get(c.parent) if c.parent is not None else None
         if parent is None:
             siblings, depth, reply_to = roots, 1, None
@@ -97,6 +138,10 @@ def comment_tree(
             depth=depth,
             reply_to=reply_to,
         )
+        if c.kind == "webmention":
+            node.kind, node.type = c.kind, c.type
+            node.source = safe_url(xml_text(c.source))
+            node.via, node.photo = host_of(node.source), safe_url(xml_text(c.photo))
         siblings.append(node)
         by_id[c.id] = node
         if depth < max_depth:
@@ -104,3 +149,16 @@ def comment_tree(
         else:
             reply_home[c.id] = (siblings, depth)
     return roots
+
+
+def reaction_rows(comments: list[Comment]) -> list[ReactionRow]:
+    """Likes, reposts and bookmarks, a row per type (in that order), oldest first in each row."""
+    rows = {kind: ReactionRow(kind, []) for kind in REACTION_TYPES}
+    for c in sorted(comments, key=lambda c: (c.created, c.id)):
+        if c.is_reaction:
+            author = xml_text(c.author)
+            rows[c.type].people.append(Reaction(
+                id=c.id, author=author, link=safe_url(xml_text(c.url)) or safe_url(xml_text(c.source)),
+                avatar=identicon_svg(c.author_key, author), photo=safe_url(xml_text(c.photo)),
+            ))
+    return [row for row in rows.values() if row.people]

@@ -11,8 +11,8 @@ full build give the same bytes.
 
 Settings (defaults in DEFAULTS below): COMMENTS_DIR (relative to PATH), COMMENTS_MAX_DEPTH,
 COMMENTS_DATE_FORMAT, COMMENT_FEED_ATOM / _RSS (per article, "{slug}"), COMMENT_FEED_ALL_ATOM /
-_RSS, COMMENT_FEED_MAX_ITEMS (site-wide feed), COMMENT_FEEDS_PARALLEL; a feed setting of None
-turns that feed off.
+_RSS, COMMENT_FEED_MAX_ITEMS (site-wide feed), COMMENT_FEEDS_PARALLEL, WEBMENTION_REMOTE_PHOTOS;
+a feed setting of None turns that feed off.
 
 Build time: per-article feeds are rewritten only when their inputs changed (a key per thread in
 .hubbub/threads.json), and on a fresh output they are written by a forked child while Pelican
@@ -38,6 +38,7 @@ from hubbub.core.background import ChildTask
 from hubbub.core.feeds import absolute, site_feed_files, thread_feed_files, thread_feed_key
 from hubbub.core.lock import publish_lock
 from hubbub.core.manifest import MANIFEST_VERSION, manifest_path, write_json
+from hubbub.core.outlinks import content_digest, external_links
 from hubbub.core.publish_state import (
     keep_for,
     newest_comments,
@@ -46,8 +47,8 @@ from hubbub.core.publish_state import (
     write_thread_states,
 )
 from hubbub.core.render import find_count_threads
-from hubbub.core.threadfile import read_thread, thread_slugs
-from hubbub.core.tree import DEFAULT_DATE_FORMAT, DEFAULT_MAX_DEPTH, comment_tree
+from hubbub.core.threadfile import conversation, read_thread, thread_slugs
+from hubbub.core.tree import DEFAULT_DATE_FORMAT, DEFAULT_MAX_DEPTH, comment_tree, reaction_rows
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,9 @@ DEFAULTS = {
     # Write the per-article feeds in a forked child while Pelican writes pages (single-threaded
     # builds only; elsewhere they are written inline).
     "COMMENT_FEEDS_PARALLEL": True,
+    # Webmention authors' photos are other sites' images: showing them tells those sites who
+    # reads the page. Off: everyone gets a locally drawn avatar.
+    "WEBMENTION_REMOTE_PHOTOS": False,
 }
 
 
@@ -107,9 +111,10 @@ def _initialized(pelican) -> None:
     _build = _Build(pelican.settings)
 
 
-def _attach(article, tree, count) -> None:
+def _attach(article, tree, count, reactions=()) -> None:
     article.comments = tree
     article.comment_count = count
+    article.reactions = list(reactions)
 
 
 def _tree(settings, comments):
@@ -133,18 +138,23 @@ def _articles_finalized(generator) -> None:
     base = settings.get("SITEURL", "")
     for article in generator.articles:
         thread = read_thread(directory, article.slug)  # raises ThreadFileError naming the file
-        _attach(article, _tree(settings, thread.comments), len(thread.comments))
+        _attach(article, _tree(settings, thread.comments), len(conversation(thread.comments)),
+                reaction_rows(thread.comments))
         build.comments[article.slug] = thread.comments
         build.digests[article.slug] = thread.digest
+        absolute_url = absolute(base, article.url)
         build.threads[article.slug] = {
             "url": article.url,
-            "absolute_url": absolute(base, article.url),
+            "absolute_url": absolute_url,
             "title": str(article.title),
             "date": article.date.isoformat() if getattr(article, "date", None) else None,
             "lang": getattr(article, "lang", "") or "",
             "author": str(getattr(article, "author", "") or ""),
             "save_as": article.save_as,
             "feeds": _feed_paths(settings, article.slug),
+            # For sending webmentions: the post's links to other sites, and whether it changed.
+            "links": external_links(article.content, absolute_url, base),
+            "content_digest": content_digest(article.content),
         }
     # Translations, hidden articles and drafts are not threads, but templates may still ask.
     others = [*generator.translations, *getattr(generator, "hidden_articles", []), *generator.drafts]
@@ -311,7 +321,7 @@ def _finalized(pelican) -> None:
         "pages": build.pages,
     }
     keep = keep_for(settings["COMMENT_FEED_MAX_ITEMS"])
-    recent, floor = newest_comments(build.comments, keep)
+    recent, floor = newest_comments({s: conversation(c) for s, c in build.comments.items()}, keep)
     states = {s: {"digest": build.digests[s], "feed_key": build.feed_keys[s]} for s in build.threads}
     with publish_lock(output):
         for rel, data in site_feed_files(site, build.threads, recent).items():

@@ -32,7 +32,7 @@ from hubbub.build import claim_output
 from hubbub.core import identity
 from hubbub.core.atomic import write_if_changed
 from hubbub.core.avatars import avatar_svg
-from hubbub.core.threadfile import read_thread
+from hubbub.core.threadfile import conversation, read_thread
 
 from . import profile_files
 
@@ -41,7 +41,8 @@ log = logging.getLogger("hubbub.profiles")
 
 def _read_threads(comments_dir: Path, slugs) -> dict:
     """Published comments of the articles that have any (raises ThreadFileError naming a bad file)."""
-    threads = {slug: read_thread(comments_dir, slug).comments for slug in slugs}
+    # Likes and reposts are not comments: profiles count the conversation only.
+    threads = {slug: conversation(read_thread(comments_dir, slug).comments) for slug in slugs}
     return {slug: comments for slug, comments in threads.items() if comments}
 
 

@@ -1,0 +1,117 @@
+"""A verified webmention becomes, changes or stops being a comment of kind "webmention".
+
+New: a pending comment with the mention's facts, checked like any comment (local guards, then
+Akismet in the "check" job). Changed (the source was sent again with other content): the new
+content replaces the old; a published mention stays published when the guards pass and is checked
+by Akismet again, a suspicious one goes back to the queue. Gone (410/404, or the source no longer
+links the article): the comment is deleted and the thread republished. Each change by a source is
+in the audit log, by "webmention".
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from ..check import request_check
+from ..models import Comment, utcnow
+from ..moderation.models import AuditEntry
+from ..publish import request_publish
+from ..spam.guards import is_spam, must_hold
+from .mf2 import Entry
+from .models import Webmention
+
+ACTOR = "webmention"  # who the audit log names for what a source did
+_COMMENT_ANCHOR = re.compile(r"#comment-(\d{1,10})$")
+
+
+def _parent(session, thread: str, entry: Entry, refers) -> int | None:
+    """A reply to one of our comments (in-reply-to .../post/#comment-12) is threaded under it."""
+    for url in entry.in_reply_to:
+        match = _COMMENT_ANCHOR.search(url)
+        if match and refers(url):
+            parent = session.get(Comment, int(match.group(1))) if int(match.group(1)) < 2**31 else None
+            if parent is not None and parent.thread == thread and parent.status == "published":
+                return parent.id
+    return None
+
+
+def _values(session, wm: Webmention, entry: Entry, refers) -> dict:
+    published = entry.published
+    if published is not None and published > utcnow():
+        published = None  # a date in the future is a mistake: the time we received it is shown
+    return {
+        "author": entry.author,
+        "email": entry.author_email,
+        "url": entry.author_url,
+        "body": entry.text,
+        "html": entry.html,
+        "parent_id": _parent(session, wm.thread, entry, refers),
+        "mention": {"type": entry.type, "source": wm.source, "target": wm.target, "url": entry.url,
+                    "photo": entry.photo, "published": published.isoformat() if published else None},
+    }
+
+
+def _reasons(hub, wm: Webmention, values: dict) -> list[str]:
+    return hub.guards.reasons(author=values["author"], email=values["email"], url=values["mention"]["source"],
+                              body=values["body"], remote_addr=wm.remote_addr or "", user_agent=wm.user_agent,
+                              honeypot="", links=values["html"].count("<a "))
+
+
+def _audit(session, comment: Comment, action: str, before: str | None, after: str | None, detail: dict) -> None:
+    session.add(AuditEntry(comment_id=comment.id, moderator=ACTOR, action=action, from_status=before,
+                           to_status=after, at=utcnow(), detail={"via": "webmention", **detail}))
+
+
+def save_mention(hub, session, wm: Webmention, entry: Entry, refers) -> str:
+    """Create or update the mention's comment; returns "new", "updated" or "unchanged"."""
+    values = _values(session, wm, entry, refers)
+    reasons = _reasons(hub, wm, values)
+    comment = session.get(Comment, wm.comment_id) if wm.comment_id else None
+    if comment is None:
+        comment = Comment(thread=wm.thread, created=utcnow(), remote_addr=wm.remote_addr, user_agent=wm.user_agent,
+                          referrer="", status="spam" if is_spam(reasons) else "pending", akismet="unchecked",
+                          guard_reasons=reasons, notify=False, source="webmention", kind="webmention", **values)
+        session.add(comment)
+        session.flush()
+        wm.comment_id = comment.id
+        if comment.status == "pending":
+            request_check(session, comment)
+        return "new"
+    if all(getattr(comment, name) == value for name, value in values.items()):
+        return "unchanged"
+    before = comment.status
+    _audit(session, comment, "edit", before, before, {"source": wm.source,
+                                                      "before": {"author": comment.author, "body": comment.body[:2000]}})
+    for name, value in values.items():
+        setattr(comment, name, value)
+    comment.guard_reasons = reasons
+    if before in ("rejected", "spam"):
+        return "updated"  # a moderator's decision stands; the new text is kept for them to see
+    if is_spam(reasons) or (before == "published" and must_hold(reasons)):
+        comment.status = "spam" if is_spam(reasons) else "pending"
+        comment.published_at = None
+        _audit(session, comment, "hold", before, comment.status, {"reasons": reasons})
+    if before == "published":
+        request_publish(session, comment.thread)
+    if comment.status in ("pending", "published"):
+        comment.akismet = "unchecked"
+        request_check(session, comment)
+    return "updated"
+
+
+def remove_mention(session, wm: Webmention, reason: str) -> bool:
+    """Delete the mention's comment (its replies stay, shown at the top level); True if there was one."""
+    comment = session.get(Comment, wm.comment_id) if wm.comment_id else None
+    wm.comment_id = None
+    if comment is None:
+        return False
+    _audit(session, comment, "delete", comment.status, None, {"source": wm.source, "reason": reason,
+                                                               "author": comment.author, "thread": comment.thread})
+    republish = comment.status == "published" or session.scalar(
+        select(Comment.id).where(Comment.parent_id == comment.id, Comment.status == "published").limit(1))
+    session.delete(comment)
+    if republish:
+        request_publish(session, wm.thread)
+    return True
