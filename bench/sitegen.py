@@ -46,7 +46,8 @@ def _sentence(rng: random.Random, words: list[str], length: int) -> str:
     return " ".join(picked).capitalize() + "."
 
 
-def post_source(rng: random.Random, number: int, total: int, words: int = 600, title: str | None = None) -> str:
+def post_source(rng: random.Random, number: int, total: int, words: int = 600, title: str | None = None,
+                date: str | None = None) -> str:
     category = CATEGORIES[number % len(CATEGORIES)]
     vocabulary = VOCABULARY[category].split()
     own_tags = [t for t in TAGS if t.split()[0] in vocabulary]
@@ -58,7 +59,7 @@ def post_source(rng: random.Random, number: int, total: int, words: int = 600, t
         paragraphs.append(paragraph)
         count += paragraph.count(" ") + 1
     year = 2008 + number * 18 // max(total, 1)
-    date = f"{year}-{1 + number % 12:02d}-{1 + number % 28:02d} {number % 24:02d}:{number % 60:02d}"
+    date = date or f"{year}-{1 + number % 12:02d}-{1 + number % 28:02d} {number % 24:02d}:{number % 60:02d}"
     summary = f"Summary: {_sentence(rng, vocabulary, 14)}\n" if number % 2 else ""
     return (f"Title: {title}\nDate: {date}\nAuthor: {WRITERS[rng.randrange(len(WRITERS))]}\nCategory: {category}\n"
             f"Tags: {', '.join(tags)}\nSlug: post-{number:05d}\n{summary}\n"

@@ -50,6 +50,20 @@ _PURE_PROPERTIES = frozenset({"url", "save_as", "summary", "content", "locale_da
                               "relative_source_path", "status", "template"})
 
 
+def _holds_content(value, depth: int = 0) -> bool:
+    """Whether a page may read other posts through this value: a content object, or a structure
+    holding one (lists, tuples, dicts, dataclasses, a few levels down)."""
+    if isinstance(value, Content):
+        return True
+    if depth > 3 or value is None or isinstance(value, _PLAIN):
+        return False
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    return isinstance(value, (list, tuple)) and any(_holds_content(item, depth + 1) for item in value)
+
+
 def _lookup(obj, key):
     """What Jinja finds for obj.key / obj[key] (attribute first, then item); _MISSING if nothing."""
     if isinstance(key, str):
@@ -175,11 +189,13 @@ class Fingerprinter:
             for name, value in sorted(vars(obj).items()):
                 if name not in stable[2] and name not in SKIPPED_ATTRIBUTES:
                     parts.append(f"{name}={self._versions(value)}")
-        # What was attached after reading may lead to other content objects (similar posts, ...):
-        # follow it. Everything else it holds is in its version.
+        # What was attached after reading may lead to other content objects (similar posts,
+        # translations): follow those. Everything else it holds is in its version.
         for name, sub in sorted(usage.items.items(), key=lambda item: repr(item[0])):
             if name not in stable[2] and name not in _PURE_PROPERTIES:
-                parts.append(f"{name!r}={self.used(self.lookup(obj, name), sub, quick=True)}")
+                value = self.lookup(obj, name)
+                if _holds_content(value):
+                    parts.append(f"{name!r}={self.used(value, sub, quick=True)}")
         return _digest("\x1f".join(parts))
 
     def _versions(self, value) -> str:

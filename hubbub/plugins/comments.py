@@ -32,7 +32,7 @@ from pathlib import Path
 from pelican import signals
 
 from hubbub import TEMPLATES
-from hubbub.build import claim_output
+from hubbub.build import claim_output, current_build
 from hubbub.core.atomic import atomic_write, write_if_changed
 from hubbub.core.background import ChildTask
 from hubbub.core.feeds import absolute, site_feed_files, thread_feed_files, thread_feed_key
@@ -136,6 +136,9 @@ def _articles_finalized(generator) -> None:
     settings = generator.settings
     directory = comments_dir(settings)
     base = settings.get("SITEURL", "")
+    links_cache = _kept("outbound-links")
+    known_links = dict(links_cache)
+    links_cache.clear()  # what this build uses, found again or parsed now
     for article in generator.articles:
         thread = read_thread(directory, article.slug)  # raises ThreadFileError naming the file
         _attach(article, _tree(settings, thread.comments), len(conversation(thread.comments)),
@@ -153,7 +156,7 @@ def _articles_finalized(generator) -> None:
             "save_as": article.save_as,
             "feeds": _feed_paths(settings, article.slug),
             # For sending webmentions: the post's links to other sites, and whether it changed.
-            "links": external_links(article.content, absolute_url, base),
+            "links": _links(known_links, links_cache, article.content, absolute_url, base),
             "content_digest": content_digest(article.content),
         }
     # Translations, hidden articles and drafts are not threads, but templates may still ask.
@@ -165,6 +168,23 @@ def _articles_finalized(generator) -> None:
         if slug not in build.threads:
             logger.warning("%s: no published article has the slug %r; its comments are not shown",
                            directory / f"{slug}.json", slug)
+
+
+def _kept(name: str) -> dict:
+    """A cache the build keeps between runs (a plain dict under a plain `pelican` run)."""
+    build = current_build()
+    return build.cache(name) if build is not None else {}
+
+
+def _links(known: dict, used: dict, html: str, page_url: str, site_url: str) -> list[str]:
+    """external_links, parsed once per version of a post (parsing every post's HTML on every
+    build would cost seconds on a big site)."""
+    key = (content_digest(html), page_url, site_url)
+    found = known.get(key)
+    if found is None:
+        found = external_links(html, page_url, site_url)
+    used[key] = found
+    return found
 
 
 def _content_written(path, context=None) -> None:
@@ -187,10 +207,7 @@ def _content_written(path, context=None) -> None:
 def _count_threads(path) -> set[str]:
     """The threads whose counts a written page shows; a page unchanged since the last build is not
     read again (hubbub build keeps what it found by the file's size and time)."""
-    from hubbub.build import current_build
-
-    build = current_build()
-    known = build.cache("comment-count-pages") if build is not None else {}
+    known = _kept("comment-count-pages")
     st = os.stat(path)
     stamp = (st.st_size, st.st_mtime_ns)
     found = known.get(str(path))

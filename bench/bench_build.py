@@ -1,0 +1,197 @@
+"""Hubbub's incremental build against plain Pelican, on the same generated posts, side by side.
+
+    .venv/bin/python bench/bench_build.py [--sizes 5000 20000] [--saves 10] [--keep]
+
+For each size it generates a Hubbub site (about 600 words a post, 40 writers, 6 categories, 60
+tags, profiles and comment threads; bench/sitegen.py) and a plain Pelican site with the same posts
+(Pelican's default theme, no plugins), then measures, each build in a fresh process:
+- cold: `hubbub build --full` and `pelican content`, wall time and peak memory (the process and
+  its children);
+- nothing changed, and after editing one post: `hubbub build` and `pelican content`;
+- `hubbub serve --reload`: a saved post -> its page on disk shows the edit (median and worst of
+  --saves), and a new post -> on the home page and on its tag page; `pelican --autoreload` on the
+  plain site: a saved post -> its page.
+It prints the figures and the ratios; nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import sitegen  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """(seconds, peak MB) of a command run to its end; GNU time reports the largest resident set
+    of the process and of the children it waited for."""
+    started = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], cwd=cwd, check=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - started
+    return seconds, int(done.stderr.strip().splitlines()[-1]) / 1024
+
+
+def hubbub(*args: str) -> list[str]:
+    return [str(BIN / "hubbub"), *args]
+
+
+def pelican(*args: str) -> list[str]:
+    return [str(BIN / "pelican"), "content", "-s", "pelicanconf.py", "-q", *args]
+
+
+def edit(path: Path, marker: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.rstrip("\n") + f"\n\nEdited: {marker}.\n", encoding="utf-8")
+
+
+def wait_for(path: Path, text: str, timeout: float = 600) -> float:
+    """Seconds until `path` contains `text` (polled every 5 ms)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        try:
+            if text in path.read_text(encoding="utf-8"):
+                return time.perf_counter() - started
+        except (FileNotFoundError, UnicodeDecodeError):
+            pass
+        time.sleep(0.005)
+    raise TimeoutError(f"{path} never showed {text!r}")
+
+
+def watched_saves(site: Path, command: list[str], saves: int, page_of) -> list[float]:
+    """Start a watching server, save posts one after another, time each until its page shows it."""
+    log = open(site / "watch.log", "w")
+    proc = subprocess.Popen(command, cwd=site, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "HUBBUB_SITE_DIR": str(site), "HUBBUB_DEVELOPMENT": "1"})
+    times = []
+    try:
+        time.sleep(5)
+        first = sorted((site / "content" / "posts").glob("*.md"))[7]
+        edit(first, "warm-up")  # the first save also waits for the initial build to finish
+        wait_for(page_of(first), "warm-up", timeout=1800)
+        time.sleep(3)
+        for n in range(saves):
+            post = sorted((site / "content" / "posts").glob("*.md"))[101 + 37 * n]
+            marker = f"save-{n}-{time.time_ns()}"
+            edit(post, marker)
+            times.append(wait_for(page_of(post), marker))
+            time.sleep(2)  # let the rest of the rebuild finish before the next save
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+    return times
+
+
+def new_post(site: Path, number: int) -> tuple[float, float]:
+    """Seconds until a new post is on the home page, and on its first tag's page, under serve --reload."""
+    import random
+
+    proc = subprocess.Popen(hubbub("serve", "--reload", "--port", "0"), cwd=site, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "HUBBUB_SITE_DIR": str(site), "HUBBUB_DEVELOPMENT": "1"})
+    try:
+        probe = sorted((site / "content" / "posts").glob("*.md"))[5]
+        edit(probe, "started")
+        wait_for(site / "output" / "posts" / probe.stem / "index.html", "started", timeout=1800)
+        time.sleep(3)
+        title = f"Brand New Post {time.time_ns()}"
+        text = sitegen.post_source(random.Random(number), number, number, title=title, date="2099-01-01 10:00")
+        tag = [line for line in text.splitlines() if line.startswith("Tags: ")][0][6:].split(", ")[0]
+        started = time.perf_counter()
+        (site / "content" / "posts" / f"post-{number:05d}.md").write_text(text, encoding="utf-8")
+        home = wait_for(site / "output" / "index.html", title)
+        tag_page = site / "output" / "tag" / tag.replace(" ", "-") / "index.html"
+        wait_for(tag_page, title)
+        return home, time.perf_counter() - started
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def measure(size: int, saves: int, workdir: Path) -> dict:
+    ours, plain = workdir / f"hubbub-{size}", workdir / f"pelican-{size}"
+    sitegen.generate(ours, size)
+    sitegen.generate(plain, size, plain=True)
+    row: dict = {"posts": size}
+    print(f"\n{size} posts: cold builds...", flush=True)
+    row["cold"], row["cold_mb"] = timed(hubbub("build", "--full"), ours)
+    row["p_cold"], row["p_cold_mb"] = timed(pelican(), plain)
+    row["nothing"], _ = timed(hubbub("build"), ours)
+    row["p_nothing"], _ = timed(pelican(), plain)
+    edit(ours / "content" / "posts" / "post-00042.md", "one edit")
+    edit(plain / "content" / "posts" / "post-00042.md", "one edit")
+    row["edit"], _ = timed(hubbub("build"), ours)
+    row["p_edit"], _ = timed(pelican(), plain)
+    print(f"{size} posts: saves under serve --reload and pelican --autoreload...", flush=True)
+    row["saves"] = watched_saves(ours, hubbub("serve", "--reload", "--port", "0"), saves,
+                                 lambda p: ours / "output" / "posts" / p.stem / "index.html")
+    row["p_saves"] = watched_saves(plain, [str(BIN / "pelican"), "content", "-s", "pelicanconf.py", "-q",
+                                           "--autoreload"], max(2, saves // 4),
+                                   lambda p: plain / "output" / "posts" / p.stem / "index.html")
+    row["new_home"], row["new_tag"] = new_post(ours, size + 1)
+    return row
+
+
+def report(rows: list[dict]) -> None:
+    print("\n| posts | what | Hubbub | plain Pelican | ratio (Pelican ÷ Hubbub) |")
+    print("|---:|---|---:|---:|---:|")
+    def line(posts, what, ours, theirs, unit="s"):
+        ratio = f"{theirs / ours:.1f}×" if ours else "-"
+        print(f"| {posts} | {what} | {ours:.2f} {unit} | {theirs:.2f} {unit} | {ratio} |")
+
+    for r in rows:
+
+        line(r["posts"], "cold build (`hubbub build --full` / `pelican content`)", r["cold"], r["p_cold"])
+        line(r["posts"], "peak memory, cold build", r["cold_mb"], r["p_cold_mb"], "MB")
+        line(r["posts"], "build, nothing changed", r["nothing"], r["p_nothing"])
+        line(r["posts"], "build after editing one post", r["edit"], r["p_edit"])
+        saves, p_saves = sorted(r["saves"]), sorted(r["p_saves"])
+        line(r["posts"], "save → that post's page (median)", statistics.median(saves), statistics.median(p_saves))
+        line(r["posts"], "save → that post's page (worst)", saves[-1], p_saves[-1])
+        print(f"| {r['posts']} | new post → home page / its tag page (serve --reload) | "
+              f"{r['new_home']:.2f} s / {r['new_tag']:.2f} s | | |")
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+        growth = statistics.median(last["saves"]) / statistics.median(first["saves"])
+        print(f"\nsave → page, {last['posts']} posts ÷ {first['posts']} posts: {growth:.2f}×")
+    print(f"\nMeasured on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5000])
+    parser.add_argument("--saves", type=int, default=10)
+    parser.add_argument("--keep", action="store_true", help="keep the generated sites")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="hubbub-build-bench-"))
+    try:
+        rows = [measure(size, args.saves, workdir) for size in args.sizes]
+    finally:
+        if args.keep:
+            print(f"sites kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report(rows)
+
+
+if __name__ == "__main__":
+    main()
