@@ -12,7 +12,10 @@ full build give the same bytes.
 Settings (defaults in DEFAULTS below): COMMENTS_DIR (relative to PATH), COMMENTS_MAX_DEPTH,
 COMMENTS_DATE_FORMAT, COMMENT_FEED_ATOM / _RSS (per article, "{slug}"), COMMENT_FEED_ALL_ATOM /
 _RSS, COMMENT_FEED_MAX_ITEMS (site-wide feed), COMMENT_FEEDS_PARALLEL; a feed setting of None
-turns that feed off.
+turns that feed off. COMMENTS_CLOSE_AFTER_DAYS (None = never) closes threads by age, and a post's
+`Comments: closed` metadata closes its thread (`Comments: open` keeps it open); see
+hubbub.core.closing. A closed thread keeps its published comments; the form gives way to
+"Comments are closed." (articles get `comments_closed` and `comments_closes_at`).
 
 Build time: per-article feeds are rewritten only when their inputs changed (a key per thread in
 .hubbub/threads.json), and on a fresh output they are written by a forked child while Pelican
@@ -34,6 +37,7 @@ from pelican import signals
 from hubbub import TEMPLATES
 from hubbub.core.atomic import atomic_write
 from hubbub.core.background import ChildTask
+from hubbub.core.closing import build_date, close_after_days, meta_value, thread_closing
 from hubbub.core.feeds import absolute, site_feed_files, thread_feed_files, thread_feed_key
 from hubbub.core.lock import publish_lock
 from hubbub.core.manifest import MANIFEST_VERSION, manifest_path, write_json
@@ -64,6 +68,7 @@ DEFAULTS = {
     # Write the per-article feeds in a forked child while Pelican writes pages (single-threaded
     # builds only; elsewhere they are written inline).
     "COMMENT_FEEDS_PARALLEL": True,
+    "COMMENTS_CLOSE_AFTER_DAYS": None,
 }
 
 
@@ -80,6 +85,8 @@ class _Build:
         self.site: dict | None = None
         self.feed_keys: dict[str, str] = {}
         self.feeds_task: ChildTask | None = None
+        self.close_after_days = close_after_days(settings["COMMENTS_CLOSE_AFTER_DAYS"])
+        self.built = build_date()
 
 
 _build: _Build | None = None
@@ -106,9 +113,11 @@ def _initialized(pelican) -> None:
     _build = _Build(pelican.settings)
 
 
-def _attach(article, tree, count) -> None:
+def _attach(article, tree, count, closed: bool = False, closes_at: str | None = None) -> None:
     article.comments = tree
     article.comment_count = count
+    article.comments_closed = closed
+    article.comments_closes_at = closes_at
 
 
 def _tree(settings, comments):
@@ -132,7 +141,11 @@ def _articles_finalized(generator) -> None:
     base = settings.get("SITEURL", "")
     for article in generator.articles:
         thread = read_thread(directory, article.slug)  # raises ThreadFileError naming the file
-        _attach(article, _tree(settings, thread.comments), len(thread.comments))
+        # Pelican put a `Comments:` line on the article as `comments`, which _attach replaces.
+        meta = meta_value(article.metadata.get("comments"), getattr(article, "source_path", article.slug))
+        closing = thread_closing(meta, getattr(article, "date", None), build.built, build.close_after_days)
+        fields = closing.manifest_fields()
+        _attach(article, _tree(settings, thread.comments), len(thread.comments), closing.closed, fields["closes_at"])
         build.comments[article.slug] = thread.comments
         build.digests[article.slug] = thread.digest
         build.threads[article.slug] = {
@@ -144,6 +157,7 @@ def _articles_finalized(generator) -> None:
             "author": str(getattr(article, "author", "") or ""),
             "save_as": article.save_as,
             "feeds": _feed_paths(settings, article.slug),
+            **fields,
         }
     # Translations, hidden articles and drafts are not threads, but templates may still ask.
     others = [*generator.translations, *getattr(generator, "hidden_articles", []), *generator.drafts]
@@ -229,6 +243,7 @@ def _site(settings: dict) -> dict:
             "max_depth": settings["COMMENTS_MAX_DEPTH"],
             "date_format": settings["COMMENTS_DATE_FORMAT"],
             "timezone": settings.get("TIMEZONE"),
+            "close_after_days": settings["COMMENTS_CLOSE_AFTER_DAYS"] or None,
         },
         "feeds": {
             "all_atom": settings["COMMENT_FEED_ALL_ATOM"],
@@ -286,6 +301,7 @@ def _finalized(pelican) -> None:
     manifest = {
         "version": MANIFEST_VERSION,
         "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "build_date": build.built.replace(microsecond=0).isoformat(),  # what closed threads were judged by
         "site": site,
         "threads": build.threads,
         "pages": build.pages,
