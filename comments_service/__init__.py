@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     errors.register(app)
     app.register_blueprint(public_api.bp)
     limit_view(app, "public_api.post_comment", comment_rate)
+    limit_view(app, "public_api.change_comment", comment_rate, methods=("PATCH", "DELETE"))
     init_moderation(app)
     app.register_blueprint(static_site.bp)  # last: it answers every other path from output/
 

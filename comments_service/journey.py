@@ -1,10 +1,15 @@
 """One comment's journey, and the table that joins its steps.
 
     submit.accept      validate, render and sanitise once, store the comment and its check job in
-                       one transaction; the reader gets 202 as soon as that commit lands
+                       one transaction; the reader gets 202 (with an edit token) as soon as that
+                       commit lands; a closed thread takes nothing (threads.ThreadClosed)
+    edit               the writer edits or deletes their comment for a short while; an edit goes
+                       through markup, the guards and the check again
     check.check_comment   (job "check") Akismet and the local guards settle it: spam, held for a
                        moderator, or published for a trusted returning commenter
-    moderation/        people approve, reject, mark spam or not spam (actions.py)
+    moderation/        people approve, reject, mark spam or not spam (actions.py), in the queue or
+                       from the links of their emails (email_links.py, email_actions.py); readers'
+                       emails: replies (notify.py), thread subscriptions (subscriptions.py)
     publish            request_publish() asks for job "publish": the thread's published comments
                        go to hubbub.core.publisher, which writes the thread file and patches the
                        article page, counts and feeds in output/ in place
@@ -17,9 +22,9 @@ named signals (signals.py: who listens is connected in `connect_receivers`, belo
 from __future__ import annotations
 
 from .check import check_comment
-from .moderation import feedback, notify, retention
+from .moderation import feedback, notify, retention, subscriptions
 from .publish import deploy_job, publish_thread_job, rebuild_job
-from .signals import comment_checked, comment_published
+from .signals import comment_checked, comment_published, personal_data_erased, personal_data_exported
 
 JOB_KINDS = {
     "check": check_comment,
@@ -31,10 +36,16 @@ JOB_KINDS = {
     "notify-commenter": notify.notify_commenter,
     "notify-digest": notify.digest_job,
     "retention": retention.retention_job,
+    "subscription-confirm": subscriptions.send_confirmation,
+    "notify-subscribers": subscriptions.notify_subscribers,
 }
 
 
 def connect_receivers() -> None:
     """Connect every signal receiver (idempotent: blinker keeps one connection per receiver)."""
     comment_checked.connect(notify.comment_checked)
+    comment_checked.connect(subscriptions.comment_checked)
     comment_published.connect(notify.comment_published)
+    comment_published.connect(subscriptions.comment_published)
+    personal_data_exported.connect(subscriptions.personal_data_exported)
+    personal_data_erased.connect(subscriptions.personal_data_erased)
