@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 
 import pytest
-from moderation_helpers import add_moderator, audit, fast_password_hashing, published_ids
+from moderation_helpers import add_moderator, audit, fast_password_hashing, login, published_ids
 from publish_helpers import section
 from service_helpers import akismet_env, comment, comments, hub_of, post, run_jobs, set_status
 
@@ -233,6 +233,10 @@ def test_a_moderators_edit_settles_an_edit_awaiting_its_check(app, akismet):
     patch(app.test_client(), answer["id"], answer["edit_token"], body="After, unchecked.")
     run_jobs(app)
     assert comment(app, answer["id"]).published_html == "<p>Before.</p>" and "Before." in page(app)
+    moderator = app.test_client()
+    login(moderator)
+    card = moderator.get(f"/moderate/comments/{answer['id']}").get_data(as_text=True)
+    assert "After, unchecked." in card and "the site shows the earlier text" in card
     with hub_of(app).transaction() as s:
         actions.apply(hub_of(app), s, s.get(Comment, answer["id"]), "edit", find_moderator(s, "mod@example.org"),
                       edit={"body": "After, as the moderator put it."})
