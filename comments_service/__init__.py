@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     limit_view(app, "public_api.post_comment", comment_rate)
     app.register_blueprint(webmention_bp)
     limit_view(app, "webmention.receive", comment_rate)
+    limit_view(app, "public_api.change_comment", comment_rate, methods=("PATCH", "DELETE"))
     init_moderation(app)
     schedule_scan(hub)  # sending webmentions for posts the build changed
     app.register_blueprint(static_site.bp)  # last: it answers every other path from output/

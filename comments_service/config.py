@@ -119,6 +119,8 @@ class Config:
     # Webmentions: fetch loopback/private addresses too (tests, intranets); send for our posts' links.
     webmention_allow_private: bool = False
     webmention_send: bool = True
+    # Commenters may edit or delete their own comment for this many seconds (0 = never).
+    edit_window: float = 900.0
 
     @property
     def akismet_enabled(self) -> bool:
@@ -199,7 +201,31 @@ def load_config(env: dict | None = None) -> Config:
         digest_hours=_number(env, "HUBBUB_DIGEST_HOURS", 24, int, 1),
         webmention_allow_private=_bool(env, "HUBBUB_WEBMENTION_ALLOW_PRIVATE", False),
         webmention_send=_bool(env, "HUBBUB_WEBMENTION_SEND", True),
+        edit_window=_duration(env, "HUBBUB_EDIT_WINDOW", 900.0),
     )
+
+
+_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def _duration(env: dict, name: str, default: float) -> float:
+    """Seconds, written as a number of seconds or with a unit: 900, 15m, 1h."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    number, unit = raw, "s"
+    for suffix in sorted(_UNITS, key=len, reverse=True):
+        if raw.endswith(suffix):
+            number, unit = raw[: -len(suffix)].strip(), suffix
+            break
+    try:
+        value = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a duration: use seconds (900) or minutes (15m), or 0 for never") \
+            from None
+    if not 0 <= value <= 7 * 86400:
+        raise ConfigError(f"{name}={raw!r} must be between 0 and 7 days: use e.g. 15m")
+    return value
 
 
 def _public_url(env: dict, name: str) -> str | None:

@@ -1,14 +1,19 @@
 """One comment's journey, and the table that joins its steps.
 
     submit.accept      validate, render and sanitise once, store the comment and its check job in
-                       one transaction; the reader gets 202 as soon as that commit lands
+                       one transaction; the reader gets 202 (with an edit token) as soon as that
+                       commit lands; a closed thread takes nothing (threads.ThreadClosed)
+    edit               the writer edits or deletes their comment for a short while; an edit goes
+                       through markup, the guards and the check again
     webmention/        another site's post about an article enters here instead: receive.py
                        (POST /api/webmention) stores the request, verify.py (job
                        "webmention-verify") fetches the source and makes it a comment of kind
                        "webmention" that goes on through the same check, moderation and publish
     check.check_comment   (job "check") Akismet and the local guards settle it: spam, held for a
                        moderator, or published for a trusted returning commenter
-    moderation/        people approve, reject, mark spam or not spam (actions.py)
+    moderation/        people approve, reject, mark spam or not spam (actions.py), in the queue or
+                       from the links of their emails (email_links.py, email_actions.py); readers'
+                       emails: replies (notify.py), thread subscriptions (subscriptions.py)
     publish            request_publish() asks for job "publish": the thread's published comments
                        go to hubbub.core.publisher, which writes the thread file and patches the
                        article page, counts and feeds in output/ in place
@@ -21,9 +26,9 @@ named signals (signals.py: who listens is connected in `connect_receivers`, belo
 from __future__ import annotations
 
 from .check import check_comment
-from .moderation import feedback, notify, retention
+from .moderation import feedback, notify, retention, subscriptions
 from .publish import deploy_job, publish_thread_job, rebuild_job
-from .signals import comment_checked, comment_published
+from .signals import comment_checked, comment_published, personal_data_erased, personal_data_exported
 from .webmention import records as webmention_records
 from .webmention import send as webmention_send
 from .webmention import verify as webmention_verify
@@ -41,11 +46,17 @@ JOB_KINDS = {
     webmention_verify.KIND: webmention_verify.verify_job,
     webmention_send.SCAN_KIND: webmention_send.scan_job,
     webmention_send.SEND_KIND: webmention_send.send_job,
+    "subscription-confirm": subscriptions.send_confirmation,
+    "notify-subscribers": subscriptions.notify_subscribers,
 }
 
 
 def connect_receivers() -> None:
     """Connect every signal receiver (idempotent: blinker keeps one connection per receiver)."""
     comment_checked.connect(notify.comment_checked)
+    comment_checked.connect(subscriptions.comment_checked)
     comment_published.connect(notify.comment_published)
     webmention_records.connect()
+    comment_published.connect(subscriptions.comment_published)
+    personal_data_exported.connect(subscriptions.personal_data_exported)
+    personal_data_erased.connect(subscriptions.personal_data_erased)

@@ -92,6 +92,11 @@ class Comment(Base):
     kind: Mapped[str] = mapped_column(String(16), default="comment", server_default="comment")
     # A webmention's facts: {"type", "source", "target", "url", "photo", "published"} (webmention/mention.py).
     mention: Mapped[dict | None] = mapped_column(JSONText)
+    # SHA-256 of the commenter's edit token (edit.py): the token itself is shown once, in the 202.
+    edit_token_hash: Mapped[str | None] = mapped_column(String(64))
+    # While a commenter's edit of a published comment awaits its check, the site keeps showing
+    # this, the HTML it had; None otherwise.
+    published_html: Mapped[str | None] = mapped_column(Text)
 
     parent: Mapped[Comment | None] = relationship(remote_side=[id])
 
@@ -122,7 +127,7 @@ class Comment(Base):
             "parent": self.parent_id,
             "author": self.author,
             "url": self.url,
-            "html": self.html,
+            "html": self.html if self.published_html is None else self.published_html,
             "created": self.created.isoformat(),
         }
         if self.is_webmention:

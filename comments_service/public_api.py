@@ -1,4 +1,5 @@
-"""The public API: read a thread's published comments, post a comment, health, OpenAPI."""
+"""The public API: read a thread's published comments, post a comment (and edit or delete it with
+its edit token), health, OpenAPI."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from sqlalchemy import func, select, text
 from hubbub.core.publisher import comments_dir_for
 from hubbub.core.threadfile import read_thread
 
+from . import edit
 from . import service_state as state
 from .client import current_client_address
 from .errors import api_error
 from .hub import current_hub
 from .models import Comment, Job, utcnow
-from .submit import Client, InvalidSubmission, accept, parse
+from .submit import Client, InvalidSubmission, accept, parse, parse_body
+from .threads import ThreadClosed
 
 bp = Blueprint("public_api", __name__)
 
@@ -88,23 +91,29 @@ def _submission_data() -> tuple[dict | None, Response | None, bool]:
     """The posted fields, whether it came from a form, or an error answer."""
     mimetype = request.mimetype
     if mimetype == "application/json":
-        raw = request.get_data(cache=False)
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            return None, api_error(400, "The body is not valid UTF-8: send JSON encoded as UTF-8."), False
-        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-            return None, api_error(400, f"Malformed JSON ({type(exc).__name__}: {str(exc)[:100]}): send an object "
-                                        'such as {"author": "...", "email": "...", "body": "..."}'), False
-        if not isinstance(data, dict):
-            return None, api_error(400, "The JSON body must be an object with author, email, url, body, parent."), False
-        return data, None, False
+        data, error = _json_object('{"author": "...", "email": "...", "body": "..."}')
+        return data, error, False
     if mimetype in FORM_TYPES:
         if mimetype == "application/x-www-form-urlencoded" and not form_is_utf8(request.get_data(cache=True)):
             return None, api_error(400, "The form is not valid UTF-8: send it from the site's reply form."), True
         return request.form.to_dict(), None, True
     return None, api_error(415, f"Unsupported content type {mimetype or '(none)'!r}: "
                                 "send application/json or an HTML form."), False
+
+
+def _json_object(example: str) -> tuple[dict | None, Response | None]:
+    """The request's JSON object, or an error answer that shows `example`."""
+    raw = request.get_data(cache=False)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, api_error(400, "The body is not valid UTF-8: send JSON encoded as UTF-8.")
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        return None, api_error(400, f"Malformed JSON ({type(exc).__name__}: {str(exc)[:100]}): send an object "
+                                    f"such as {example}")
+    if not isinstance(data, dict):
+        return None, api_error(400, f"The JSON body must be an object, such as {example}")
+    return data, None
 
 
 def form_is_utf8(raw: bytes) -> bool:
@@ -126,33 +135,91 @@ def post_comment(slug: str):
     data, error, is_form = _submission_data()
     if error:
         return error
-    client = Client(
-        remote_addr=current_client_address(),
-        user_agent=request.headers.get("User-Agent", ""),
-        referrer=request.headers.get("Referer", ""),
-    )
     try:
-        comment = accept(current_hub(), slug, parse(data), client, source="form" if is_form else "api")
+        current_hub().threads.check_open(slug)  # before the fields: no point fixing them
+        accepted = accept(current_hub(), slug, parse(data), _client(), source="form" if is_form else "api")
     except InvalidSubmission as exc:
         if is_form:
             return _form_errors_page(slug, thread, data, exc.fields), 400
         return api_error(400, str(exc), exc.fields)
+    except ThreadClosed as exc:
+        if is_form:
+            return _closed_page(thread, str(exc)), 403
+        return api_error(403, str(exc))
     # Spam gets the same answer as anything else: a spammer learns nothing.
-    status = "published" if comment.status == "published" else "pending"
+    status = edit.shown_status(accepted.comment)
     if is_form:
         return redirect(current_hub().article_url(slug) + f"#comment-{status}", code=303)
-    response = jsonify({"id": comment.id, "status": status})
+    until = accepted.editable_until
+    response = jsonify({"id": accepted.comment.id, "status": status, "edit_token": accepted.edit_token,
+                        "editable_until": until.isoformat(timespec="seconds") if until else None})
     response.status_code = 202
     return response
+
+
+def _client() -> Client:
+    return Client(
+        remote_addr=current_client_address(),
+        user_agent=request.headers.get("User-Agent", ""),
+        referrer=request.headers.get("Referer", ""),
+    )
+
+
+# Changing one's own comment -----------------------------------------------------------------------
+CHANGE_FIELDS = {"PATCH": {"body", "edit_token"}, "DELETE": {"edit_token"}}
+
+
+@bp.route("/api/threads/<slug>/comments/<int:comment_id>", methods=["PATCH", "DELETE"])
+def change_comment(slug: str, comment_id: int):
+    """The writer edits (PATCH {"body", "edit_token"}) or deletes (DELETE {"edit_token"}) their comment."""
+    _, error = _thread_or_404(slug)
+    if error:
+        return error
+    example = '{"body": "...", "edit_token": "..."}' if request.method == "PATCH" else '{"edit_token": "..."}'
+    if request.mimetype != "application/json":
+        return api_error(415, f"Unsupported content type {request.mimetype or '(none)'!r}: send application/json "
+                              f"such as {example}.")
+    data, error = _json_object(example)
+    if error:
+        return error
+    allowed = CHANGE_FIELDS[request.method]
+    unknown = {name: f"unknown field: send only {' and '.join(sorted(allowed))}" for name in sorted(set(data) - allowed)}
+    if unknown:
+        return api_error(400, "The request has fields this operation does not take.", unknown)
+    hub = current_hub()
+    try:
+        if request.method == "DELETE":
+            outcome = edit.delete_own(hub, slug, comment_id, data.get("edit_token"))
+        else:
+            outcome = edit.edit(hub, slug, comment_id, data.get("edit_token"), parse_body(data), _client())
+    except InvalidSubmission as exc:
+        return api_error(400, str(exc), exc.fields)
+    except edit.EditRefused as exc:
+        return api_error(exc.status, str(exc))
+    except ThreadClosed as exc:
+        return api_error(403, str(exc))
+    return jsonify({"id": outcome.id, "status": outcome.status})
+
+
+def _stylesheet() -> str:
+    hub = current_hub()
+    if hub.threads.site().get("relative_urls", True):
+        return "/theme/css/hubbub.css"
+    return hub.site_url() + "/theme/css/hubbub.css"
 
 
 def _form_errors_page(slug: str, thread: dict, data: dict, fields: dict) -> str:
     return render_template(
         "form_errors.html", slug=slug, thread=thread, data=data, fields=fields,
-        article_url=current_hub().article_url(slug), action=request.path,
-        stylesheet="/theme/css/hubbub.css" if current_hub().threads.site().get("relative_urls", True)
-        else current_hub().site_url() + "/theme/css/hubbub.css",
+        article_url=current_hub().article_url(slug), action=request.path, stylesheet=_stylesheet(),
     )
+
+
+def _closed_page(thread: dict, message: str) -> str:
+    """A reader without JavaScript posted to a thread that closed after the page was built."""
+    slug = request.view_args["slug"]
+    return render_template("thread_closed.html", thread=thread, message=message,
+                           article_url=current_hub().article_url(slug), stylesheet=_stylesheet())
 
 
 # Health and description -----------------------------------------------------------------------
@@ -202,7 +269,7 @@ def akismet_health(h, stored: dict) -> dict:
 def unknown_api(rest: str):
     """Anything else under /api/ is a JSON 404 (or 405 for a known path), never a site page."""
     adapter = current_app.url_map.bind("localhost")
-    allowed = [m for m in ("GET", "POST") if m != request.method
+    allowed = [m for m in ("GET", "POST", "PATCH", "DELETE") if m != request.method
                and adapter.match(request.path, method=m)[0] != "public_api.unknown_api"]
     if allowed:
         response = api_error(405, f"Use {' or '.join(allowed)} for {request.path}.")

@@ -32,7 +32,7 @@ def init_security(app, hub) -> None:
             origin = request.headers.get("Origin")
             if origin and origin == site_origin(hub):
                 response.headers["Access-Control-Allow-Origin"] = origin
-                response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+                response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
                 response.headers["Access-Control-Allow-Headers"] = "Content-Type"
                 response.headers["Access-Control-Max-Age"] = "600"
             response.vary.add("Origin")

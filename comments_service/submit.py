@@ -2,10 +2,13 @@
 
 Only what must happen before answering happens here; the answer does not wait for Akismet.
 The comment and its check job are committed in one transaction, so neither is ever lost alone.
+The writer gets an edit token (edit.py) with the answer; a ticked "notify me of new comments on
+this post" becomes a subscription that waits for its confirmation (moderation/subscriptions.py).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,11 +18,13 @@ from hubbub.core.weburl import is_web_address
 from . import markup
 from .check import request_check
 from .models import Comment, utcnow
+from .moderation import subscriptions
 from .spam.guards import HONEYPOT_FIELD, is_spam
 
 LIMITS = {"author": 100, "email": 254, "url": 200, "body": 10_000}
 # What the reply form and the JSON API may send; anything else is a mistake worth reporting.
-KNOWN_FIELDS = {"author", "email", "url", "body", "parent", "notify", HONEYPOT_FIELD}
+KNOWN_FIELDS = {"author", "email", "url", "body", "parent", "notify", "subscribe", HONEYPOT_FIELD}
+_YES = (True, "1", "on", "true", "yes", 1)
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]{2,}$")
 
 
@@ -38,6 +43,16 @@ class Submission:
     parent: int | None
     honeypot: str = ""
     notify: bool = False
+    subscribe: bool = False
+
+
+@dataclass
+class Accepted:
+    """A stored comment, and what only its writer gets: the edit token and how long it works."""
+
+    comment: Comment
+    edit_token: str | None
+    editable_until: dt.datetime | None
 
 
 @dataclass
@@ -70,7 +85,7 @@ def parse(data: Mapping) -> Submission:
     errors: dict[str, str] = {}
     unknown = sorted(set(data) - KNOWN_FIELDS)
     for name in unknown:
-        errors[name] = "unknown field: send only author, email, url, body and parent"
+        errors[name] = "unknown field: send only author, email, url, body, parent, notify and subscribe"
     author, email, url, body = (_text(data, n, errors) for n in ("author", "email", "url", "body"))
     if not author and "author" not in errors:
         errors["author"] = "Please enter your name."
@@ -85,11 +100,26 @@ def parse(data: Mapping) -> Submission:
     if "\x00" in author + email + url + body:
         errors.setdefault("body", "Contains a NUL character.")
     parent = _parent(data.get("parent"), errors)
-    notify = data.get("notify") in (True, "1", "on", "true", "yes", 1)
+    notify = data.get("notify") in _YES
+    subscribe = data.get("subscribe") in _YES
     honeypot = data.get(HONEYPOT_FIELD) or ""
     if errors:
         raise InvalidSubmission(errors)
-    return Submission(author, email, url, body, parent, honeypot if isinstance(honeypot, str) else "x", notify)
+    return Submission(author, email, url, body, parent, honeypot if isinstance(honeypot, str) else "x", notify,
+                      subscribe)
+
+
+def parse_body(data: Mapping) -> str:
+    """The new text of an edit, checked as a new comment's text is."""
+    errors: dict[str, str] = {}
+    body = _text(data, "body", errors)
+    if not body and "body" not in errors:
+        errors["body"] = "Please write a comment."
+    elif "\x00" in body:
+        errors["body"] = "Contains a NUL character."
+    if errors:
+        raise InvalidSubmission(errors, "The edit has errors: fix the fields named.")
+    return body
 
 
 def _parent(raw, errors: dict) -> int | None:
@@ -109,14 +139,19 @@ def _parent(raw, errors: dict) -> int | None:
     return value
 
 
-def accept(hub, slug: str, sub: Submission, client: Client, source: str = "web") -> Comment:
-    """Store the comment and its check in one transaction. Raises InvalidSubmission for a bad parent.
+def accept(hub, slug: str, sub: Submission, client: Client, source: str = "web") -> Accepted:
+    """Store the comment and its check in one transaction. Raises InvalidSubmission for a bad
+    parent, ThreadClosed when the article takes no more comments.
 
     The check does not run here: its job commits with the comment, and the end of the transaction
     wakes the job runner (the service's job thread, or `hubbub worker` through Redis), which asks
     Akismet while the reader already has the 202 (check.check_comment).
     """
+    from .edit import new_edit_token  # edit.py uses the moderation actions, which use this module
+
+    hub.threads.check_open(slug)
     html = markup.render(sub.body)
+    token, token_hash = new_edit_token() if hub.config.edit_window > 0 else (None, None)
     reasons = hub.guards.reasons(
         author=sub.author, email=sub.email, url=sub.url, body=sub.body, remote_addr=client.remote_addr,
         user_agent=client.user_agent, honeypot=sub.honeypot, links=html.count("<a "),
@@ -131,6 +166,7 @@ def accept(hub, slug: str, sub: Submission, client: Client, source: str = "web")
             body=sub.body, html=html, created=utcnow(), remote_addr=client.remote_addr,
             user_agent=client.user_agent[:500], referrer=client.referrer[:500], status="pending",
             akismet="unchecked", guard_reasons=reasons, notify=sub.notify, source=source,
+            edit_token_hash=token_hash,
         )
         if is_spam(reasons):
             comment.status = "spam"  # caught locally: no need to ask Akismet
@@ -138,4 +174,7 @@ def accept(hub, slug: str, sub: Submission, client: Client, source: str = "web")
         s.flush()
         if comment.status == "pending":
             request_check(s, comment)  # runs in the background as soon as this commit lands
-    return comment
+        if sub.subscribe:
+            subscriptions.request(s, comment)
+    until = comment.created + dt.timedelta(seconds=hub.config.edit_window) if token else None
+    return Accepted(comment, token, until)

@@ -7,14 +7,24 @@ so a rebuild is seen on the next request.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
+from hubbub.core.closing import closed_now
 from hubbub.core.manifest import ManifestError, load_manifest, manifest_path
 
 log = logging.getLogger(__name__)
 
 _EMPTY = {"threads": {}, "site": {}}
+
+
+class ThreadClosed(Exception):
+    """The article takes no more comments or edits (`Comments: closed`, or COMMENTS_CLOSE_AFTER_DAYS)."""
+
+    def __init__(self, slug: str):
+        super().__init__("Comments are closed on this article: it takes no new comments and no edits.")
+        self.slug = slug
 
 
 class Threads:
@@ -36,6 +46,15 @@ class Threads:
     def get(self, slug: str) -> dict | None:
         """The article's manifest entry (url, title, ...), or None if it is not a thread."""
         return self._load()["threads"].get(slug)
+
+    def closed(self, slug: str, now: dt.datetime | None = None) -> bool:
+        """Whether the thread takes no more comments: as the build decided, or by its age since."""
+        entry = self.get(slug)
+        return entry is not None and closed_now(entry, now or dt.datetime.now(dt.UTC))
+
+    def check_open(self, slug: str) -> None:
+        if self.closed(slug):
+            raise ThreadClosed(slug)
 
     def site(self) -> dict:
         return self._load()["site"]

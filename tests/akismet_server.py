@@ -13,8 +13,9 @@ A path prefix before /1.1/ is accepted, so an endpoint such as http://host:port/
 
 Verdicts follow Akismet's documented test triggers: comment_author "akismet-guaranteed-spam"
 or comment_author_email "akismet-guaranteed-spam@example.com" -> spam; user_role
-"administrator" -> ham. Author "akismet-discard" -> spam with the discard header.
-Anything else is ham. A key not in `keys`, or a missing blog URL, is invalid: "invalid" with an
+"administrator" -> ham. Author "akismet-discard" -> spam with the discard header. The stand-in's
+own addition, for edits (where only the text changes): comment_content containing
+"akismet-guaranteed-spam" -> spam. Anything else is ham. A key not in `keys`, or a missing blog URL, is invalid: "invalid" with an
 X-akismet-debug-help header, as Akismet answers.
 
 Every request is recorded (endpoint, path, parsed form, headers, the mode it met) for
@@ -374,7 +375,8 @@ class AkismetStandIn:
             return 200, "false", headers
         if form.get("comment_author") == DISCARD_AUTHOR:
             return 200, "true", {**headers, "X-akismet-pro-tip": "discard"}
-        if form.get("comment_author") == SPAM_AUTHOR or form.get("comment_author_email") == SPAM_EMAIL:
+        if form.get("comment_author") == SPAM_AUTHOR or form.get("comment_author_email") == SPAM_EMAIL \
+                or SPAM_AUTHOR in form.get("comment_content", ""):
             return 200, "true", headers
         return 200, "false", headers
 

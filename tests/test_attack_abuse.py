@@ -60,6 +60,8 @@ def protected_routes(app, comment_id: int) -> list[tuple[str, str]]:
             continue
         if rule.endpoint == "moderate.login":
             continue
+        if rule.endpoint.startswith("email_actions."):
+            continue  # a signed link is the authority there, not a session: see test_email_links_refuse_forgeries
         path = (rule.rule.replace("<int:comment_id>", str(comment_id)).replace("<action>", "approve"))
         assert "<" not in path, f"a new kind of route parameter to fill in: {rule.rule}"
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -118,6 +120,26 @@ def test_every_moderation_route_refuses_anonymous_and_forged_sessions(moderated)
             assert r.status_code in (302, 303, 400), (name, method, path, r.status_code)
             if r.status_code != 400:
                 assert "/moderate/login" in r.headers["Location"], (name, method, path)
+    assert [c.status for c in comments(app)] == ["pending"]
+
+
+def test_email_links_refuse_forgeries(moderated):
+    """The pages of moderation-email links (/moderate/email/<token>) act on a signed token alone:
+    made up, re-signed with another key, or cut short, it changes nothing, logged in or not."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    app, cid, _ = moderated
+    claim = {"m": 1, "c": cid, "a": "approve", "n": "n" * 16, "f": "0" * 16}
+    other_key = URLSafeTimedSerializer("some other secret", salt="hubbub-email-moderation").dumps(claim)
+    right_key_wrong_fingerprint = URLSafeTimedSerializer(app.config["SECRET_KEY"],
+                                                         salt="hubbub-email-moderation").dumps(claim)
+    anonymous, boss = app.test_client(), app.test_client()
+    assert login(boss, "boss@example.org").status_code == 303
+    for client in (anonymous, boss):
+        for token, status in (("x", 404), (other_key, 404), (other_key[:-3], 404), (right_key_wrong_fingerprint, 403)):
+            for method in ("GET", "POST"):
+                r = client.open(f"/moderate/email/{token}", method=method)
+                assert r.status_code == status and "/moderate/" in r.get_data(as_text=True), (token[:12], method)
     assert [c.status for c in comments(app)] == ["pending"]
 
 

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    from . import api, notify, retention, unsubscribe, views
+    from . import api, email_actions, notify, retention, unsubscribe, views
     from .auth import current_moderator
     from .schedule import schedule_next
 
@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(unsubscribe.bp)
+    app.register_blueprint(email_actions.bp)
 
     # Login attempts are counted per address and per account, each one before its password is
     # checked: guesses sent all at once are cut short too, and guessing slows to a crawl.

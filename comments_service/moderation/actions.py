@@ -97,7 +97,7 @@ def apply(hub, session, comment: Comment, action: str, moderator, *, edit: dict 
     if action == "delete":
         republish = before == "published" or _has_published_replies(session, comment)
         detail.update(author=comment.author, thread=comment.thread, excerpt=comment.body[:200])
-        _audit(session, comment.id, moderator, action, before, None, detail)
+        audit(session, comment.id, moderator, action, before, None, detail)
         thread = comment.thread
         session.expunge(comment)
         session.execute(delete(Comment).where(Comment.id == comment.id))
@@ -114,7 +114,8 @@ def apply(hub, session, comment: Comment, action: str, moderator, *, edit: dict 
             setattr(comment, name, value)
         if "body" in values:
             comment.html = markup.render(comment.body)
-        _audit(session, comment.id, moderator, action, before, before, detail)
+        comment.published_html = None  # a commenter's edit awaiting its check: the moderator's word is final
+        audit(session, comment.id, moderator, action, before, before, detail)
         if before == "published":
             request_publish(session, comment.thread)
         return Outcome(comment.id, before, True, before)
@@ -130,11 +131,12 @@ def apply(hub, session, comment: Comment, action: str, moderator, *, edit: dict 
             return Outcome(comment.id, before, False, before)
 
     comment.status = after
+    comment.published_html = None
     if after == "published":
         comment.published_at = utcnow()
     elif before == "published":
         comment.published_at = None
-    _audit(session, comment.id, moderator, action, before, after, detail)
+    audit(session, comment.id, moderator, action, before, after, detail)
 
     if action == "spam":
         feedback.request_feedback(hub, session, comment, spam=True)
@@ -147,8 +149,10 @@ def apply(hub, session, comment: Comment, action: str, moderator, *, edit: dict 
     return Outcome(comment.id, after, True, before)
 
 
-def _audit(session, comment_id: int, moderator, action: str, before, after, detail: dict) -> None:
-    session.add(AuditEntry(comment_id=comment_id, moderator=moderator.email, action=action,
+def audit(session, comment_id: int, moderator, action: str, before, after, detail: dict) -> None:
+    """Record an action in the audit log (`moderator` is a Moderator, or a name such as "commenter")."""
+    who = moderator if isinstance(moderator, str) else moderator.email
+    session.add(AuditEntry(comment_id=comment_id, moderator=who, action=action,
                            from_status=before, to_status=after, at=utcnow(), detail=detail))
 
 

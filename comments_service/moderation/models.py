@@ -1,4 +1,5 @@
-"""Moderation tables: moderators, API tokens, the audit log, and the record of emails sent.
+"""Moderation tables: moderators, API tokens, the audit log, the record of emails sent, readers'
+thread subscriptions, and the moderation-email links already used.
 
 Audit entries and sent-email records name a comment by id without a foreign key: they outlive
 the comment (a deleted comment's history is still the history of a decision).
@@ -99,3 +100,41 @@ class SentNotification(Base):
         UniqueConstraint("kind", "comment_id", "recipient", name="uq_sent_notifications"),
         Index("ix_sent_notifications_sent_at", "sent_at"),
     )
+
+
+class Subscription(Base):
+    """A reader who asked for an email on every new comment of one thread (double opt-in).
+
+    Nothing but the one confirmation email goes to the address until `confirmed_at` is set.
+    """
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))  # normalised: trimmed, lower-case
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The comment whose form asked for it: its check must pass before the confirmation goes out.
+    comment_id: Mapped[int | None] = mapped_column(Integer)
+    confirm_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("thread", "email", name="uq_subscriptions_thread_email"),
+        Index("ix_subscriptions_email", "email"),
+    )
+
+
+class EmailLinkUse(Base):
+    """A moderation-email link that was acted on: each link (and its siblings for the same comment
+    in the same email) works once."""
+
+    __tablename__ = "email_link_uses"
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    comment_id: Mapped[int] = mapped_column(Integer)
+    moderator: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(16))
+    used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_email_link_uses_used_at", "used_at"),)

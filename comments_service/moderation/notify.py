@@ -24,12 +24,13 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from .. import service_state as state
 from ..jobs import RetryLater, backoff, enqueue
 from ..models import Comment, utcnow
 from ..spam.akismet import AkismetUnavailable
+from . import email_links
 from .models import Moderator, SentNotification
 from .schedule import attempts, schedule_next
 from .scope import restrict
@@ -72,20 +73,29 @@ def article_title(hub, slug: str) -> str:
     return (hub.threads.get(slug) or {}).get("title") or slug
 
 
-def _unsubscribe_serializer(secret: str) -> URLSafeSerializer:
+def unsubscribe_serializer(secret: str) -> URLSafeSerializer:
+    """Signs the one-click unsubscribe links: {"c": comment id} stops the emails about one's own
+    comments, {"s": subscription id, "h": ...} one thread subscription (subscriptions.py)."""
     return URLSafeSerializer(secret, salt="hubbub-unsubscribe")
 
 
 def unsubscribe_token(hub, comment_id: int) -> str:
-    return _unsubscribe_serializer(hub.config.secret_key).dumps({"c": comment_id})
+    return unsubscribe_serializer(hub.config.secret_key).dumps({"c": comment_id})
+
+
+def read_unsubscribe_claim(secret: str, token: str) -> dict | None:
+    """What a signed unsubscribe link says, or None for a link that was not made here."""
+    try:
+        data = unsubscribe_serializer(secret).loads(token)
+    except BadSignature:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def read_unsubscribe_token(secret: str, token: str) -> int | None:
-    try:
-        data = _unsubscribe_serializer(secret).loads(token)
-    except BadSignature:
-        return None
-    return data.get("c") if isinstance(data, dict) and isinstance(data.get("c"), int) else None
+    """The comment id of a link that stops the emails about one's own comments."""
+    data = read_unsubscribe_claim(secret, token) or {}
+    return data.get("c") if isinstance(data.get("c"), int) else None
 
 
 def unsubscribe_url(hub, comment_id: int) -> str:
@@ -101,6 +111,12 @@ def unsubscribe(session, comment_id: int) -> int:
         update(Comment).where(func.lower(Comment.email) == comment.email.strip().lower(), Comment.notify.is_(True))
         .values(notify=False)
     ).rowcount
+
+
+def forget_announcements(session, comment_id: int) -> None:
+    """A comment back in the queue (an edit) is news again for the moderators."""
+    session.execute(delete(SentNotification).where(SentNotification.comment_id == comment_id,
+                                                   SentNotification.kind.in_(("pending", "digest"))))
 
 
 # Sending ---------------------------------------------------------------------------------------
@@ -225,7 +241,7 @@ def _pending_total(hub, session, moderator: Moderator) -> int:
                                    hub, moderator)) or 0
 
 
-def _describe(hub, comment: Comment) -> str:
+def _describe(hub, comment: Comment, moderator: Moderator) -> str:
     excerpt = textwrap.shorten(" ".join(comment.body.split()), 300, placeholder=" …")
     lines = [f"{comment.author} on “{article_title(hub, comment.thread)}”, {comment.created:%Y-%m-%d %H:%M} UTC",
              textwrap.indent(textwrap.fill(excerpt, 72), "  ")]
@@ -236,7 +252,11 @@ def _describe(hub, comment: Comment) -> str:
         lines.append("  Akismet: not checked")
     if comment.guard_reasons:
         lines.append("  Held because: " + "; ".join(comment.guard_reasons))
-    lines.append(f"  Moderate: {service_url(hub)}/moderate/comments/{comment.id}")
+    base = service_url(hub)
+    # One-click links (a page asks before acting); each works once, for 7 days.
+    for action, url in email_links.links_for(hub, base, moderator, comment).items():
+        lines.append(f"  {email_links.LINK_ACTIONS[action]}: {url}")
+    lines.append(f"  Open in the queue: {base}/moderate/comments/{comment.id}")
     return "\n".join(lines)
 
 
@@ -250,9 +270,11 @@ def _moderator_mail(hub, moderator: Moderator, comments: list[Comment], total: i
     shown = comments[-MAX_LISTED:]
     parts = [f"{n} new comment{'s' if n != 1 else ''} awaiting moderation"
              + (f" ({total} pending in all)" if total != n else "") + ":", ""]
-    parts += [_describe(hub, c) + "\n" for c in reversed(shown)]
+    parts += [_describe(hub, c, moderator) + "\n" for c in reversed(shown)]
     if n > len(shown):
         parts.append(f"…and {n - len(shown)} more.\n")
+    parts.append("Each Approve, Spam or Trash link shows the comment and asks before it acts; it works once, "
+                 "for 7 days, for you alone.")
     parts.append(f"The queue: {service_url(hub)}/moderate/")
     parts.append("You get these emails as a Hubbub moderator; choose immediate, digest or off at "
                  f"{service_url(hub)}/moderate/account")

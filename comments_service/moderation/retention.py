@@ -6,6 +6,9 @@
 - client addresses are erased from comments older than HUBBUB_IP_RETENTION_DAYS (30);
 - records of sent emails after SENT_RETENTION;
 - and whatever the receivers of signals.retention_due keep (webmention records).
+- commenters' edit tokens a day after their edit window closed (a late token is then just wrong);
+- thread subscriptions nobody confirmed within a week, and records of used email links once the
+  links have expired.
 Deletes go in batches so that a large purge never holds the database for long.
 """
 
@@ -19,7 +22,9 @@ from sqlalchemy import delete, select, update
 from .. import service_state as state
 from ..models import Comment, ServiceState, utcnow
 from ..signals import retention_due
-from .models import SentNotification
+from . import subscriptions
+from .email_links import LINK_LIFETIME
+from .models import EmailLinkUse, SentNotification
 from .schedule import schedule_next
 
 log = logging.getLogger(__name__)
@@ -28,6 +33,7 @@ EVERY = 3600.0
 BATCH = 1000
 SENT_RETENTION = dt.timedelta(days=90)
 STATS_KEPT = dt.timedelta(days=40)
+EDIT_TOKEN_KEPT = dt.timedelta(days=1)
 
 
 def _keep_counts(session, rows) -> None:
@@ -87,6 +93,13 @@ def run_retention(hub, now: dt.datetime | None = None) -> dict:
     with hub.transaction() as s:
         done["sent_records_deleted"] = s.execute(
             delete(SentNotification).where(SentNotification.sent_at < now - SENT_RETENTION)).rowcount
+        token_cutoff = now - dt.timedelta(seconds=cfg.edit_window) - EDIT_TOKEN_KEPT
+        done["edit_tokens_erased"] = s.execute(
+            update(Comment).where(Comment.edit_token_hash.is_not(None), Comment.created < token_cutoff)
+            .values(edit_token_hash=None, updated=Comment.updated)).rowcount
+        done["unconfirmed_subscriptions_deleted"] = subscriptions.purge_unconfirmed(s, now)
+        done["email_link_records_deleted"] = s.execute(
+            delete(EmailLinkUse).where(EmailLinkUse.used_at < now - LINK_LIFETIME - dt.timedelta(days=1))).rowcount
         state.put(s, "retention", last_run=now.isoformat(), **done)
     if any(done.values()):
         log.info("retention: %s", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in done.items()))

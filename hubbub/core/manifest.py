@@ -1,17 +1,19 @@
 """The build's manifest (<output>/.hubbub/manifest.json): where everything is, for the publisher.
 
 manifest.json is written by every full build (plugins/comments.py) and only read afterwards:
-    {"version": 1,
+    {"version": 1, "generated", "build_date" (the date closed threads were judged by),
      "site": {"siteurl", "feed_domain", "sitename", "lang", "comments_url", "relative_urls",
               "content_path", "comments_dir", "output_path",
               "templates": {"paths", "jinja_environment", "section", "count"},
-              "comments": {"max_depth", "date_format", "timezone"},
+              "comments": {"max_depth", "date_format", "timezone", "close_after_days"},
               "feeds": {"all_atom", "all_rss", "thread_atom", "thread_rss", "max_items"},
               "context": {...the build's JSON-safe settings, for rendering templates...}},
      "threads": {slug: {"url", "absolute_url", "title", "date", "lang", "save_as", "author",
                         "count_pages": [output-relative pages showing this thread's count],
                         "feeds": {"atom", "rss"},
                         "links": [the content's links to other sites], "content_digest": str}},
+                        "comments_closed": closed at the build date,
+                        "closes_at": ISO time age closes it, or null (core/closing.py)}},
      "pages": {output-relative page: the SITEURL it was rendered with}}
 
 The manifest changes only with a full build; what changes with each publish is in state.py.

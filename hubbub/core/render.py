@@ -5,7 +5,9 @@ publisher renders the same two files with a Jinja environment configured like Pe
 template search path, JINJA_ENVIRONMENT options, Pelican's own filters and tests) and a context
 rebuilt from the manifest: the build's settings, the page's own SITEURL, and an `article` that
 carries what these partials may use (slug, title, url, save_as, date, lang, comments,
-comment_count, reactions). Filters added by other plugins or JINJA_FILTERS are not available here: keep
+comment_count, reactions, comments_closed, comments_closes_at: the build's verdict, kept in the
+manifest, so a publish renders a closed thread as the build that made the page did). Filters added by
+other plugins or JINJA_FILTERS are not available here: keep
 these two partials to Pelican's and Jinja's own.
 """
 
@@ -41,6 +43,8 @@ class ThreadArticle:
     comments: list = field(default_factory=list)
     comment_count: int = 0
     reactions: list = field(default_factory=list)
+    comments_closed: bool = False
+    comments_closes_at: str | None = None
 
     def __str__(self) -> str:
         return self.title
@@ -55,6 +59,8 @@ class ThreadArticle:
             save_as=entry.get("save_as", ""),
             date=datetime.fromisoformat(date) if date else None,
             lang=entry.get("lang", ""),
+            comments_closed=bool(entry.get("comments_closed")),
+            comments_closes_at=entry.get("closes_at"),
         )
 
 

@@ -12,7 +12,10 @@ full build give the same bytes.
 Settings (defaults in DEFAULTS below): COMMENTS_DIR (relative to PATH), COMMENTS_MAX_DEPTH,
 COMMENTS_DATE_FORMAT, COMMENT_FEED_ATOM / _RSS (per article, "{slug}"), COMMENT_FEED_ALL_ATOM /
 _RSS, COMMENT_FEED_MAX_ITEMS (site-wide feed), COMMENT_FEEDS_PARALLEL, WEBMENTION_REMOTE_PHOTOS;
-a feed setting of None turns that feed off.
+a feed setting of None turns that feed off. COMMENTS_CLOSE_AFTER_DAYS (None = never) closes threads
+by age, and a post's `Comments: closed` metadata closes its thread (`Comments: open` keeps it open);
+see hubbub.core.closing. A closed thread keeps its published comments; the form gives way to
+"Comments are closed." (articles get `comments_closed` and `comments_closes_at`).
 
 Build time: per-article feeds are rewritten only when their inputs changed (a key per thread in
 .hubbub/threads.json), and on a fresh output they are written by a forked child while Pelican
@@ -35,6 +38,7 @@ from hubbub import TEMPLATES
 from hubbub.build import claim_output, current_build
 from hubbub.core.atomic import atomic_write, write_if_changed
 from hubbub.core.background import ChildTask
+from hubbub.core.closing import build_date, close_after_days, meta_value, thread_closing
 from hubbub.core.feeds import absolute, site_feed_files, thread_feed_files, thread_feed_key
 from hubbub.core.lock import publish_lock
 from hubbub.core.manifest import MANIFEST_VERSION, manifest_path, write_json
@@ -69,6 +73,7 @@ DEFAULTS = {
     # Webmention authors' photos are other sites' images: showing them tells those sites who
     # reads the page. Off: everyone gets a locally drawn avatar.
     "WEBMENTION_REMOTE_PHOTOS": False,
+    "COMMENTS_CLOSE_AFTER_DAYS": None,
 }
 
 
@@ -85,6 +90,8 @@ class _Build:
         self.site: dict | None = None
         self.feed_keys: dict[str, str] = {}
         self.feeds_task: ChildTask | None = None
+        self.close_after_days = close_after_days(settings["COMMENTS_CLOSE_AFTER_DAYS"])
+        self.built = build_date()
 
 
 _build: _Build | None = None
@@ -111,10 +118,12 @@ def _initialized(pelican) -> None:
     _build = _Build(pelican.settings)
 
 
-def _attach(article, tree, count, reactions=()) -> None:
+def _attach(article, tree, count, reactions=(), closed: bool = False, closes_at: str | None = None) -> None:
     article.comments = tree
     article.comment_count = count
     article.reactions = list(reactions)
+    article.comments_closed = closed
+    article.comments_closes_at = closes_at
 
 
 def _tree(settings, comments):
@@ -141,8 +150,12 @@ def _articles_finalized(generator) -> None:
     links_cache.clear()  # what this build uses, found again or parsed now
     for article in generator.articles:
         thread = read_thread(directory, article.slug)  # raises ThreadFileError naming the file
+        # Pelican put a `Comments:` line on the article as `comments`, which _attach replaces.
+        meta = meta_value(article.metadata.get("comments"), getattr(article, "source_path", article.slug))
+        closing = thread_closing(meta, getattr(article, "date", None), build.built, build.close_after_days)
+        fields = closing.manifest_fields()
         _attach(article, _tree(settings, thread.comments), len(conversation(thread.comments)),
-                reaction_rows(thread.comments))
+                reaction_rows(thread.comments), closing.closed, fields["closes_at"])
         build.comments[article.slug] = thread.comments
         build.digests[article.slug] = thread.digest
         absolute_url = absolute(base, article.url)
@@ -158,6 +171,7 @@ def _articles_finalized(generator) -> None:
             # For sending webmentions: the post's links to other sites, and whether it changed.
             "links": _links(known_links, links_cache, article.content, absolute_url, base),
             "content_digest": content_digest(article.content),
+            **fields,
         }
     # Translations, hidden articles and drafts are not threads, but templates may still ask.
     others = [*generator.translations, *getattr(generator, "hidden_articles", []), *generator.drafts]
@@ -274,6 +288,7 @@ def _site(settings: dict) -> dict:
             "max_depth": settings["COMMENTS_MAX_DEPTH"],
             "date_format": settings["COMMENTS_DATE_FORMAT"],
             "timezone": settings.get("TIMEZONE"),
+            "close_after_days": settings["COMMENTS_CLOSE_AFTER_DAYS"] or None,
         },
         "feeds": {
             "all_atom": settings["COMMENT_FEED_ALL_ATOM"],
@@ -333,6 +348,7 @@ def _finalized(pelican) -> None:
     manifest = {
         "version": MANIFEST_VERSION,
         "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "build_date": build.built.replace(microsecond=0).isoformat(),  # what closed threads were judged by
         "site": site,
         "threads": build.threads,
         "pages": build.pages,

@@ -1,7 +1,10 @@
 // Progressive enhancement of the reply form; the page works without it.
 // Submits as JSON without leaving the page, shows field errors inline, shows the writer their
 // pending comment, fills `parent` from Reply links, previews Markdown, and remembers name, email
-// and website only when the reader ticks "Save my name...". No framework, nothing from a CDN.
+// and website only when the reader ticks "Save my name...". Keeps the edit token of each comment
+// sent from this browser and offers Edit and Delete on it until its edit window closes. Closes
+// the form when the thread's closing time passes before the next build. No framework, nothing
+// from a CDN.
 (function () {
   "use strict";
 
@@ -11,6 +14,8 @@
   const thread = form.dataset.thread || "";
   const SAVED_KEY = "hubbub:commenter";
   const PENDING_KEY = "hubbub:pending:" + thread;
+  const EDIT_KEY = "hubbub:edit:" + thread;
+  const MAX_TIMER = 2147483647; // setTimeout's longest delay
   const PENDING_MAX_AGE = 24 * 3600 * 1000;
   const field = (name) => form.elements.namedItem(name);
   const status = form.querySelector(".form-status");
@@ -302,6 +307,242 @@
 
   // ---- Sending ----------------------------------------------------------------------------------
 
+  // ---- Editing and deleting one's own comments ---------------------------------------------------
+  // The token of each comment sent from here, its text, and until when it works (localStorage,
+  // so a reload or a new tab keeps them; expired ones are dropped).
+
+  let unstored = {}; // where tokens live for this page only when storage is blocked
+
+  function editable() {
+    const now = Date.now();
+    const all = local ? readJSON(local, EDIT_KEY, {}) : unstored;
+    const live = {};
+    Object.keys(all).forEach((id) => {
+      const e = all[id];
+      if (e && typeof e.token === "string" && e.until > now) live[id] = e;
+    });
+    return live;
+  }
+
+  function rememberEditable(id, entry) {
+    const all = editable();
+    if (entry) all[String(id)] = entry;
+    else delete all[String(id)];
+    if (local) local.setItem(EDIT_KEY, JSON.stringify(all));
+    else unstored = all;
+  }
+
+  function updatePending(id, change) {
+    if (!session) return;
+    const all = readJSON(session, PENDING_KEY, []);
+    const kept = all.map((e) => (e && e.id === id ? Object.assign({}, e, change) : e))
+      .filter((e) => e && !e.deleted);
+    session.setItem(PENDING_KEY, JSON.stringify(kept));
+  }
+
+  function commentItem(id) {
+    return document.getElementById("comment-" + id) || document.getElementById("pending-" + id);
+  }
+
+  function ownNote(item, text) {
+    const head = item.querySelector(":scope > article .comment-head");
+    let note = item.querySelector(":scope > article .pending-label");
+    if (!note && head) {
+      note = document.createElement("span");
+      note.className = "pending-label";
+      head.append(" ", note);
+    }
+    if (note) note.textContent = text;
+  }
+
+  function ownStatus(item, text) {
+    let line = item.querySelector(":scope > article .own-status");
+    if (!line) {
+      line = document.createElement("p");
+      line.className = "own-status";
+      line.setAttribute("role", "status");
+      item.querySelector(":scope > article").appendChild(line);
+    }
+    line.textContent = text;
+  }
+
+  function ownButton(label, name, handler) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary " + name;
+    button.textContent = label;
+    button.addEventListener("click", handler);
+    return button;
+  }
+
+  function dropControls(id) {
+    const item = commentItem(id);
+    const bar = item && item.querySelector(":scope > article .own-actions");
+    if (bar) bar.remove();
+  }
+
+  function refused(id, response, answer) {
+    const item = commentItem(id);
+    const message = (answer && answer.error) || "This comment can no longer be changed.";
+    if (response.status === 403 || response.status === 409 || response.status === 404) {
+      rememberEditable(id, null);
+      dropControls(id);
+    }
+    if (item) ownStatus(item, message);
+  }
+
+  function send(method, id, payload) {
+    return fetch(form.action + "/" + encodeURIComponent(id), {
+      method: method,
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(payload),
+    }).then((response) => response.json().catch(() => ({})).then((answer) => ({ response, answer })));
+  }
+
+  function startEdit(id) {
+    const entry = editable()[id];
+    const item = commentItem(id);
+    if (!entry || !item || item.querySelector(".own-editor")) return;
+    const body = item.querySelector(":scope > article .comment-body");
+    const editor = document.createElement("div");
+    editor.className = "own-editor";
+    const label = document.createElement("label");
+    label.htmlFor = "own-edit-" + id;
+    label.textContent = "Your comment";
+    const area = document.createElement("textarea");
+    area.id = "own-edit-" + id;
+    area.rows = 6;
+    area.maxLength = 10000;
+    area.value = entry.body || "";
+    const problem = document.createElement("p");
+    problem.className = "field-error";
+    problem.hidden = true;
+    const bar = item.querySelector(":scope > article .own-actions");
+    const close = () => {
+      editor.remove();
+      body.hidden = false;
+      if (bar) bar.hidden = false;
+    };
+    const save = ownButton("Save", "own-save", () => {
+      const text = area.value.trim();
+      if (!text) {
+        problem.textContent = "Please write a comment.";
+        problem.hidden = false;
+        area.focus();
+        return;
+      }
+      save.disabled = true;
+      send("PATCH", id, { body: text, edit_token: entry.token })
+        .then(({ response, answer }) => {
+          if (response.ok) {
+            rememberEditable(id, Object.assign({}, entry, { body: text }));
+            updatePending(Number(id), { body: text, status: answer.status });
+            body.innerHTML = markdown(text); // escaped subset: see markdown()
+            close();
+            ownNote(item, answer.status === "published"
+              ? "Edited. The new text replaces the old one on the page in a moment."
+              : "Your comment is awaiting moderation. Only you can see it.");
+          } else if (response.status === 400) {
+            problem.textContent = String((answer.fields && answer.fields.body) || answer.error || "");
+            problem.hidden = false;
+          } else {
+            close();
+            refused(id, response, answer);
+          }
+        })
+        .catch(() => {
+          problem.textContent = "Your edit could not be sent. Check your connection and try again.";
+          problem.hidden = false;
+        })
+        .finally(() => { save.disabled = false; });
+    });
+    const cancel = ownButton("Cancel", "own-cancel", close);
+    editor.append(label, area, problem, save, " ", cancel);
+    body.hidden = true;
+    if (bar) bar.hidden = true;
+    body.insertAdjacentElement("afterend", editor);
+    area.focus();
+  }
+
+  function startDelete(id) {
+    const entry = editable()[id];
+    const item = commentItem(id);
+    if (!entry || !item || item.querySelector(".own-confirm")) return;
+    const ask = document.createElement("p");
+    ask.className = "own-confirm";
+    ask.setAttribute("role", "alert");
+    const question = document.createElement("span");
+    question.textContent = "Delete this comment for good?";
+    const yes = ownButton("Delete", "own-delete-yes", () => {
+      yes.disabled = true;
+      send("DELETE", id, { edit_token: entry.token })
+        .then(({ response, answer }) => {
+          if (response.ok) {
+            rememberEditable(id, null);
+            updatePending(Number(id), { deleted: true });
+            const gone = document.createElement("p");
+            gone.className = "own-deleted";
+            gone.setAttribute("role", "status");
+            gone.textContent = "Your comment is deleted.";
+            item.querySelector(":scope > article").replaceChildren(gone);
+          } else {
+            ask.remove();
+            refused(id, response, answer);
+          }
+        })
+        .catch(() => {
+          ask.remove();
+          ownStatus(item, "Your comment could not be deleted. Check your connection and try again.");
+        });
+    });
+    const no = ownButton("Keep it", "own-delete-no", () => ask.remove());
+    ask.append(question, " ", yes, " ", no);
+    item.querySelector(":scope > article").appendChild(ask);
+    no.focus();
+  }
+
+  function offerControls(id, entry) {
+    const item = commentItem(id);
+    if (!item || item.querySelector(":scope > article .own-actions")) return;
+    const bar = document.createElement("p");
+    bar.className = "own-actions";
+    const edit = ownButton("Edit", "own-edit", () => startEdit(id));
+    edit.setAttribute("aria-label", "Edit your comment");
+    const remove = ownButton("Delete", "own-delete", () => startDelete(id));
+    remove.setAttribute("aria-label", "Delete your comment");
+    bar.append(edit, " ", remove);
+    item.querySelector(":scope > article").appendChild(bar);
+    // The window closes: the service would refuse now, so stop offering.
+    setTimeout(() => {
+      dropControls(id);
+      rememberEditable(id, null);
+    }, Math.min(Math.max(entry.until - Date.now(), 0), MAX_TIMER));
+  }
+
+  function offerAllControls() {
+    const all = editable();
+    Object.keys(all).forEach((id) => offerControls(id, all[id]));
+  }
+
+  // ---- Closing: when the thread's closing time passes before the next build ---------------------
+
+  function closeForm() {
+    const section = form.closest(".respond");
+    if (section) {
+      section.querySelectorAll("h2, .notice").forEach((el) => { el.hidden = true; });
+      const note = section.querySelector(".comments-closed");
+      if (note) note.hidden = false;
+    }
+    form.hidden = true;
+    document.querySelectorAll("a.comment-reply").forEach((link) => { link.hidden = true; });
+  }
+
+  const closesAt = Date.parse(form.dataset.closesAt || "");
+  if (!Number.isNaN(closesAt)) {
+    if (closesAt <= Date.now()) closeForm();
+    else setTimeout(closeForm, Math.min(closesAt - Date.now(), MAX_TIMER));
+  }
+
   function accepted(data, answer) {
     const entry = {
       id: answer.id, status: answer.status, author: data.author, body: data.body,
@@ -309,7 +550,12 @@
     };
     rememberCommenter(data);
     rememberPending(entry);
+    const until = Date.parse(answer.editable_until || "");
+    const token = answer.edit_token && !Number.isNaN(until)
+      ? { token: answer.edit_token, until: until, body: data.body } : null;
+    if (token) rememberEditable(answer.id, token);
     const item = showPending(entry);
+    if (token) offerControls(String(answer.id), token);
     showNotice(answer.status === "published");
     field("body").value = "";
     clearParent();
@@ -321,6 +567,7 @@
     if (response.status === 413) showStatus("Your comment is too long to send. Please shorten it.");
     else if (response.status === 429) showStatus("You are commenting faster than we allow. Please wait a minute and send again; your text is still here.");
     else if (response.status === 404) showStatus("This article does not take comments.");
+    else if (response.status === 403) closeForm();
     else showStatus("The comment service had a problem (" + response.status + "). Please try again in a moment; your text is still here.");
     status.focus();
   }
@@ -336,6 +583,7 @@
       body: field("body").value.trim(),
       parent: parent ? Number(parent) : null,
       notify: field("notify") ? field("notify").checked : false,
+      subscribe: field("subscribe") ? field("subscribe").checked : false,
       contact_me_by_fax_only: field("contact_me_by_fax_only") ? field("contact_me_by_fax_only").value : "",
     };
     const problems = checkLocally(data);
@@ -367,4 +615,5 @@
 
   status.tabIndex = -1;
   restorePending();
+  offerAllControls();
 })();
