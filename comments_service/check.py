@@ -97,7 +97,7 @@ def check_comment(hub, payload: dict) -> None:
             return  # deleted, or a moderator decided first
         if not hub.akismet.enabled:
             # Held as `unchecked`: the moderation UI and health answer say Akismet is off.
-            if comment.status == "published":
+            if comment.published_html is not None:  # a writer's edit nothing vouched for
                 edit_to_queue(s, comment)
             comment_checked.send(hub, session=s, comment=comment)
             return
@@ -136,7 +136,7 @@ def _failed(hub, comment_id: int, exc: AkismetUnavailable) -> None:
         if utcnow() - comment.created > GIVE_UP_AFTER:
             comment.akismet = "unchecked"
             comment.check_due = None
-            if comment.status == "published":
+            if comment.published_html is not None:  # a writer's edit nothing vouched for
                 edit_to_queue(s, comment)
             log.warning("giving up checking comment %s after %d attempts: left to the moderators",
                         comment_id, comment.check_attempts)

@@ -180,12 +180,22 @@ def _feedgen_version() -> str:
     return version("feedgen")
 
 
+# What of a thread's manifest entry, and of the site, its feeds are made of.
+FEED_KEY_ENTRY = ("title", "absolute_url", "date", "lang", "feeds")
+FEED_KEY_SITE = ("sitename", "feed_domain", "lang")
+
+
+def feed_key_context(site: dict) -> str:
+    """Everything besides the thread that its feed key depends on (a cache of keys must include it)."""
+    return repr([FEEDS_FORMAT, _feedgen_version(), *(site.get(k) for k in FEED_KEY_SITE)])
+
+
 def thread_feed_key(site: dict, slug: str, entry: dict, digest: str) -> str:
     """What a thread's feeds are made of; equal keys mean identical feed files, so a build can
     keep the files it (or the publisher) already wrote instead of regenerating them."""
     material = [
         FEEDS_FORMAT, _feedgen_version(), slug, digest,
-        {k: entry.get(k) for k in ("title", "absolute_url", "date", "lang", "feeds")},
-        {k: site.get(k) for k in ("sitename", "feed_domain", "lang")},
+        {k: entry.get(k) for k in FEED_KEY_ENTRY},
+        {k: site.get(k) for k in FEED_KEY_SITE},
     ]
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()

@@ -39,7 +39,14 @@ from hubbub.build import claim_output, current_build
 from hubbub.core.atomic import atomic_write, write_if_changed
 from hubbub.core.background import ChildTask
 from hubbub.core.closing import build_date, close_after_days, meta_value, thread_closing
-from hubbub.core.feeds import absolute, site_feed_files, thread_feed_files, thread_feed_key
+from hubbub.core.feeds import (
+    FEED_KEY_ENTRY,
+    absolute,
+    feed_key_context,
+    site_feed_files,
+    thread_feed_files,
+    thread_feed_key,
+)
 from hubbub.core.lock import publish_lock
 from hubbub.core.manifest import MANIFEST_VERSION, manifest_path, write_json
 from hubbub.core.outlinks import content_digest, external_links
@@ -316,14 +323,21 @@ def _all_generators_finalized(generators) -> None:
     output = Path(settings["OUTPUT_PATH"])
     build.site = site = _site(settings)
     previous = thread_states(output)
+    known_keys, keys = _kept("feed-keys"), {}
+    site_part = feed_key_context(site)
     todo = []
     for slug, entry in build.threads.items():
-        key = build.feed_keys[slug] = thread_feed_key(site, slug, entry, build.digests[slug])
+        # thread_feed_key hashes JSON: on a big site worth remembering between builds.
+        material = (site_part, slug, build.digests[slug], *(repr(entry.get(k)) for k in FEED_KEY_ENTRY))
+        key = known_keys.get(material) or thread_feed_key(site, slug, entry, build.digests[slug])
+        build.feed_keys[slug] = keys[material] = key
         files = [p for p in entry["feeds"].values() if p]
         for rel in files:
             claim_output(output, output / rel)
         if previous.get(slug, {}).get("feed_key") != key or not all((output / p).exists() for p in files):
             todo.append(slug)
+    known_keys.clear()
+    known_keys.update(keys)
     if todo:
         build.feeds_task = ChildTask(
             lambda: _write_feeds(output, site, build.threads, build.comments, todo),
