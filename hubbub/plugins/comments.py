@@ -31,7 +31,7 @@ from pathlib import Path
 
 from pelican import signals
 
-from hubbub import TEMPLATES
+from hubbub import STATIC, TEMPLATES, THEME
 from hubbub.core.atomic import atomic_write
 from hubbub.core.background import ChildTask
 from hubbub.core.feeds import absolute, site_feed_files, thread_feed_files, thread_feed_key
@@ -64,6 +64,16 @@ DEFAULTS = {
     # Write the per-article feeds in a forked child while Pelican writes pages (single-threaded
     # builds only; elsewhere they are written inline).
     "COMMENT_FEEDS_PARALLEL": True,
+    # Where hubbub/thread.html finds comments.css and comments.js in the output; None: not written.
+    "COMMENTS_ASSETS_PATH": "hubbub",
+    # The reply form links to the site's privacy page here; None leaves the link out.
+    "COMMENTS_PRIVACY_URL": "privacy/",
+}
+
+# The assets of hubbub/thread.html: a stylesheet for any theme, and the theme's own script.
+ASSETS = {
+    "comments.css": Path(STATIC) / "comments.css",
+    "comments.js": Path(THEME) / "static" / "js" / "comments.js",
 }
 
 
@@ -103,7 +113,18 @@ def _initialized(pelican) -> None:
     overrides = pelican.settings.setdefault("THEME_TEMPLATES_OVERRIDES", [])
     if TEMPLATES not in overrides:
         overrides.append(TEMPLATES)
+    _exclude_comments_dir(pelican.settings)
     _build = _Build(pelican.settings)
+
+
+def _exclude_comments_dir(settings: dict) -> None:
+    """Thread files and the site's salt are never content, nor static files copied into output/,
+    whatever ARTICLE_PATHS or STATIC_PATHS a site uses (e.g. STATIC_PATHS = [""])."""
+    directory = settings["COMMENTS_DIR"]
+    for key in ("ARTICLE_EXCLUDES", "PAGE_EXCLUDES", "STATIC_EXCLUDES"):
+        excludes = list(settings.get(key) or [])
+        if directory not in excludes:
+            settings[key] = [*excludes, directory]
 
 
 def _attach(article, tree, count) -> None:
@@ -219,7 +240,9 @@ def _site(settings: dict) -> dict:
         "comments_dir": str(comments_dir(settings)),
         "output_path": str(settings["OUTPUT_PATH"]),
         "templates": {
-            "paths": [*settings.get("THEME_TEMPLATES_OVERRIDES", []), theme_templates],
+            # Pelican finds relative override paths from the working directory; the publisher
+            # may run elsewhere, so it gets them absolute.
+            "paths": [*map(os.path.abspath, settings.get("THEME_TEMPLATES_OVERRIDES", [])), theme_templates],
             "theme": theme_templates,
             "jinja_environment": _jinja_options(settings),
             "section": settings["COMMENTS_SECTION_TEMPLATE"],
@@ -296,9 +319,20 @@ def _finalized(pelican) -> None:
     with publish_lock(output):
         for rel, data in site_feed_files(site, build.threads, recent).items():
             atomic_write(output / rel, data, fsync=False)
+        _write_assets(output, settings["COMMENTS_ASSETS_PATH"])
         write_recent(output, recent, floor)
         write_thread_states(output, states)
         write_json(manifest_path(output), manifest, fsync=False)  # rebuilt by any build
+
+
+def _write_assets(output: Path, where: str | None) -> None:
+    if not where:
+        return
+    for name, source in ASSETS.items():
+        data = source.read_bytes()
+        target = output / where / name
+        if not target.is_file() or target.read_bytes() != data:
+            atomic_write(target, data, fsync=False)
 
 
 def register():
