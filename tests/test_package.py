@@ -68,7 +68,7 @@ def _copy_sources(dest: Path) -> Path:
     dest.mkdir()
     for name in ("pyproject.toml", "MANIFEST.in", "README.md", "LICENSE", "CHANGELOG.md"):
         shutil.copy2(ROOT / name, dest / name)
-    for package in ("hubbub", "comments_service", "docs"):
+    for package in ("hubbub", "comments_service", "docs", "deploy"):
         shutil.copytree(ROOT / package, dest / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return dest
 
@@ -153,7 +153,7 @@ def test_the_wheel_and_sdist_carry_everything(installed):
 
     with tarfile.open(sdist) as tar:
         in_sdist = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    assert {"LICENSE", "CHANGELOG.md", "README.md", "docs/CONTRACT.md", *PACKAGE_DATA} <= in_sdist
+    assert {"LICENSE", "CHANGELOG.md", "README.md", "docs/CONTRACT.md", "deploy/README.md", *PACKAGE_DATA} <= in_sdist
 
 
 @pytest.mark.package
