@@ -49,6 +49,10 @@ def origin(url: str) -> str:
 
 def _load(root: Path, publish: bool) -> tuple[dict | None, Finding]:
     name = "publishconf.py" if publish else "pelicanconf.py"
+    if publish and (root / "pelicanconf.py").is_file() and not (root / name).is_file():
+        return None, warn("settings", f"{root / name} does not exist: production builds (`hubbub build --publish`) "
+                          "need it", "add a publishconf.py with the public SITEURL and COMMENTS_URL "
+                          "(`hubbub init` in an empty directory writes one to copy)")
     try:
         settings = load_settings(root, publish)
     except BuildError as exc:

@@ -7,6 +7,7 @@ Akismet stand-in and a local SMTP server; each broken case breaks one thing.
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from hubbub.cli import main
 from hubbub.init_site import init_site
 
 SITE_URL = "https://garden.club.test"
+EXISTING = Path(__file__).resolve().parent / "data" / "existing-site"
 # Every variable doctor reads, so the machine's own environment cannot leak into a case.
 CLEAN = dict.fromkeys((
     "HUBBUB_SITE_DIR", "HUBBUB_DATABASE_URL", "HUBBUB_INSTANCE_DIR", "HUBBUB_OUTPUT_DIR", "HUBBUB_SECRET_KEY",
@@ -99,6 +101,16 @@ def test_settings_that_do_not_load(good, site):
     _write(site / "pelicanconf.py", "\nSITENAME = 'unterminated\n")
     result = doctor(good)
     assert_problem(result, "settings", "pelicanconf.py does not load", "SyntaxError")
+
+
+def test_an_existing_site_without_publishconf_is_warned_and_its_theme_checked(good, tmp_path):
+    site = tmp_path / "existing"
+    shutil.copytree(EXISTING, site)
+    build_site(site)
+    result = doctor({**good, "HUBBUB_SITE_DIR": str(site)})
+    assert result.exit_code == 0, result.output
+    assert lines_for(result.output, "warn", "settings") and "publishconf.py does not exist" in result.output
+    assert lines_for(result.output, "ok", "theme")
 
 
 def test_the_comments_plugin_missing(good, site):

@@ -103,6 +103,20 @@ def test_a_new_site_takes_comments(new_site, make_app, sqlite_url, tmp_path):
     assert "Lovely <em>start</em>." in page
 
 
+def test_the_packaged_theme_is_overridable_template_by_template(new_site):
+    templates = new_site / "templates"
+    (templates / "partials").mkdir(parents=True)
+    (templates / "partials" / "author_card.html").write_text('<p class="my-card">By {{ article.author }}</p>')
+    (templates / "page.html").write_text('{% extends "!theme/page.html" %}{% block title %}Ours: {{ super() }}{% endblock %}')
+    with (new_site / "pelicanconf.py").open("a") as fh:
+        fh.write('\nfrom pathlib import Path\nTHEME_TEMPLATES_OVERRIDES = [str(Path(__file__).parent / "templates")]\n')
+    build_site(new_site)
+    post = (new_site / "output" / "posts" / "welcome" / "index.html").read_text()
+    assert '<p class="my-card">By Ana Bell-Ortiz</p>' in post and "comment-form" in post
+    about = parse_html((new_site / "output" / "about" / "index.html").read_bytes(), name="about")
+    assert text_of(next(about.iter("title"))).startswith("Ours: About")
+
+
 def test_new_post_takes_the_new_sites_category(new_site):
     result = hubbub_cli("new", "post", "Pruning roses", "--author", "Ana Bell-Ortiz", HUBBUB_SITE_DIR=str(new_site))
     assert result.exit_code == 0, result.output
