@@ -1,8 +1,9 @@
 """`hubbub init DIR`: a new site from the starter files that come with the package (hubbub/starter/).
 
 The starter files hold [[name]] placeholders; `name_py` values are Python literals (for the
-settings files, named *.py.in so that no tool takes them for Python), the others plain text. The owner's profile is written by `hubbub new author`'s
-own code, and the privacy page is filled from the comment service's settings at this moment.
+settings files, named *.py.in so that no tool takes them for Python), the others plain text.
+The owner's profile is written by `hubbub new author`'s own code, and the privacy page is filled
+from the comment service's settings at this moment.
 """
 
 from __future__ import annotations
@@ -121,15 +122,34 @@ def init_site(target: Path | str, title: str = "My Hubbub", author: str | None =
             name = RENAMED.get(rel, rel.removesuffix(".in"))
             files[name] = _fill(source.read_text(encoding="utf-8"), values, rel)
     files[f"content/authors/{author_slug}.md"] = AUTHOR_TEMPLATE.format(name=author, joined=now.date().isoformat())
+    existed = target.exists()
     written = []
-    for rel, text in files.items():
-        path = target / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="utf-8") as fh:  # "x": never replace a file
-            fh.write(text)
-        written.append(path)
-    (target / "content" / "images").mkdir(exist_ok=True)
+    try:
+        for rel, text in files.items():
+            path = target / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("x", encoding="utf-8") as fh:  # "x": never replace a file
+                fh.write(text)
+            written.append(path)
+        (target / "content" / "images").mkdir(exist_ok=True)
+    except OSError as exc:
+        _undo(target, existed)
+        raise InitError(f"cannot write into {target} ({exc.strerror or exc})") from exc
     return written
+
+
+def _undo(target: Path, existed: bool) -> None:
+    """Remove what init wrote (the directory was empty, or not there, before)."""
+    import shutil
+
+    if not existed:
+        shutil.rmtree(target, ignore_errors=True)
+        return
+    for child in target.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 def _login_name() -> str:

@@ -158,6 +158,24 @@ def test_bad_options_write_nothing(tmp_path, args, message):
     assert not site.exists()
 
 
+def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    import hubbub.init_site as init_site
+
+    site = tmp_path / "site"
+    site.mkdir()
+    real_open = Path.open
+
+    def full_disk(path, mode="r", *args, **kwargs):
+        if "x" in mode and path.name == "privacy.md":
+            raise OSError(28, "No space left on device")
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", full_disk)
+    with pytest.raises(init_site.InitError, match="No space left on device"):
+        init_site.init_site(site, "T", "Jo", env={})
+    assert list(site.iterdir()) == []  # the empty directory is as it was
+
+
 def test_a_bad_service_setting_stops_init(tmp_path):
     result = hubbub_cli("init", tmp_path / "site", HUBBUB_IP_RETENTION_DAYS="a month")
     assert result.exit_code == 1 and "HUBBUB_IP_RETENTION_DAYS" in result.output
