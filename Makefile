@@ -47,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_service.py
 
 clean:
-	rm -rf output cache .pytest_cache test-artifacts
+	rm -rf output cache .pytest_cache test-artifacts dist build

@@ -69,12 +69,15 @@ def _rate_limit(env: dict, name: str, default: str) -> str:
     return raw
 
 
-def _secret_key(env: dict, instance: Path) -> str:
-    """HUBBUB_SECRET_KEY, or a key generated once and kept in instance/secret_key."""
+def _secret_key(env: dict, instance: Path, create: bool = True) -> str:
+    """HUBBUB_SECRET_KEY, or a key generated once and kept in instance/secret_key ("" when there is
+    none yet and `create` is False)."""
     if env.get("HUBBUB_SECRET_KEY"):
         return env["HUBBUB_SECRET_KEY"]
     path = instance / "secret_key"
     if not path.exists():
+        if not create:
+            return ""
         create_once(path, secrets.token_hex(32))  # several workers may start at once
     return path.read_text().strip()
 
@@ -135,8 +138,11 @@ class Config:
         }
 
 
-def load_config(env: dict | None = None) -> Config:
-    """Read and check every setting; raises ConfigError on the first bad one."""
+def load_config(env: dict | None = None, *, create_secret_key: bool = True) -> Config:
+    """Read and check every setting; raises ConfigError on the first bad one.
+
+    `create_secret_key=False` (hubbub doctor) writes nothing: a missing generated key reads as "".
+    """
     env = dict(os.environ if env is None else env)
     site = Path(env["HUBBUB_SITE_DIR"]).resolve() if env.get("HUBBUB_SITE_DIR") else default_site_dir()
     if not site.is_dir():
@@ -176,7 +182,7 @@ def load_config(env: dict | None = None) -> Config:
         instance_dir=instance,
         database_url=database_url,
         queue_url=queue_url,
-        secret_key=_secret_key(env, instance),
+        secret_key=_secret_key(env, instance, create_secret_key),
         akismet_key=key,
         akismet_blog_url=blog_url,
         akismet_endpoint=endpoint,
@@ -186,9 +192,7 @@ def load_config(env: dict | None = None) -> Config:
         max_body_bytes=_number(env, "HUBBUB_MAX_BODY_BYTES", 64 * 1024, int, 1024),
         max_links=_number(env, "HUBBUB_MAX_LINKS", 3),
         trust_returning=_bool(env, "HUBBUB_TRUST_RETURNING", True),
-        discard_retention_hours=_number(env, "HUBBUB_DISCARD_RETENTION_HOURS", 24),
-        spam_retention_days=_number(env, "HUBBUB_SPAM_RETENTION_DAYS", 15),
-        ip_retention_days=_number(env, "HUBBUB_IP_RETENTION_DAYS", 30),
+        **retention(env),
         blocklist_file=site_file("HUBBUB_BLOCKLIST_FILE", "comment-blocklist.txt"),
         moderation_words_file=site_file("HUBBUB_MODERATION_WORDS_FILE", "comment-moderation.txt"),
         development=_bool(env, "HUBBUB_DEVELOPMENT", False),
@@ -226,6 +230,14 @@ def _duration(env: dict, name: str, default: float) -> float:
     if not 0 <= value <= 7 * 86400:
         raise ConfigError(f"{name}={raw!r} must be between 0 and 7 days: use e.g. 15m")
     return value
+def retention(env: dict | None = None) -> dict:
+    """How long the service keeps what (the privacy page of a new site states it)."""
+    env = os.environ if env is None else env
+    return {
+        "discard_retention_hours": _number(env, "HUBBUB_DISCARD_RETENTION_HOURS", 24),
+        "spam_retention_days": _number(env, "HUBBUB_SPAM_RETENTION_DAYS", 15),
+        "ip_retention_days": _number(env, "HUBBUB_IP_RETENTION_DAYS", 30),
+    }
 
 
 def _public_url(env: dict, name: str) -> str | None:

@@ -2,6 +2,7 @@
 
     hubbub import wordpress FILE.xml [--overwrite] [--dry-run]
     hubbub import disqus FILE.xml [--dry-run]
+    hubbub import isso DATABASE [--dry-run]
     hubbub import hubbub FILE.json
     hubbub import webmentionio FILE.json [--dry-run]
     hubbub export [FILE.json]
@@ -58,7 +59,7 @@ def _apply(plan, source_file: str, overwrite: bool) -> None:
 
 @click.group("import")
 def import_group():
-    """Import posts and comments from WordPress, Disqus, or a Hubbub export."""
+    """Import posts and comments from WordPress, Disqus, Isso, or a Hubbub export."""
 
 
 @import_group.command("wordpress")
@@ -106,6 +107,25 @@ def import_disqus(file: Path, dry_run: bool):
         _echo_lines(_plan_lines(plan, str(file)))
         return
     _apply(plan, str(file), overwrite=False)
+
+
+@import_group.command("isso")
+@click.argument("database", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Read the database and say what would be imported; write nothing.")
+def import_isso(database: Path, dry_run: bool):
+    """Import comments from an Isso database (its dbpath), matched to articles by their address."""
+    from hubbub.build import site_dir
+
+    from .importers.isso import read_isso
+
+    try:
+        plan = read_isso(database, site_dir())
+    except ImportFailed as exc:
+        raise click.ClickException(f"nothing was imported: {exc}") from exc
+    if dry_run:
+        _echo_lines(_plan_lines(plan, str(database)))
+        return
+    _apply(plan, str(database), overwrite=False)
 
 
 @import_group.command("hubbub")

@@ -147,6 +147,28 @@ def _migration_lock(engine: Engine, lock_dir: Path):
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def schema_revisions(engine: Engine) -> tuple[str | None, str]:
+    """(the database's schema revision, or None before the first migration; the newest this
+    version of Hubbub has)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return current, ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def known_revision(engine: Engine, revision: str) -> bool:
+    """Whether this version of Hubbub has `revision` (False: a newer Hubbub migrated the database)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(alembic_config(engine)).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def migrate(engine: Engine, lock_dir: Path) -> None:
     """Bring the schema to the newest revision (a no-op when it is already there)."""
     with _migration_lock(engine, lock_dir), engine.begin() as conn:

@@ -20,3 +20,5 @@ except PackageNotFoundError:  # run from a source tree that was never installed
 # The theme and the comment templates that any theme can include ({% include "hubbub/comments.html" %}).
 THEME = str(Path(__file__).with_name("theme"))
 TEMPLATES = str(Path(__file__).with_name("templates"))
+# The stylesheet of those templates, for themes other than Hubbub's.
+STATIC = str(Path(__file__).with_name("static"))

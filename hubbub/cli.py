@@ -7,6 +7,7 @@ when one of them runs, so `hubbub build` never loads Flask or the database layer
 from __future__ import annotations
 
 import importlib
+import shlex
 from pathlib import Path
 
 import click
@@ -19,6 +20,7 @@ SERVICE_COMMANDS = {
     "backup": "comments_service.data_cli:backup_cmd",
     "export": "comments_service.data_cli:export_cmd",
     "import": "comments_service.data_cli:import_group",
+    "migrate": "comments_service.db_cli:migrate_cmd",
     "moderator": "comments_service.moderation.cli:moderator",
     "privacy": "comments_service.data_cli:privacy_group",
     "token": "comments_service.moderation.cli:token",
@@ -103,13 +105,20 @@ def new():
 @new.command("post")
 @click.argument("title")
 @click.option("--author", required=True, help="The writer's name, as in their profile.")
-@click.option("--category", default="Online Marketing", show_default=True)
-def new_post_cmd(title: str, author: str, category: str):
+@click.option("--category", help="The post's category  [default: the site's DEFAULT_CATEGORY]")
+def new_post_cmd(title: str, author: str, category: str | None):
     """Create content/posts/<slug>.md with its metadata."""
+    from .build import load_settings
     from .scaffold import ScaffoldError, new_post
 
+    root = site_dir()
+    if category is None:
+        try:
+            category = load_settings(root)["DEFAULT_CATEGORY"]
+        except BuildError as exc:
+            raise click.ClickException(str(exc)) from exc
     try:
-        path = new_post(site_dir(), title, author, category)
+        path = new_post(root, title, author, category)
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {path}")
@@ -126,3 +135,37 @@ def new_author_cmd(name: str):
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {path}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", default="My Hubbub", show_default=True, help="The site's name.")
+@click.option("--author", help="The owner's name, for the welcome post and the first profile  [default: yours]")
+@click.option("--url", help="The site's public address, for publishconf.py (e.g. https://blog.example.org).")
+def init(directory: Path, title: str, author: str | None, url: str | None):
+    """Make a new site in DIRECTORY (new or empty): settings, a welcome post, pages, your profile."""
+    from .init_site import InitError, init_site
+
+    try:
+        written = init_site(directory, title, author, url)
+    except InitError as exc:
+        raise click.ClickException(f"{exc}; nothing was written") from exc
+    root = directory.resolve()
+    click.echo(f"Created {title} in {root} ({len(written)} files). Next:")
+    for line in (f"cd {shlex.quote(str(directory))}", "hubbub build", "hubbub serve    # then open http://127.0.0.1:8000/"):
+        click.echo(f"  {line}")
+    click.echo("README.md there has the rest: moderators, new posts, going to production.")
+
+
+@main.command()
+def doctor():
+    """Check the site and its environment; print each problem with its fix (exit 1 on a problem)."""
+    from .doctor import findings, report
+
+    root = site_dir()
+    click.echo(f"Checking the Hubbub site in {root}")
+    lines, healthy = report(findings(root))
+    for line in lines:
+        click.echo(line)
+    if not healthy:
+        raise SystemExit(1)

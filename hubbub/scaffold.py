@@ -39,11 +39,12 @@ class ScaffoldError(Exception):
     pass
 
 
-def _slug(text: str) -> str:
-    slug = slugify(text, regex_subs=[(r"[^\w\s-]", ""), (r"(?u)\A\s*", ""), (r"(?u)\s*\Z", ""), (r"[-\s]+", "-")])
-    if not slug:
+def slug(text: str) -> str:
+    """The file name Pelican gives `text` by default (its slug); ScaffoldError if there is none."""
+    made = slugify(text, regex_subs=[(r"[^\w\s-]", ""), (r"(?u)\A\s*", ""), (r"(?u)\s*\Z", ""), (r"[-\s]+", "-")])
+    if not made:
         raise ScaffoldError(f"cannot make a file name from {text!r}: use letters or digits")
-    return slug
+    return made
 
 
 def _write_new(path: Path, text: str) -> Path:
@@ -63,10 +64,10 @@ def new_post(root: Path, title: str, author: str, category: str = "Online Market
     if not author.strip():
         raise ScaffoldError("the post needs an author: --author NAME")
     now = now or dt.datetime.now()
-    slug = _slug(title)
+    name = slug(title)
     text = POST_TEMPLATE.format(title=title.strip(), date=now.strftime("%Y-%m-%d %H:%M"),
-                                author=author.strip(), category=category, tags="", slug=slug)
-    return _write_new(root / "content" / "posts" / f"{slug}.md", text)
+                                author=author.strip(), category=category, tags="", slug=name)
+    return _write_new(root / "content" / "posts" / f"{name}.md", text)
 
 
 def new_author(root: Path, name: str, today: dt.date | None = None) -> Path:
@@ -74,4 +75,4 @@ def new_author(root: Path, name: str, today: dt.date | None = None) -> Path:
         raise ScaffoldError("the profile needs a name")
     today = today or dt.date.today()
     text = AUTHOR_TEMPLATE.format(name=name.strip(), joined=today.isoformat())
-    return _write_new(root / "content" / "authors" / f"{_slug(name)}.md", text)
+    return _write_new(root / "content" / "authors" / f"{slug(name)}.md", text)

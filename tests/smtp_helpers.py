@@ -74,7 +74,8 @@ class SMTPServer:
                 and auth_data.password.decode() == password
             if ok:
                 self.logins.append(user)
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd answers a failed login with 535 (True would leave the client waiting).
+            return AuthResult(success=ok, handled=ok)
 
         return check
 

@@ -1,4 +1,4 @@
-"""Move a blog into Hubbub: WordPress (WXR) and Disqus exports, and Hubbub's own JSON export.
+"""Move a blog into Hubbub: WordPress (WXR) and Disqus exports, Isso databases, and Hubbub's own JSON export.
 
 Every import runs in two steps so that bad input never leaves half an import behind:
 1. read: the whole file is parsed into an ImportPlan (raises ImportFailed naming the item);

@@ -35,7 +35,17 @@ def load_settings(root: Path | None = None, publish: bool = False, **override) -
     from pelican.settings import read_settings
 
     root = root or site_dir()
-    return read_settings(str(settings_file(root, publish)), override=override or None)
+    settings = read_settings(str(settings_file(root, publish)), override=override or None)
+    return site_relative_paths(settings, root)
+
+
+def site_relative_paths(settings: dict, root: Path) -> dict:
+    """Pelican resolves PATH and OUTPUT_PATH against the working directory when the settings file
+    leaves them out (as many sites' do); a site's are its own directory's, wherever hubbub runs."""
+    for key in ("PATH", "OUTPUT_PATH"):
+        if not os.path.isabs(settings[key]):
+            settings[key] = str(root / settings[key])
+    return settings
 
 
 class _ErrorCounter(logging.Handler):

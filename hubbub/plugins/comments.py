@@ -34,7 +34,7 @@ from pathlib import Path
 
 from pelican import signals
 
-from hubbub import TEMPLATES
+from hubbub import STATIC, TEMPLATES, THEME
 from hubbub.build import claim_output, current_build
 from hubbub.core.atomic import atomic_write, write_if_changed
 from hubbub.core.background import ChildTask
@@ -81,6 +81,16 @@ DEFAULTS = {
     # reads the page. Off: everyone gets a locally drawn avatar.
     "WEBMENTION_REMOTE_PHOTOS": False,
     "COMMENTS_CLOSE_AFTER_DAYS": None,
+    # Where hubbub/thread.html finds comments.css and comments.js in the output; None: not written.
+    "COMMENTS_ASSETS_PATH": "hubbub",
+    # The reply form links to the site's privacy page here; None leaves the link out.
+    "COMMENTS_PRIVACY_URL": "privacy/",
+}
+
+# The assets of hubbub/thread.html: a stylesheet for any theme, and the theme's own script.
+ASSETS = {
+    "comments.css": Path(STATIC) / "comments.css",
+    "comments.js": Path(THEME) / "static" / "js" / "comments.js",
 }
 
 
@@ -122,7 +132,18 @@ def _initialized(pelican) -> None:
     overrides = pelican.settings.setdefault("THEME_TEMPLATES_OVERRIDES", [])
     if TEMPLATES not in overrides:
         overrides.append(TEMPLATES)
+    _exclude_comments_dir(pelican.settings)
     _build = _Build(pelican.settings)
+
+
+def _exclude_comments_dir(settings: dict) -> None:
+    """Thread files and the site's salt are never content, nor static files copied into output/,
+    whatever ARTICLE_PATHS or STATIC_PATHS a site uses (e.g. STATIC_PATHS = [""])."""
+    directory = settings["COMMENTS_DIR"]
+    for key in ("ARTICLE_EXCLUDES", "PAGE_EXCLUDES", "STATIC_EXCLUDES"):
+        excludes = list(settings.get(key) or [])
+        if directory not in excludes:
+            settings[key] = [*excludes, directory]
 
 
 def _attach(article, tree, count, reactions=(), closed: bool = False, closes_at: str | None = None) -> None:
@@ -285,7 +306,9 @@ def _site(settings: dict) -> dict:
         "comments_dir": str(comments_dir(settings)),
         "output_path": str(settings["OUTPUT_PATH"]),
         "templates": {
-            "paths": [*settings.get("THEME_TEMPLATES_OVERRIDES", []), theme_templates],
+            # Pelican finds relative override paths from the working directory; the publisher
+            # may run elsewhere, so it gets them absolute.
+            "paths": [*map(os.path.abspath, settings.get("THEME_TEMPLATES_OVERRIDES", [])), theme_templates],
             "theme": theme_templates,
             "jinja_environment": _jinja_options(settings),
             "section": settings["COMMENTS_SECTION_TEMPLATE"],
@@ -374,9 +397,19 @@ def _finalized(pelican) -> None:
         for rel, data in site_feed_files(site, build.threads, recent).items():
             write_if_changed(output / rel, data)
             claim_output(output, output / rel)
+        _write_assets(output, settings["COMMENTS_ASSETS_PATH"])
         write_recent(output, recent, floor)
         write_thread_states(output, states)
         write_json(manifest_path(output), manifest, fsync=False)  # rebuilt by any build
+
+
+def _write_assets(output: Path, where: str | None) -> None:
+    if not where:
+        return
+    for name, source in ASSETS.items():
+        target = output / where / name
+        write_if_changed(target, source.read_bytes())
+        claim_output(output, target)
 
 
 def register():

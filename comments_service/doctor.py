@@ -1,0 +1,142 @@
+"""The comment service's part of `hubbub doctor`: settings, secret key, database, Akismet, mail, queue.
+
+Nothing here writes: no secret key is generated, no database created or migrated, no mail sent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hubbub.doctor import Finding, fail, ok, warn
+
+from .config import Config, ConfigError, load_config
+
+MIN_SECRET_LENGTH = 32
+NEW_SECRET = "python -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def _secret(config: Config, env) -> Finding:
+    if env.get("HUBBUB_SECRET_KEY"):
+        if len(env["HUBBUB_SECRET_KEY"]) < MIN_SECRET_LENGTH:
+            return fail("secret key", f"HUBBUB_SECRET_KEY has {len(env['HUBBUB_SECRET_KEY'])} characters: "
+                        "too short to protect sessions and unsubscribe links",
+                        f"set it to at least {MIN_SECRET_LENGTH} random characters: {NEW_SECRET}")
+        return ok("secret key", "HUBBUB_SECRET_KEY is set")
+    path = config.instance_dir / "secret_key"
+    if config.secret_key:
+        if config.queue_url:
+            return warn("secret key", f"generated and kept in {path}; workers on other hosts would each make their own",
+                        f"set the same HUBBUB_SECRET_KEY on every host: {NEW_SECRET}")
+        return ok("secret key", f"generated and kept in {path}")
+    return warn("secret key", f"not set: the service will generate one into {path} when it first starts",
+                f"in production, set HUBBUB_SECRET_KEY: {NEW_SECRET}")
+
+
+def _where(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _database(config: Config) -> Finding:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .db import known_revision, schema_revisions
+
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return warn("database", f"{url.database} does not exist yet",
+                    "it is made when the service first starts (`hubbub serve`), or now with `hubbub migrate`")
+    engine = create_engine(config.database_url, connect_args={"connect_timeout": 5}
+                           if url.get_backend_name() == "postgresql" else {})
+    try:
+        current, head = schema_revisions(engine)
+        known = current is None or known_revision(engine, current)
+    except SQLAlchemyError as exc:
+        return fail("database", f"cannot open {_where(config.database_url)}: {getattr(exc, 'orig', None) or exc}",
+                    "check HUBBUB_DATABASE_URL, and that the database server is running and lets this user in")
+    finally:
+        engine.dispose()
+    if current == head:
+        return ok("database", f"{_where(config.database_url)} is at the newest schema ({head})")
+    if current is None:
+        return fail("database", f"{_where(config.database_url)} has no Hubbub tables",
+                    "run `hubbub migrate` (the service also does it when it starts)")
+    if not known:
+        return fail("database", f"the database is at schema {current}, which this Hubbub does not know: a newer "
+                    "Hubbub migrated it", "upgrade Hubbub to the version that migrated it (pip install -U hubbub)")
+    return fail("database", f"the database is at schema {current}; this Hubbub needs {head}",
+                "back it up (`hubbub backup` or pg_dump), then run `hubbub migrate` and restart the service")
+
+
+def _akismet(config: Config) -> Finding:
+    from .spam.akismet import AkismetService, AkismetUnavailable
+
+    if not config.akismet_enabled:
+        return warn("akismet", "off: no spam check, every comment waits for a moderator",
+                    "set PYTHON_AKISMET_API_KEY and PYTHON_AKISMET_BLOG_URL (a key from akismet.com)")
+    service = AkismetService(config.akismet_key, config.akismet_blog_url, config.akismet_endpoint,
+                             config.akismet_timeout)
+    try:
+        accepted = service.verify()
+    except AkismetUnavailable as exc:
+        return fail("akismet", f"{config.akismet_endpoint}: {exc}",
+                    "check the network, proxy and HUBBUB_AKISMET_ENDPOINT; comments wait unchecked meanwhile")
+    if not accepted:
+        return fail("akismet", f"Akismet rejects the key for {config.akismet_blog_url}",
+                    "check PYTHON_AKISMET_API_KEY, and that PYTHON_AKISMET_BLOG_URL is the site the key is for")
+    return ok("akismet", f"the key is valid for {config.akismet_blog_url}")
+
+
+def _smtp(config: Config) -> Finding:
+    import smtplib
+    import ssl
+
+    if not config.smtp_host:
+        return ok("mail", "off: no emails (set HUBBUB_SMTP_HOST to notify moderators and commenters)")
+    where = f"{config.smtp_host}:{config.smtp_port}"
+    try:
+        tls = ssl.create_default_context()
+        if config.smtp_port == 465:
+            smtp = smtplib.SMTP_SSL(config.smtp_host, config.smtp_port, timeout=config.smtp_timeout, context=tls)
+        else:
+            smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.smtp_timeout)
+        with smtp:
+            if config.smtp_starttls and config.smtp_port != 465:
+                smtp.starttls(context=tls)
+            if config.smtp_user:
+                smtp.login(config.smtp_user, config.smtp_password or "")
+            smtp.noop()
+    except smtplib.SMTPAuthenticationError as exc:
+        return fail("mail", f"{where} refuses the login of {config.smtp_user}: {exc.smtp_error!r}",
+                    "check HUBBUB_SMTP_USER and HUBBUB_SMTP_PASSWORD")
+    except (smtplib.SMTPException, OSError) as exc:
+        return fail("mail", f"cannot talk to {where}: {exc}",
+                    "check HUBBUB_SMTP_HOST, _PORT and _STARTTLS, and that the mail server accepts this host")
+    return ok("mail", f"{where} accepts connections" + (" and the login" if config.smtp_user else ""))
+
+
+def _queue(config: Config) -> Finding | None:
+    if not config.queue_url:
+        return None
+    import redis
+
+    try:
+        redis.Redis.from_url(config.queue_url, socket_connect_timeout=5, socket_timeout=5).ping()
+    except redis.RedisError as exc:
+        return fail("queue", f"Redis at {config.queue_url} does not answer: {exc}",
+                    "start Redis, or correct HUBBUB_QUEUE_URL (unset it to run jobs in the service)")
+    return ok("queue", f"Redis at {config.queue_url} answers; run `hubbub worker` for the jobs")
+
+
+def service_findings(env) -> list[Finding]:
+    try:
+        config = load_config(dict(env), create_secret_key=False)
+    except ConfigError as exc:
+        return [fail("service settings", str(exc), "correct that environment variable")]
+    found = [ok("service settings", "the comment service's environment variables are valid"),
+             _secret(config, env), _database(config), _akismet(config), _smtp(config)]
+    queue = _queue(config)
+    return found + ([queue] if queue else [])
