@@ -1,7 +1,7 @@
 """One build of the site: Pelican's run, with everything that did not change left alone.
 
-    sources   every file under the content directory, with its stamp; nothing changed (and the
-              output as the last build left it) = done, without starting Pelican
+    sources   every file under the content, theme and template directories, with its stamp;
+              nothing changed (and the output as the last build left it) = done, without Pelican
     reading   unchanged sources give back the object read last time (store.py); changed ones go
               through Pelican's reader, whose Markdown output is cached by the file's bytes
     site      Pelican's generators group, sort and paginate as always, and the plugins run
@@ -236,7 +236,6 @@ class _Source(compat.ContentSource):
         self.content_path = Path(build.settings["PATH"])
         self.shared: dict[str, object] = {"settings": build.settings}
         self.stored = {} if build.full else build.store.contents(build.config)
-        self.fresh: dict[str, object] = {}
         self._reader_keys: dict[str, str] = {}
 
     def bind(self, generator) -> None:
