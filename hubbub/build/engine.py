@@ -384,11 +384,11 @@ class SiteBuild:
         interrupted = running.exists()
         if interrupted:
             log.warning("the last build of %s stopped half-way: rendering every page again", self.output)
-        remembered = previous_log.sources if previous_log.config == self.config and not self.full else None
+        built_from = previous_log.sources if previous_log.config == self.config and not self.full else None
         self.report.changed_sources = sorted(
-            p for p in set(self.sources) | set(remembered or {})
-            if (remembered or {}).get(p) != list(self.sources.get(p) or ()) or p not in self.sources)
-        if (remembered is not None and not interrupted and not self.report.changed_sources
+            p for p in set(self.sources) | set(built_from or {})
+            if (built_from or {}).get(p) != list(self.sources.get(p) or ()) or p not in self.sources)
+        if (built_from is not None and not interrupted and not self.report.changed_sources
                 and previous_log.entries and previous_log.all_intact()
                 and all((self.output / name).exists() for name in previous_log.claimed)):
             self.report.nothing_changed = True
@@ -423,12 +423,14 @@ class SiteBuild:
                 pelican_run.run()
         finally:
             _current = None
+        live = {entry[0] for entry in self.stable.values()}
         if self.memory is not None:
             self.memory.config = self.config
             self.memory.pelican = LastBuild(pelican_run.hubbub_generators, str(self.output), self.memory)
+            for path in [p for p in self.memory.objects if p not in live]:
+                del self.memory.objects[path]  # deleted or renamed since
         self.report.rendered, self.report.kept = writes.rendered, writes.kept
         self.report.written = writes.written + self.report.written  # pages and feeds, then static files
-        live = {entry[0] for entry in self.stable.values()}
         for key in [k for k in remembered if k != "config" and k[0] not in live]:
             del remembered[key]  # sources gone since
         current_log.claimed = sorted(self.claimed)
