@@ -11,7 +11,7 @@ supported range is pinned in pyproject.toml (SUPPORTED below must agree).
 from __future__ import annotations
 
 import logging
-from itertools import groupby
+from itertools import chain, groupby
 from operator import attrgetter
 
 import pelican
@@ -146,12 +146,33 @@ class _ContentGenerator:
 
 class HubbubArticlesGenerator(_ContentGenerator, ArticlesGenerator):
     def generate_output(self, writer):
+        self._hubbub_writer = writer
         tags, categories, authors = self.tags, self.categories, self.authors
         self.tags, self.categories, self.authors = map(_with_member_lists, (tags, categories, authors))
         try:
             super().generate_output(writer)
         finally:
             self.tags, self.categories, self.authors = tags, categories, authors
+
+
+    def generate_articles(self, write):
+        """Pelican's loop, asking the writer first whether an article's page is unchanged: then
+        Pelican's per-page work (URLs, context, pagination checks) is skipped too."""
+        keep = getattr(self._hubbub_writer, "keep_unchanged", None)
+        if keep is None:
+            return super().generate_articles(write)
+        relative_urls = self.settings["RELATIVE_URLS"]
+        for article in chain(self.translations, self.articles, self.hidden_translations, self.hidden_articles):
+            signals.article_generator_write_article.send(self, content=article)
+            template = self.get_template(article.template)
+            category = getattr(article, "category", None)
+            override = hasattr(article, "override_save_as")
+            name = article.save_as
+            if not override and keep(name, template, self.context, relative_urls, article=article, category=category,
+                                     blog=True):
+                continue
+            write(name, template, self.context, article=article, category=category, override_output=override,
+                  url=article.url, blog=True)
 
 
 class HubbubPagesGenerator(_ContentGenerator, PagesGenerator):

@@ -413,7 +413,8 @@ class SiteBuild:
         def make_writer(output_path, settings, env):
             fingerprints = Fingerprinter(env, build.stable, remembered, str(build.settings["PATH"]))
             return BuildWriter(output_path, settings, fingerprints=fingerprints, epoch=build.config,
-                               previous=previous_log, current=current_log, report=writes)
+                               previous=previous_log, current=current_log, report=writes,
+                               skip_early=build.reuse_objects)
 
         _current = self
         pelican_run = compat.HubbubPelican(self.settings, source, make_writer, self._copy_file)

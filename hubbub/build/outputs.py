@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pelican import signals
+from pelican.utils import get_relative_path, path_to_url, sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
 
 from hubbub.core.atomic import atomic_write, write_if_changed
@@ -134,9 +137,11 @@ class BuildWriter(Writer):
     """Pelican's Writer, rendering and writing only what changed (see the module docstring)."""
 
     def __init__(self, output_path, settings, *, fingerprints: Fingerprinter, epoch: str, previous: OutputLog,
-                 current: OutputLog, report: WriteReport):
+                 current: OutputLog, report: WriteReport, skip_early: bool = False):
         super().__init__(output_path, settings=settings)
         self.fingerprints, self.epoch = fingerprints, epoch
+        if not skip_early:
+            self.keep_unchanged = None  # generators then go through write_file for every page
         self.previous, self.current, self.report = previous, current, report
         self._pending: dict[str, tuple] = {}  # output name -> fingerprints, between render and write
 
@@ -160,6 +165,21 @@ class BuildWriter(Writer):
             return UNCHANGED
         self.report.rendered.append(name)
         return template.render(context)
+
+    def keep_unchanged(self, name, template, context, relative_urls, **kwargs) -> bool:
+        """Before Pelican does anything for a page: if its quick fingerprint shows it unchanged,
+        count it as kept (Pelican's bookkeeping and its `content_written` signal included)."""
+        if name not in self.previous.entries:
+            return False
+        local = _PageContext(context, name, relative_urls, kwargs)
+        quick = self.fingerprints.quick_page(template.name, f"{self.epoch}:{name}", local)
+        if not self.previous.quick_intact(name, quick):
+            return False
+        path = sanitised_join(self.output_path, name)
+        self._written_files.add(path)
+        self._keep(name, (self.previous.entries[name][0], quick))
+        signals.content_written.send(path, context=local)
+        return True
 
     # Feeds -------------------------------------------------------------------------------------
     def write_feed(self, elements, context, path=None, url=None, feed_type="atom", override_output=False,
@@ -238,6 +258,28 @@ class _DirectFile(_OutputFile):
             if write_if_changed(Path(self.path), data):
                 self.writer.written.append(os.path.relpath(self.path, self.writer.output_path).replace(os.sep, "/"))
         return False
+
+
+class _PageContext(Mapping):
+    """The context a page would be rendered with (Writer._get_localcontext), without copying the
+    site's whole context for a page that is not rendered."""
+
+    def __init__(self, context, name: str, relative_urls: bool, extra: dict):
+        self.context, self.extra = context, {"output_file": name, **extra}
+        if relative_urls:
+            relative = path_to_url(get_relative_path(name))
+            self.extra.update(SITEURL=relative, localsiteurl=relative)
+        else:
+            self.extra.setdefault("localsiteurl", context.get("localsiteurl"))
+
+    def __getitem__(self, key):
+        return self.extra[key] if key in self.extra else self.context[key]
+
+    def __iter__(self):
+        return iter({**self.context, **self.extra})
+
+    def __len__(self) -> int:
+        return len({**self.context, **self.extra})
 
 
 class _Discard:
