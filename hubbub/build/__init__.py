@@ -61,4 +61,15 @@ def build_site(root: Path | None = None, publish: bool = False, **override) -> d
         pelican_logger.removeHandler(errors)
     if errors.messages:
         raise BuildError("site build reported errors:\n  " + "\n  ".join(errors.messages))
+    index_search(settings)
     return settings
+
+
+def index_search(settings: dict, changed_pages=None) -> None:
+    """The search index (hubbub.search) after Pelican wrote the site; `changed_pages` as there."""
+    from hubbub.search import SearchError, index_site
+
+    try:
+        index_site(settings, settings["OUTPUT_PATH"], changed_pages)
+    except SearchError as exc:
+        raise BuildError(f"search index: {exc}") from exc

@@ -10,7 +10,8 @@ manifest.json is written by every full build (plugins/comments.py) and only read
               "context": {...the build's JSON-safe settings, for rendering templates...}},
      "threads": {slug: {"url", "absolute_url", "title", "date", "lang", "save_as", "author",
                         "count_pages": [output-relative pages showing this thread's count],
-                        "feeds": {"atom", "rss"}}},
+                        "feeds": {"atom", "rss"},
+                        "posting": {the fixed part of the article's JSON-LD (core/structured_data.py)}}},
      "pages": {output-relative page: the SITEURL it was rendered with}}
 
 The manifest changes only with a full build; what changes with each publish is in state.py.
