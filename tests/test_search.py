@@ -295,3 +295,19 @@ def test_published_comments_are_searchable_under_their_thread_when_asked(site, t
         problems = csp_violations(page, watch)
         context.close()
     assert watch.dialogs == [] and watch.errors == [] and problems == []
+
+
+def test_only_the_search_page_and_its_bundle_may_compile_webassembly(built_site_template, app_for):
+    from comments_service.security import CSP, SEARCH_CSP
+
+    assert SEARCH_CSP.replace(" 'wasm-unsafe-eval'", "") == CSP and "'unsafe-eval'" not in SEARCH_CSP
+    client = app_for(built_site_template, built_site_template / "output").test_client()
+    for path in ("/search/", "/search/?q=networking", "/pagefind/pagefind.js", "/pagefind/pagefind-worker.js"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.headers["Content-Security-Policy"] == SEARCH_CSP, path
+    for path in ("/", "/posts/social-media-and-network-marketing/", "/archives/", "/api/health", "/searching/"):
+        assert client.get(path).headers["Content-Security-Policy"] == CSP, path
+    # nginx serves the built site in production: the same two policies, in the same places.
+    conf = (Path(__file__).resolve().parents[1] / "deploy" / "hubbub.conf").read_text()
+    assert f'add_header Content-Security-Policy "{CSP}" always;' in conf
+    assert conf.count(f'add_header Content-Security-Policy "{SEARCH_CSP}" always;') == 2
