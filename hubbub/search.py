@@ -204,6 +204,9 @@ def _run_pagefind(settings: dict, out: Path, globs: list[str], result: IndexResu
     try:
         done = subprocess.run(command, cwd=staging, env=env, capture_output=True, text=True,
                               timeout=setting(settings, "SEARCH_TIMEOUT"))
+        if done.returncode != 0 and _indexed_pages(done.stdout) == 0 and "Indexed 0 pages" in done.stdout:
+            _remove_bundle(out, result)  # a site with nothing searchable yet: no index, no error
+            return 0
         if done.returncode != 0:
             detail = (done.stderr or done.stdout).strip()[-2000:]
             raise SearchError(f"Pagefind could not index {out} (exit status {done.returncode}): {detail}")

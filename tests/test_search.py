@@ -152,6 +152,16 @@ def test_globs_come_from_the_save_as_settings():
     assert index_globs({**settings, "SEARCH_INDEX_GLOBS": ["docs/**/*.html"]}) == ["docs/**/*.html"]
 
 
+def test_a_site_with_nothing_searchable_builds_without_an_index(tmp_path):
+    out = tmp_path / "out"
+    (out / "pagefind").mkdir(parents=True)
+    (out / "pagefind" / ENTRY).write_text("{}")  # an index left from when there were posts
+    (out / "index.html").write_text("<html><body><p>No posts yet.</p></body></html>")
+    settings = {"OUTPUT_PATH": str(out), "ARTICLE_SAVE_AS": "posts/{slug}/index.html"}
+    result = index_site(settings, out)
+    assert result.ran and result.pages == 0 and not (out / BUNDLE).exists()
+
+
 def test_an_incremental_index_skips_what_is_not_searchable_and_equals_a_full_one(site, tmp_path):
     from pelican import Pelican
 
