@@ -56,8 +56,11 @@ def timed(function, *args, **kwargs):
 @contextlib.contextmanager
 def static_server(root: Path):
     """output/ on a free port of 127.0.0.1, as any static web server would serve it."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -87,23 +90,30 @@ def browser_figures(out: Path, queries: list[str]) -> dict:
         search_bytes = sum(n for url, n in sizes.items() if "/pagefind/" in url)
         page_bytes = sum(sizes.values())
         count = page.locator(".search-result").count()
-        times = []
+        firsts, times = [], []
         for word in queries[1:]:
-            took = page.evaluate("""(word) => new Promise((resolve) => {
+            # From the submit to the first result on screen, and to all of the first page (10) shown.
+            first, took = page.evaluate("""(word) => new Promise((resolve) => {
                 const form = document.querySelector('.search-form'), list = document.querySelector('.search-results');
                 const input = form.elements.namedItem('q');
+                let first = null;
                 const start = performance.now();
                 const done = () => list.getAttribute('aria-busy') === 'false'
                   && document.querySelector('.search-status').textContent.includes(word);
-                const observer = new MutationObserver(() => { if (done()) { observer.disconnect(); resolve(performance.now() - start); } });
+                const observer = new MutationObserver(() => {
+                  if (first === null && list.children.length && list.getAttribute('aria-busy') === 'true') first = performance.now() - start;
+                  if (done()) { observer.disconnect(); const all = performance.now() - start; resolve([first === null ? all : first, all]); }
+                });
                 observer.observe(document.querySelector('.search'), {subtree: true, childList: true, attributes: true, characterData: true});
                 input.value = word;
                 form.requestSubmit();
             })""", word)
+            firsts.append(first)
             times.append(took)
         browser.close()
     return {"first_search_bytes": search_bytes, "search_page_bytes_total": page_bytes, "results_shown": count,
-            "query_ms": times, "query_ms_median": statistics.median(times), "query_ms_max": max(times)}
+            "query_ms": times, "query_ms_median": statistics.median(times), "query_ms_max": max(times),
+            "first_result_ms": firsts, "first_result_ms_median": statistics.median(firsts)}
 
 
 def run(size: int, queries: int, keep: bool) -> dict:
@@ -163,8 +173,9 @@ def main(argv=None) -> None:
               f"; listing pages only: {f['unsearchable_change_wall_s'] * 1000:.0f} ms (Pagefind not run)")
         print(f"  first search          {f['first_search_bytes'] / 1000:7.1f} kB from pagefind/"
               f" ({f['search_page_bytes_total'] / 1000:.1f} kB with the page)   goal <= 300 kB")
-        print(f"  query -> results      median {f['query_ms_median']:.0f} ms, max {f['query_ms_max']:.0f} ms"
-              f" over {len(f['query_ms'])} searches   goal <= 100 ms")
+        print(f"  query -> results      first result: median {f['first_result_ms_median']:.0f} ms; first 10 shown:"
+              f" median {f['query_ms_median']:.0f} ms, max {f['query_ms_max']:.0f} ms over {len(f['query_ms'])} searches"
+              f"   goal <= 100 ms")
     (REPO / "bench" / "results").mkdir(parents=True, exist_ok=True)
     (REPO / "bench" / "results" / "search.json").write_text(json.dumps(results, indent=1))
 

@@ -133,11 +133,14 @@ if (form) {
   }
 
   async function showMore(id) {
-    const batch = results.slice(shown, shown + PAGE);
-    const data = await Promise.all(batch.map((r) => r.data()));
-    if (id !== generation) return;
-    list.append(...data.map(render));
+    // Each result's text is a small file of its own: fetch them together, show each as it comes, in order.
+    const batch = results.slice(shown, shown + PAGE).map((r) => r.data());
     shown += batch.length;
+    for (const pending of batch) {
+      const data = await pending;
+      if (id !== generation) return;
+      list.append(render(data));
+    }
     more.hidden = shown >= results.length;
   }
 
