@@ -10,6 +10,19 @@ from flask import request
 # not an image request). Forms post to this service only.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
+# The search page runs Pagefind, whose search engine is WebAssembly (compiled in the page and in its
+# worker, both from pagefind/). Compiling WebAssembly needs 'wasm-unsafe-eval', which allows no
+# JavaScript eval and no inline code; only the search page and the Pagefind bundle get it.
+SEARCH_CSP = CSP.replace("script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';")
+SEARCH_BUNDLE = "/pagefind/"
+
+
+def csp_for(path: str, search_url: str) -> str:
+    """The policy of one answer: the search page's (SEARCH_URL) and Pagefind's files get SEARCH_CSP."""
+    search_page = "/" + search_url.strip("/") + "/"
+    if path.startswith(SEARCH_BUNDLE) or path in (search_page, search_page + "index.html"):
+        return SEARCH_CSP
+    return CSP
 
 
 def site_origin(hub) -> str | None:
@@ -27,7 +40,8 @@ def init_security(app, hub) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        search_url = hub.threads.site().get("context", {}).get("SEARCH_URL") or "search/"
+        response.headers.setdefault("Content-Security-Policy", csp_for(request.path, search_url))
         if request.path.startswith("/api/threads/"):
             origin = request.headers.get("Origin")
             if origin and origin == site_origin(hub):

@@ -64,8 +64,13 @@ _DEFAULTS = {
     "ARCHIVES_SAVE_AS": "archives/index.html",
     "YEAR_ARCHIVE_URL": "archives/{date:%Y}/",
     "YEAR_ARCHIVE_SAVE_AS": "archives/{date:%Y}/index.html",
-    "DIRECT_TEMPLATES": ["index", "tags", "categories", "authors", "archives", "sitemap"],
+    "DIRECT_TEMPLATES": ["index", "tags", "categories", "authors", "archives", "sitemap", "robots", "search"],
     "SITEMAP_SAVE_AS": "sitemap.xml",
+    "ROBOTS_SAVE_AS": "robots.txt",
+    # Static search (Pagefind, run by `hubbub build`): the page's address is part of the public interface.
+    "SEARCH_URL": "search/",
+    "SEARCH_SAVE_AS": "search/index.html",
+    "SEARCH_INDEX_COMMENTS": False,  # True: published comments are searchable too, under their article
     "PAGINATED_TEMPLATES": {"index": None, "tag": None, "category": None, "author": None},
     "PAGINATION_PATTERNS": (
         (1, "{url}", "{save_as}"),
@@ -93,6 +98,8 @@ _DEFAULTS = {
         "hubbub.plugins.hub_profiles",
         "hubbub.plugins.similar_posts",
         "hubbub.plugins.comments",
+        "hubbub.plugins.share_cards",
+        "hubbub.plugins.search",
     ],
     "MENUITEMS": (("The Hub", "authors/"), ("Archives", "archives/"), ("Tags", "tags/")),
 }

@@ -294,7 +294,12 @@ def executable_problems(html: str, page_url: str = "http://site.test/", theme_pr
     for el in soup.find_all(True):
         name = el.name.lower()
         where = f"<{name}> {str(el)[:120]!r}"
-        if name == "script":
+        if name == "script" and (el.get("type") or "").lower() == "application/ld+json" and not el.get("src"):
+            try:  # a data block (JSON-LD), never run by a browser: it must be JSON, whole
+                json.loads(el.string or "")  # (get_text() leaves script text out)
+            except ValueError:
+                problems.append(f"JSON-LD that is not JSON: {where}")
+        elif name == "script":
             src = el.get("src")
             path = urlsplit(urljoin(page_url, src)).path if src else ""
             if not src or not path.startswith(theme_prefix) or el.get_text().strip():

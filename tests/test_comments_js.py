@@ -156,7 +156,7 @@ def test_without_javascript_the_form_posts_and_the_page_says_pending(page_for, s
     assert page.is_hidden(".save-info") and page.is_hidden(".preview-toggle")
     assert page.is_hidden("#comment-pending")
     fill(page)
-    page.click("button[type=submit]")
+    page.click("form.comment-form button[type=submit]")
     page.wait_for_url(re.compile(r"#comment-pending$"))
     assert page.is_visible("#comment-pending") and page.is_hidden("#comment-published")
     [post] = served["stub"].posts
@@ -167,13 +167,13 @@ def test_without_javascript_the_form_posts_and_the_page_says_pending(page_for, s
 def test_javascript_shows_errors_inline_then_the_pending_comment(page_for, served):
     page = page_for()
     url = page.url
-    page.click("button[type=submit]")  # empty: caught before sending
+    page.click("form.comment-form button[type=submit]")  # empty: caught before sending
     assert page.get_attribute("#comment-body", "aria-invalid") == "true"
     assert "name" in page.inner_text("#comment-author-error")
     assert served["stub"].posts == []
 
     fill(page, body=HOSTILE_BODY, author=HOSTILE_NAME, email="someone" + REJECTED_DOMAIN)
-    page.click("button[type=submit]")
+    page.click("form.comment-form button[type=submit]")
     page.wait_for_selector("#comment-email-error")
     assert page.inner_text("#comment-email-error") == "This address cannot receive mail."
     assert page.get_attribute("#comment-email", "aria-invalid") == "true"
@@ -182,7 +182,7 @@ def test_javascript_shows_errors_inline_then_the_pending_comment(page_for, serve
     assert page.is_visible(".form-status")
 
     page.fill("#comment-email", "someone@example.org")
-    page.click("button[type=submit]")
+    page.click("form.comment-form button[type=submit]")
     pending = page.wait_for_selector("li.comment.pending")
     assert page.url == url  # never left the page
     assert pending.query_selector(".author").inner_text() == HOSTILE_NAME  # text, not markup
@@ -211,7 +211,7 @@ def test_reply_link_fills_parent_and_nests_the_pending_reply(page_for, served):
     assert page.input_value("input[name=parent]") == "" and page.is_hidden(".replying-to")
     page.click("#comment-2 > article .comment-reply")
     fill(page, body="Replying to Bob")
-    page.click("button[type=submit]")
+    page.click("form.comment-form button[type=submit]")
     page.wait_for_selector("#comment-2 > ol.children > li.comment.pending")
     assert served["stub"].posts[-1]["data"]["parent"] == 2
     assert page.input_value("input[name=parent]") == ""
@@ -220,7 +220,7 @@ def test_reply_link_fills_parent_and_nests_the_pending_reply(page_for, served):
 def test_published_answer_shows_the_published_notice(page_for):
     page = page_for()
     fill(page, author="Trusted Regular")
-    page.click("button[type=submit]")
+    page.click("form.comment-form button[type=submit]")
     page.wait_for_selector("li.comment.pending")
     assert page.is_visible("#comment-published") and page.is_hidden("#comment-pending")
 
@@ -248,13 +248,13 @@ def test_name_email_website_saved_only_when_ticked(page_for):
     page = page_for()
     assert page.is_visible(".save-info")
     fill(page, author="Forgettable", url="https://me.example/")
-    page.click("button[type=submit]")
+    page.click("form.comment-form button[type=submit]")
     page.wait_for_selector("li.comment.pending")
     assert page.evaluate("localStorage.getItem('hubbub:commenter')") is None
 
     fill(page, author="Memorable", email="memo@example.org", url="https://memo.example/")
     page.check("#comment-save")
-    page.click("button[type=submit]")
+    page.click("form.comment-form button[type=submit]")
     page.wait_for_function("document.querySelectorAll('li.comment.pending').length === 2")
     saved = json.loads(page.evaluate("localStorage.getItem('hubbub:commenter')"))
     assert saved == {"author": "Memorable", "email": "memo@example.org", "url": "https://memo.example/"}
@@ -265,5 +265,5 @@ def test_name_email_website_saved_only_when_ticked(page_for):
     # Unticking and sending again forgets them.
     page.uncheck("#comment-save")
     page.fill("#comment-body", "One more")
-    page.click("button[type=submit]")
+    page.click("form.comment-form button[type=submit]")
     page.wait_for_function("localStorage.getItem('hubbub:commenter') === null")

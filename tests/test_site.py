@@ -6,6 +6,7 @@ The real project is built once per module into a temp dir with the real Pelican 
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,9 +146,12 @@ def check_links(site: Site, comments_url: str, origins: tuple[str, ...]) -> list
         base = page_url(site.output, site.output / rel)
         for link in links_of(tree, rel):
             value = link.value.strip()
-            if link.attribute == "action":
-                if not value.startswith(comments_url + "/api/"):
-                    problems.append(f"{rel}: form action {value!r} is not on the comment service")
+            if link.attribute == "action":  # posts go to the comment service; the search box to a page
+                if value.startswith(comments_url + "/api/"):
+                    continue
+                resolved = resolve_internal(site.output, join(base, value), origins)
+                if not (resolved and resolved[0].is_file() and resolved[0].name == "index.html"):
+                    problems.append(f"{rel}: form action {value!r} is neither the comment service nor a page")
                 continue
             scheme = value.split(":", 1)[0].lower() if ":" in value else ""
             if scheme in ("mailto", "tel"):
@@ -460,10 +464,16 @@ A quiet body.
 _EXECUTABLE_SCHEME = re.compile(r"^\s*(javascript|vbscript|data):", re.I)
 
 
-def executable_parts(tree, allowed_scripts=("theme/js/comments.js",)) -> list[str]:
+def executable_parts(tree, allowed_scripts=("theme/js/comments.js", "theme/js/search.js")) -> list[str]:
     found = []
     for element in tree.iter():
         if not isinstance(element.tag, str):
+            continue
+        if element.tag == "script" and element.attrib.get("type") == "application/ld+json" and not element.attrib.get("src"):
+            try:  # data, not code: as long as it is all JSON (nothing broke out of it)
+                json.loads(element.text or "")
+            except ValueError:
+                found.append(f"<script type=ld+json> not JSON: {(element.text or '')[:40]!r}")
             continue
         if element.tag == "script" and not any(element.attrib.get("src", "").endswith(s) for s in allowed_scripts):
             found.append(f"<script> {text_of(element)[:40]!r}")

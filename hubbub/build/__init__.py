@@ -80,6 +80,9 @@ def run_build(root: Path | None = None, publish: bool = False, *, full: bool = F
             logger.removeHandler(errors)
     if errors.messages:
         raise BuildError("site build reported errors:\n  " + "\n  ".join(errors.messages))
+    if not report.nothing_changed:  # the search index follows the pages that changed
+        changed = None if full or report.repaired else sorted({*report.written, *report.removed})
+        index_search(report.settings, changed)
     return report
 
 
@@ -101,3 +104,13 @@ def claim_output(output_dir, path) -> None:
     build = current_build()
     if build is not None:
         build.claim(os.path.relpath(path, output_dir))
+
+
+def index_search(settings: dict, changed_pages=None) -> None:
+    """The search index (hubbub.search) after Pelican wrote the site; `changed_pages` as there."""
+    from hubbub.search import SearchError, index_site
+
+    try:
+        index_site(settings, settings["OUTPUT_PATH"], changed_pages)
+    except SearchError as exc:
+        raise BuildError(f"search index: {exc}") from exc

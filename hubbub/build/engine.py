@@ -55,6 +55,7 @@ class BuildReport:
     written: list[str] = field(default_factory=list)
     kept: int = 0
     removed: list[str] = field(default_factory=list)
+    repaired: bool = False  # the last build stopped half-way: every page was rendered again
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -384,6 +385,7 @@ class SiteBuild:
         interrupted = running.exists()
         if interrupted:
             log.warning("the last build of %s stopped half-way: rendering every page again", self.output)
+            self.report.repaired = True
         built_from = previous_log.sources if previous_log.config == self.config and not self.full else None
         self.report.changed_sources = sorted(
             p for p in set(self.sources) | set(built_from or {})

@@ -11,9 +11,10 @@ manifest.json is written by every full build (plugins/comments.py) and only read
      "threads": {slug: {"url", "absolute_url", "title", "date", "lang", "save_as", "author",
                         "count_pages": [output-relative pages showing this thread's count],
                         "feeds": {"atom", "rss"},
-                        "links": [the content's links to other sites], "content_digest": str}},
+                        "links": [the content's links to other sites], "content_digest": str,
                         "comments_closed": closed at the build date,
-                        "closes_at": ISO time age closes it, or null (core/closing.py)}},
+                        "closes_at": ISO time age closes it, or null (core/closing.py),
+                        "posting": {the fixed part of the article's JSON-LD (core/structured_data.py)}}},
      "pages": {output-relative page: the SITEURL it was rendered with}}
 
 The manifest changes only with a full build; what changes with each publish is in state.py.

@@ -2,7 +2,7 @@
 
 For each changed thread: write its thread file (the source the next full build reads), re-render
 the article's comment section with the theme's own template and swap it into the built page,
-rewrite the comment-count element in every page the build recorded as showing that count, and
+together with the article's JSON-LD (core/structured_data.py, which lists the comments), rewrite the comment-count element in every page the build recorded as showing that count, and
 regenerate the comment feeds. Every file is replaced atomically. Several threads published in one
 call share the page rewrites and the site feed, which is how a burst of approvals is coalesced.
 
@@ -34,6 +34,7 @@ from .publish_state import (
     write_recent,
 )
 from .render import Renderer, RenderError, ThreadArticle, replace_counts, replace_section
+from .structured_data import article_region, replace_region
 from .threadfile import (
     Comment,
     ThreadFileError,
@@ -201,6 +202,7 @@ def _update_output(out: Path, changes: dict[str, tuple[list[Comment], str]], res
     renderer = _renderer(manifest)
     options = site["comments"]
     articles: dict[str, ThreadArticle] = {}
+    structured: dict[str, str] = {}  # slug → the article's JSON-LD region
     edits: dict[str, list[str]] = defaultdict(list)  # page → slugs whose section/count it holds
     for slug, (comments, _digest) in changes.items():
         entry = meta.get(slug)
@@ -212,18 +214,20 @@ def _update_output(out: Path, changes: dict[str, tuple[list[Comment], str]], res
         article.comment_count = len(conversation(comments))
         article.reactions = reaction_rows(comments)
         articles[slug] = article
+        if "posting" in entry:
+            structured[slug] = article_region(slug, entry["posting"], conversation(comments))
         for page in {entry["save_as"], *entry.get("count_pages", [])}:
             edits[page].append(slug)
     for page, slugs in edits.items():
         try:
-            if _rewrite_page(out, page, slugs, articles, meta, page_urls, renderer, result):
+            if _rewrite_page(out, page, slugs, articles, structured, meta, page_urls, renderer, result):
                 result.pages.append(page)
         except (RenderError, OSError) as exc:
             result.problem(str(exc))
     _update_feeds_and_state(out, manifest, changes, result)
 
 
-def _rewrite_page(out, page, slugs, articles, meta, page_urls, renderer, result) -> bool:
+def _rewrite_page(out, page, slugs, articles, structured, meta, page_urls, renderer, result) -> bool:
     path = out / page
     if page not in page_urls:
         result.problem(f"{path}: the manifest does not know this page's SITEURL; rebuild the site")
@@ -234,6 +238,10 @@ def _rewrite_page(out, page, slugs, articles, meta, page_urls, renderer, result)
         article = articles[slug]
         if meta[slug]["save_as"] == page:
             text = replace_section(text, slug, renderer.section(article, siteurl), str(path))
+            if slug in structured:
+                text, _found = replace_region(text, slug, structured[slug])
+            elif replace_region(text, slug, "")[1]:
+                result.problem(f"{path}: its JSON-LD needs a newer manifest to be updated; rebuild the site")
         if page in meta[slug].get("count_pages", ()):
             text, found = replace_counts(text, slug, renderer.count(article, siteurl, page))
             if not found:

@@ -1,8 +1,9 @@
 """Published comments in the static site.
 
 Reads each article's thread file (content/comments/<slug>.json, written by the comment service),
-and gives every article `comments` (a tree for threaded display) and `comment_count`; the theme's
-hubbub/comments.html and hubbub/comment_count.html draw them. After the pages are written it
+and gives every article `comments` (a tree for threaded display), `comment_count` and
+`structured_data` (its JSON-LD, which lists the comments: core/structured_data.py); the theme's
+hubbub/comments.html, hubbub/comment_count.html and hubbub/structured_data.html draw them. After the pages are written it
 writes the comment feeds (site-wide and per article, Atom and RSS, via feedgen) and
 <OUTPUT_PATH>/.hubbub/manifest.json: the threads the service accepts comments for, and what the
 fast publisher (comments_service.publish) needs to update pages in place, e.g. which pages show
@@ -58,6 +59,7 @@ from hubbub.core.publish_state import (
     write_thread_states,
 )
 from hubbub.core.render import find_count_threads
+from hubbub.core.structured_data import article_region, posting
 from hubbub.core.threadfile import conversation, read_thread, thread_slugs
 from hubbub.core.tree import DEFAULT_DATE_FORMAT, DEFAULT_MAX_DEPTH, comment_tree, reaction_rows
 
@@ -160,6 +162,11 @@ def _tree(settings, comments):
     )
 
 
+def _share_image(article, settings) -> str:
+    """The article's own image (`Image:` metadata), else the site's share card (SHARE_IMAGE)."""
+    return getattr(article, "image", None) or settings.get("SHARE_IMAGE") or ""
+
+
 def _feed_paths(settings, slug) -> dict:
     return {
         "atom": settings["COMMENT_FEED_ATOM"].format(slug=slug) if settings["COMMENT_FEED_ATOM"] else None,
@@ -173,6 +180,7 @@ def _articles_finalized(generator) -> None:
     settings = generator.settings
     directory = comments_dir(settings)
     base = settings.get("SITEURL", "")
+    canonical = settings.get("CANONICAL_SITEURL") or base
     links_cache = _kept("outbound-links")
     known_links = dict(links_cache)
     links_cache.clear()  # what this build uses, found again or parsed now
@@ -184,6 +192,8 @@ def _articles_finalized(generator) -> None:
         fields = closing.manifest_fields()
         _attach(article, _tree(settings, thread.comments), len(conversation(thread.comments)),
                 reaction_rows(thread.comments), closing.closed, fields["closes_at"])
+        fixed = posting(article, canonical, settings.get("SITENAME", ""), _share_image(article, settings))
+        article.structured_data = article_region(article.slug, fixed, conversation(thread.comments))
         build.comments[article.slug] = thread.comments
         build.digests[article.slug] = thread.digest
         absolute_url = absolute(base, article.url)
@@ -200,6 +210,7 @@ def _articles_finalized(generator) -> None:
             "links": _links(known_links, links_cache, article.content, absolute_url, base),
             "content_digest": content_digest(article.content),
             **fields,
+            "posting": fixed,
         }
     # Translations, hidden articles and drafts are not threads, but templates may still ask.
     others = [*generator.translations, *getattr(generator, "hidden_articles", []), *generator.drafts]

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 from pelican import signals
@@ -32,6 +30,7 @@ from hubbub.build import claim_output
 from hubbub.core import identity
 from hubbub.core.atomic import write_if_changed
 from hubbub.core.avatars import avatar_svg
+from hubbub.core.plaintext import text_of
 from hubbub.core.threadfile import conversation, read_thread
 
 from . import profile_files
@@ -181,27 +180,9 @@ def earned_accolades(stats: dict[str, int], rules: list[dict]) -> list[Accolade]
     return earned
 
 
-class _TextOnly(HTMLParser):
-    _BREAKS = {"p", "br", "li", "blockquote", "pre", "div", "h1", "h2", "h3", "h4", "h5", "h6", "tr"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self._BREAKS:
-            self.parts.append(" ")
-
-    def handle_data(self, data):
-        self.parts.append(data)
-
-
 def excerpt(html: str, limit: int) -> str:
     """Plain text of sanitised comment HTML, cut at a word boundary near `limit` characters."""
-    parser = _TextOnly()
-    parser.feed(html)
-    parser.close()
-    text = re.sub(r"\s+", " ", "".join(parser.parts)).strip()
+    text = text_of(html)
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]

@@ -1,0 +1,230 @@
+// The search page: Pagefind's JavaScript API (pagefind/pagefind.js, written by `hubbub build`)
+// drawing results with the theme's own markup. The query and filters live in the address
+// (?q=...&author=...), so the header box, shared links and the back button all work. Text from
+// the index is only ever set as text; excerpts keep Pagefind's <mark> and nothing else.
+const root = document.querySelector(".search");
+const form = root && root.querySelector(".search-form");
+
+if (form) {
+  const input = form.elements.namedItem("q");
+  const status = root.querySelector(".search-status");
+  const list = root.querySelector(".search-results");
+  const more = root.querySelector(".search-more");
+  const FILTERS = ["type", "author", "category", "tag"];
+  const PAGE = 10;
+  const DEBOUNCE_MS = 120;
+
+  // The site's base path: this page's path less the search page's own address (SEARCH_URL), so
+  // result links are right on a site served from a sub-directory too.
+  const searchPath = root.dataset.searchUrl || "search/";
+  const basePath = location.pathname.endsWith(searchPath)
+    ? location.pathname.slice(0, -searchPath.length) : "/";
+  const bundle = new URL(root.dataset.bundle || "/pagefind/", document.baseURI).href;
+
+  let pagefind = null;
+  let loading = null;
+  let generation = 0; // each search supersedes the ones before it
+  let results = [];
+  let shown = 0;
+  let timer = null;
+
+  function load() {
+    if (!loading) {
+      loading = import(bundle + "pagefind.js").then(async (module) => {
+        await module.options({ baseUrl: basePath, excerptLength: 24 });
+        await module.init();
+        pagefind = module;
+        return module;
+      });
+    }
+    return loading;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // Pagefind excerpts are HTML with <mark> around the matched words. Parse them inertly and
+  // keep the text and the marks only.
+  function excerptNodes(html) {
+    const doc = new DOMParser().parseFromString("<p>" + (html || "") + "</p>", "text/html");
+    const out = [];
+    for (const node of doc.body.firstChild ? doc.body.firstChild.childNodes : []) {
+      if (node.nodeType === Node.ELEMENT_NODE && node.tagName === "MARK") out.push(el("mark", null, node.textContent));
+      else out.push(document.createTextNode(node.textContent));
+    }
+    return out;
+  }
+
+  function safeHref(url) {
+    try {
+      const parsed = new URL(url, location.href);
+      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function first(values) {
+    return Array.isArray(values) && values.length ? values[0] : "";
+  }
+
+  function link(url, text) {
+    const a = el("a", null, text);
+    const href = safeHref(url);
+    if (href) a.href = href;
+    return a;
+  }
+
+  function render(data) {
+    const item = el("li", "search-result");
+    const kind = first(data.filters && data.filters.type);
+    const heading = el("h2");
+    heading.append(link(data.url, (data.meta && data.meta.title) || data.url));
+    item.append(heading);
+    const facts = [kind, first(data.filters && data.filters.author), data.meta && data.meta.date].filter(Boolean);
+    if (facts.length) item.append(el("p", "meta", facts.join(" · ")));
+    // A thread's comments come as one document: show the matching comments, each linking to itself.
+    const title = (data.meta && data.meta.title) || "";
+    const subs = (data.sub_results || []).filter((s) => s.url.includes("#") && s.title !== title);
+    if (kind !== "Comments" || !subs.length) {
+      const excerpt = el("p", "search-excerpt");
+      excerpt.append(...excerptNodes(data.excerpt));
+      item.append(excerpt);
+    }
+    if (subs.length) {
+      const sublist = el("ul", "search-subresults");
+      for (const sub of subs.slice(0, 3)) {
+        const li = el("li");
+        const label = kind === "Comments" ? "Comment by " + sub.title : sub.title;
+        li.append(link(sub.url, label), document.createTextNode(": "), ...excerptNodes(sub.excerpt));
+        sublist.append(li);
+      }
+      item.append(sublist);
+    }
+    return item;
+  }
+
+  function chosenFilters() {
+    const chosen = {};
+    for (const name of FILTERS) {
+      const select = form.elements.namedItem(name);
+      if (select && select.value) chosen[name] = select.value;
+    }
+    return chosen;
+  }
+
+  function remember(query, chosen) {
+    const params = new URLSearchParams();
+    if (query) params.set("q", query);
+    for (const [name, value] of Object.entries(chosen)) params.set(name, value);
+    const address = params.toString() ? "?" + params.toString() : location.pathname;
+    history.replaceState(null, "", address);
+  }
+
+  function describe(count, query, chosen) {
+    const what = query ? "“" + query + "”" : "these filters";
+    const narrowed = Object.keys(chosen).length && query ? " with these filters" : "";
+    if (!count) return "No results for " + what + narrowed + ". Try fewer or different words, or clear a filter.";
+    return count + (count === 1 ? " result" : " results") + " for " + what + narrowed + ".";
+  }
+
+  async function showMore(id) {
+    // Each result's text is a small file of its own: fetch them together, show each as it comes, in order.
+    const batch = results.slice(shown, shown + PAGE).map((r) => r.data());
+    shown += batch.length;
+    for (const pending of batch) {
+      const data = await pending;
+      if (id !== generation) return;
+      list.append(render(data));
+    }
+    more.hidden = shown >= results.length;
+  }
+
+  async function search() {
+    const id = ++generation;
+    const query = input.value.trim();
+    const chosen = chosenFilters();
+    remember(query, chosen);
+    if (!query && !Object.keys(chosen).length) {
+      results = [];
+      list.replaceChildren();
+      more.hidden = true;
+      status.textContent = "";
+      list.setAttribute("aria-busy", "false");
+      return;
+    }
+    list.setAttribute("aria-busy", "true");
+    try {
+      const api = pagefind || (await load());
+      const found = await api.search(query || null, { filters: chosen });
+      if (id !== generation) return;
+      results = found.results;
+      shown = 0;
+      list.replaceChildren();
+      await showMore(id);
+      if (id !== generation) return;
+      status.textContent = describe(results.length, query, chosen);
+    } catch (err) {
+      if (id !== generation) return;
+      status.textContent = "Search is not available right now. The archives, tags and categories list every post.";
+      list.replaceChildren();
+      more.hidden = true;
+    }
+    list.setAttribute("aria-busy", "false");
+  }
+
+  function soon() {
+    clearTimeout(timer);
+    timer = setTimeout(search, DEBOUNCE_MS);
+  }
+
+  async function fillFilters(wanted) {
+    const api = await load();
+    const all = await api.filters();
+    for (const name of FILTERS) {
+      const select = form.elements.namedItem(name);
+      if (!select) continue;
+      const values = Object.entries(all[name] || {}).sort((a, b) => a[0].localeCompare(b[0]));
+      for (const [value] of values) {
+        const option = el("option", null, value);
+        option.value = value;
+        select.append(option);
+      }
+      if (wanted[name] && values.some(([value]) => value === wanted[name])) select.value = wanted[name];
+      select.closest(".field").hidden = values.length === 0;
+    }
+  }
+
+  const params = new URLSearchParams(location.search);
+  input.value = params.get("q") || "";
+  const wanted = {};
+  for (const name of FILTERS) if (params.get(name)) wanted[name] = params.get(name);
+
+  form.hidden = false;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(timer);
+    search();
+  });
+  input.addEventListener("input", soon);
+  for (const name of FILTERS) form.elements.namedItem(name).addEventListener("change", search);
+  more.querySelector("button").addEventListener("click", () => {
+    const next = list.children.length;
+    showMore(generation).then(() => {
+      const link = list.children[next] && list.children[next].querySelector("a");
+      if (link) link.focus(); // keyboard users continue where the new results start
+    });
+  });
+
+  fillFilters(wanted)
+    .catch(() => {
+      for (const name of FILTERS) form.elements.namedItem(name).closest(".field").hidden = true;
+    })
+    .then(() => {
+      if (input.value || Object.keys(chosenFilters()).length) search();
+    });
+}

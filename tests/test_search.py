@@ -1,0 +1,323 @@
+"""Static search: the Pagefind index `hubbub build` writes, and the theme's search page.
+
+Real builds of copies of the site in temp dirs; the search page runs in chromium, served by the
+real service (so under its Content-Security-Policy), searching the real index.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+from attack_helpers import PageWatch, browser, serve_app
+from publish_helpers import comment, make_site, manifest, save_thread
+from site_helpers import seed_posts
+
+from hubbub.build import build_site, load_settings
+from hubbub.search import BUNDLE, COMMENT_DOCS, ENTRY, UNUSED, index_globs, index_site, matches
+
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+WORD = re.compile(r"[a-z]{8,}")
+
+
+def words_of(path: Path, body_only: bool = False) -> set[str]:
+    text = path.read_text(encoding="utf-8").lower()
+    if body_only:  # after the metadata header: changing it changes no title, slug or tag
+        text = text.split("\n\n", 1)[1]
+    return set(WORD.findall(text))
+
+
+def distinctive_word(content: Path, post: Path) -> str:
+    """A word of one post's text that no other post, page or profile uses."""
+    others = set()
+    for path in content.rglob("*.md"):
+        if path != post:
+            others |= words_of(path)
+    return sorted(words_of(post, body_only=True) - others)[0]
+
+
+def bundle_files(out: Path) -> dict[str, bytes]:
+    root = out / BUNDLE
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def cbor(data: bytes, i: int = 0):
+    """The CBOR item at data[i] (the kinds Pagefind's filter files use) and where it ends."""
+    major, info = data[i] >> 5, data[i] & 31
+    i += 1
+    if info >= 24:
+        size = 1 << (info - 24)
+        info, i = int.from_bytes(data[i:i + size], "big"), i + size
+    if major == 0:
+        return info, i
+    if major in (2, 3):
+        value = data[i:i + info]
+        return (value.decode() if major == 3 else value), i + info
+    if major == 4:
+        items = []
+        for _ in range(info):
+            item, i = cbor(data, i)
+            items.append(item)
+        return items, i
+    raise AssertionError(f"unexpected CBOR major type {major}")
+
+
+def comparable_index(out: Path) -> dict:
+    """The bundle, with what Pagefind writes in a different order on every run put in one order.
+
+    Pagefind 1.5 writes each filter's values in hash-map order, so the filter files, the meta file
+    that names them and the entry file that names the meta file differ between two runs over the
+    same pages. Everything else (pages, word index) is byte-identical; filters compare by content.
+    """
+    files, filters = {}, {}
+    for name, data in bundle_files(out).items():
+        if name.endswith(".pf_filter"):
+            (key, values), _ = cbor(gzip.decompress(data), len(b"pagefind_dcd"))
+            filters[key] = sorted((value, tuple(pages)) for value, pages in values)
+        elif name.endswith(".pf_meta"):
+            continue
+        elif name == ENTRY:
+            entry = json.loads(data)
+            files[name] = {lang: v["page_count"] for lang, v in entry["languages"].items()}
+        else:
+            files[name] = data
+    return {"files": files, "filters": filters}
+
+
+def indexed_pages(out: Path) -> int:
+    entry = json.loads((out / BUNDLE / ENTRY).read_text())
+    return sum(language["page_count"] for language in entry["languages"].values())
+
+
+@pytest.fixture
+def site(tmp_path):
+    return make_site(tmp_path)
+
+
+@pytest.fixture
+def app_for(make_app, tmp_path):
+    """The real service serving one output directory."""
+    def make(site: Path, out: Path):
+        return make_app({"HUBBUB_SITE_DIR": str(site), "HUBBUB_OUTPUT_DIR": str(out),
+                         "HUBBUB_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+                         "HUBBUB_INSTANCE_DIR": str(tmp_path / "instance"), "HUBBUB_SECRET_KEY": "search-secret",
+                         "HUBBUB_DEVELOPMENT": "1"})
+    return make
+
+
+def open_search(page, url: str) -> None:
+    page.goto(url, wait_until="load")
+    page.wait_for_selector(".search-results[aria-busy=false]", state="attached")
+    page.wait_for_function("() => document.querySelector('.search-status').textContent.length > 0")
+
+
+def result_titles(page) -> list[str]:
+    return page.eval_on_selector_all(".search-result h2 a", "links => links.map(a => a.textContent)")
+
+
+def csp_violations(page, watch: PageWatch) -> list[str]:
+    return page.evaluate("() => window.__csp || []") + [
+        t for _kind, t in watch.console if "Content Security Policy" in t or "Refused to" in t]
+
+
+# -- the index -----------------------------------------------------------------------------------
+
+def test_the_build_indexes_every_post_page_and_profile(built_site_template):
+    out = built_site_template / "output"
+    content = built_site_template / "content"
+    posts = len(seed_posts(load_settings(built_site_template)))
+    pages = [p for p in (content / "pages").glob("*.md") if "save_as:" not in p.read_text().lower()]
+    profiles = {p.stem for p in (content / "authors").glob("*.md")}
+    writers = {post.author_slug for post in seed_posts(load_settings(built_site_template))} | profiles
+    assert indexed_pages(out) == posts + len(pages) + len(writers)
+    files = bundle_files(out)
+    assert "pagefind.js" in files and any(name.startswith("fragment/") for name in files)
+    assert not UNUSED & set(files)  # Pagefind's own UIs are not shipped
+    assert not (out / COMMENT_DOCS).exists()  # comments are not indexed unless asked
+
+
+def test_globs_come_from_the_save_as_settings():
+    settings = {"ARTICLE_SAVE_AS": "posts/{date:%Y}/{slug}/index.html", "PAGE_SAVE_AS": "{slug}.html",
+                "AUTHOR_SAVE_AS": "authors/{slug}/index.html"}
+    globs = index_globs(settings)
+    assert globs == ["posts/*/*/index.html", "*.html", "authors/*/index.html"]
+    assert matches("posts/2010/working/index.html", globs) and matches("about.html", globs)
+    assert not matches("tag/networking/index.html", globs) and not matches("authors/x/page/2/index.html", globs)
+    assert index_globs({**settings, "SEARCH_INDEX_GLOBS": ["docs/**/*.html"]}) == ["docs/**/*.html"]
+
+
+def test_a_site_with_nothing_searchable_builds_without_an_index(tmp_path):
+    out = tmp_path / "out"
+    (out / "pagefind").mkdir(parents=True)
+    (out / "pagefind" / ENTRY).write_text("{}")  # an index left from when there were posts
+    (out / "index.html").write_text("<html><body><p>No posts yet.</p></body></html>")
+    settings = {"OUTPUT_PATH": str(out), "ARTICLE_SAVE_AS": "posts/{slug}/index.html"}
+    result = index_site(settings, out)
+    assert result.ran and result.pages == 0 and not (out / BUNDLE).exists()
+
+
+def test_an_incremental_index_skips_what_is_not_searchable_and_equals_a_full_one(site, tmp_path):
+    from pelican import Pelican
+
+    out = tmp_path / "out"
+    settings = build_site(site, OUTPUT_PATH=str(out))
+    before = bundle_files(out)
+    # Pages that are not searchable (listings, feeds) changed: Pagefind does not run at all.
+    skipped = index_site(settings, out, ["tags/index.html", "index.html", "feeds/all.atom.xml", "page/2/index.html"])
+    assert not skipped.ran and bundle_files(out) == before
+    # A post changes: its new words are found, its old ones are gone, and the index is what a full
+    # build of the same sources writes, byte for byte.
+    post = sorted((site / "content" / "posts").glob("*.md"))[0]
+    old = distinctive_word(site / "content", post)
+    post.write_text(post.read_text(encoding="utf-8").replace(old, "quokkaesque"), encoding="utf-8")
+    settings = load_settings(site, OUTPUT_PATH=str(out))
+    Pelican(settings).run()  # the pages only; the index follows with the list of changed pages
+    slug = next(s for s, e in manifest(out)["threads"].items() if e["title"] in post.read_text(encoding="utf-8"))
+    result = index_site(settings, out, [f"posts/{slug}/index.html", "index.html"])
+    assert result.ran and ENTRY in result.written and result.removed
+    full = tmp_path / "full"
+    build_site(site, OUTPUT_PATH=str(full))
+    assert comparable_index(out) == comparable_index(full)
+    assert comparable_index(out)["filters"]["author"]  # the comparison sees the filters
+
+
+def test_search_can_be_turned_off(site, tmp_path):
+    out = tmp_path / "out"
+    build_site(site, OUTPUT_PATH=str(out))
+    assert (out / BUNDLE / ENTRY).is_file()
+    build_site(site, OUTPUT_PATH=str(out), SEARCH_INDEX=False)
+    assert not (out / BUNDLE).exists()
+    home = (out / "index.html").read_text(encoding="utf-8")
+    assert 'class="site-search"' not in home and "SearchAction" not in home
+
+
+# -- in the browser ------------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_search_finds_filters_and_follows_an_incremental_build_in_chromium(site, tmp_path, app_for):
+    from pelican import Pelican
+
+    out = tmp_path / "out"
+    build_site(site, OUTPUT_PATH=str(out))
+    posts = {p.slug: p for p in seed_posts(load_settings(site), site)}
+    slug, post = next(iter(sorted(posts.items())))
+    word = distinctive_word(site / "content", post.source)
+    app = app_for(site, out)
+    with serve_app(app) as base, browser() as b:
+        context = b.new_context()
+        context.add_init_script(CSP_LISTENER)
+        page = context.new_page()
+        watch = PageWatch(page)
+        # The header's box on any page leads to the search page with the results.
+        page.goto(base + "/", wait_until="load")
+        page.fill("#site-search-q", word)
+        page.press("#site-search-q", "Enter")
+        page.wait_for_url(re.compile(r".*/search/\?q=" + word))
+        page.wait_for_selector(".search-result")
+        assert result_titles(page) == [post.title]
+        assert page.get_attribute(".search-result h2 a", "href").endswith(f"/posts/{slug}/")
+        # A word many posts share, then one writer: only their posts (and their profile) remain.
+        open_search(page, base + "/search/?q=networking")
+        everyone = len(result_titles(page))
+        writer = sorted({p.author for p in posts.values()})[0]
+        page.select_option("#search-author", writer)
+        page.wait_for_function("(n) => document.querySelector('.search-status').textContent.includes('with these')", arg=None)
+        page.wait_for_selector(".search-results[aria-busy=false]", state="attached")
+        narrowed = page.eval_on_selector_all(".search-result .meta", "ps => ps.map(p => p.textContent)")
+        assert 0 < len(narrowed) < everyone and all(writer in m for m in narrowed), narrowed
+        assert "author=" in page.url  # the filters are in the address, to share or go back to
+        # Keyboard: from the box, Tab reaches the results (after the filters).
+        page.focus("#search-q")
+        for _ in range(12):
+            page.keyboard.press("Tab")
+            if page.evaluate("() => !!document.activeElement.closest('.search-results')"):
+                break
+        assert page.evaluate("() => document.activeElement.closest('.search-result') !== null")
+        # The post changes and only the changed page is re-indexed: its new word is found.
+        post.source.write_text(post.source.read_text(encoding="utf-8").replace(word, "quokkaesque"), encoding="utf-8")
+        settings = load_settings(site, OUTPUT_PATH=str(out))
+        Pelican(settings).run()
+        assert index_site(settings, out, [f"posts/{slug}/index.html"]).ran
+        open_search(page, base + "/search/?q=quokkaesque")
+        assert result_titles(page) == [post.title]
+        open_search(page, base + f"/search/?q={word}")  # (other pages may share its stem)
+        assert post.title not in result_titles(page)
+        open_search(page, base + "/search/?q=zzyzxqv")
+        assert result_titles(page) == [] and "No results" in page.inner_text(".search-status")
+        problems = csp_violations(page, watch)
+        context.close()
+    assert problems == [] and watch.errors == [] and watch.console_errors() == []
+
+
+@pytest.mark.browser
+def test_without_javascript_the_search_box_leads_somewhere_useful(built_site_template, app_for):
+    out = built_site_template / "output"
+    with serve_app(app_for(built_site_template, out)) as base, browser() as b:
+        context = b.new_context(java_script_enabled=False)
+        page = context.new_page()
+        page.goto(base + "/archives/", wait_until="load")
+        page.fill("#site-search-q", "networking")
+        page.press("#site-search-q", "Enter")
+        page.wait_for_url(re.compile(r".*/search/\?q=networking"))
+        assert "needs JavaScript" in page.inner_text("main")
+        assert not page.is_visible(".search-form")  # no control that cannot work
+        page.click("main a[href$='archives/']")
+        page.wait_for_url(re.compile(r".*/archives/$"))
+        assert page.locator(".archive li").count() > 0
+        context.close()
+
+
+@pytest.mark.browser
+def test_published_comments_are_searchable_under_their_thread_when_asked(site, tmp_path, app_for):
+    from test_attack_xss import VECTORS
+
+    from comments_service.markup import render
+
+    out = tmp_path / "out"
+    build_site(site, OUTPUT_PATH=str(out))
+    slug, entry = sorted(manifest(out)["threads"].items())[0]
+    hostile = [comment(site, 100 + n, author=v[:100], html=render(v)) for n, v in enumerate(VECTORS[:40])]
+    save_thread(site, slug, [comment(site, 1, author="Quinn", html="<p>A thoroughly flabbergasting idea.</p>"),
+                             *hostile])
+    build_site(site, OUTPUT_PATH=str(out))
+    assert not (out / COMMENT_DOCS).exists()
+    build_site(site, OUTPUT_PATH=str(out), SEARCH_INDEX_COMMENTS=True)
+    assert (out / COMMENT_DOCS / f"{slug}.html").is_file()
+    with serve_app(app_for(site, out)) as base, browser() as b:
+        context = b.new_context()
+        context.add_init_script(CSP_LISTENER)
+        page = context.new_page()
+        watch = PageWatch(page)
+        open_search(page, base + "/search/?q=flabbergasting")
+        assert result_titles(page) == [f"Comments on “{entry['title']}”"]
+        sub = page.locator(".search-subresults a").first
+        assert sub.inner_text() == "Comment by Quinn"
+        assert sub.get_attribute("href").endswith(f"/posts/{slug}/#comment-1")
+        # The hostile comments are searchable text, never markup.
+        for word in ("alert", "script", "onerror"):
+            open_search(page, base + f"/search/?q={word}")
+        problems = csp_violations(page, watch)
+        context.close()
+    assert watch.dialogs == [] and watch.errors == [] and problems == []
+
+
+def test_only_the_search_page_and_its_bundle_may_compile_webassembly(built_site_template, app_for):
+    from comments_service.security import CSP, SEARCH_CSP
+
+    assert SEARCH_CSP.replace(" 'wasm-unsafe-eval'", "") == CSP and "'unsafe-eval'" not in SEARCH_CSP
+    client = app_for(built_site_template, built_site_template / "output").test_client()
+    for path in ("/search/", "/search/?q=networking", "/pagefind/pagefind.js", "/pagefind/pagefind-worker.js"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.headers["Content-Security-Policy"] == SEARCH_CSP, path
+    for path in ("/", "/posts/social-media-and-network-marketing/", "/archives/", "/api/health", "/searching/"):
+        assert client.get(path).headers["Content-Security-Policy"] == CSP, path
+    # nginx serves the built site in production: the same two policies, in the same places.
+    conf = (Path(__file__).resolve().parents[1] / "deploy" / "hubbub.conf").read_text()
+    assert f'add_header Content-Security-Policy "{CSP}" always;' in conf
+    assert conf.count(f'add_header Content-Security-Policy "{SEARCH_CSP}" always;') == 2
