@@ -320,7 +320,11 @@ class Fingerprinter:
                      else f"{obj.url}:{obj.per_page}:{obj.orphans}:{obj.num_pages}")
             return f"p{type(obj).__name__}:{obj.name}:{extra}:[{listed}]"
         if isinstance(obj, URLWrapper):
-            return f"u{type(obj).__name__}:{obj.name}:{obj.slug}:{self._attributes(obj, depth)}"
+            # Pelican's URLWrapper.as_dict() copies name and slug into the object's own attributes
+            # whenever a URL is worked out: whether they are there says nothing about the object.
+            attributes = ",".join(f"{k}={self.value(v, depth)}" for k, v in sorted(vars(obj).items())
+                                  if k not in SKIPPED_ATTRIBUTES and k not in ("name", "slug"))
+            return f"u{type(obj).__name__}:{obj.name}:{obj.slug}:{attributes}"
         if isinstance(obj, Mapping):
             items = sorted((self.value(k, depth), self.value(v, depth)) for k, v in obj.items())
             return "d" + ",".join(f"{k}:{v}" for k, v in items)
