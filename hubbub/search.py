@@ -49,6 +49,10 @@ BUNDLE = "pagefind"  # <output>/pagefind/: the search page imports pagefind.js f
 COMMENT_DOCS = f"{HUBBUB_DIR}/search"  # one document per thread with comments, for the indexer only
 ENTRY = "pagefind-entry.json"
 # Pagefind also writes its own ready-made UIs; the theme's search page does not use them.
+# Hubbub's own comment markup (the thread, its reply form, comment counts) is never indexed as
+# part of a page: the fast publisher rewrites it on approval without re-indexing, so the index
+# must not depend on it — which matters for themes that mark no data-pagefind-body.
+EXCLUDE_SELECTORS = ("[data-thread]", "#respond")
 UNUSED = frozenset({
     "pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css",
     "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js",
@@ -201,6 +205,8 @@ def _run_pagefind(settings: dict, out: Path, globs: list[str], result: IndexResu
     # No pagefind.yml of the site and no PAGEFIND_* variables: the index depends on the build alone.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
     command = [binary, "--site", str(out), "--glob", glob, "--output-path", str(staging / BUNDLE)]
+    for selector in EXCLUDE_SELECTORS:
+        command += ["--exclude-selectors", selector]
     try:
         done = subprocess.run(command, cwd=staging, env=env, capture_output=True, text=True,
                               timeout=setting(settings, "SEARCH_TIMEOUT"))
