@@ -162,6 +162,9 @@ def test_moderation_pages_have_no_axe_violations(served, scheme):
         }.items():
             page.goto(base + path, wait_until="load")
             found += axe_violations(page, name)
+        # The scheme really applies (else the dark run would audit the light colours twice).
+        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert background == ("rgb(245, 246, 248)" if scheme == "light" else "rgb(18, 21, 28)"), scheme
         context.close()
         # A moderator (not an admin) meets the "administrators only" message page.
         context = b.new_context(color_scheme=scheme)
