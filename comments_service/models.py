@@ -8,6 +8,7 @@ import json
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -172,3 +173,20 @@ class ServiceState(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict] = mapped_column(JSONText, default=dict)
     updated: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RateLimitWindow(Base):
+    """One rate limit's moving window for one key (address or account), shared by every process.
+
+    `hits` holds the times (Unix seconds) of the newest accepted requests, newest first, at most the
+    limit's amount of them; `expires` is when the newest leaves the window and the row may go.
+    Kept by comments_service/ratelimit_storage.py; only used when HUBBUB_QUEUE_URL (Redis) is unset.
+    """
+
+    __tablename__ = "rate_limit_windows"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[str] = mapped_column(Text, default="")
+    expires: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_rate_limit_windows_expires", "expires"),)

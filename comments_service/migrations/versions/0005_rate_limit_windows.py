@@ -1,0 +1,30 @@
+"""rate limit windows: the limiter's counters in the database when there is no Redis
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('rate_limit_windows',
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('hits', sa.Text(), nullable=False),
+    sa.Column('expires', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('key')
+    )
+    with op.batch_alter_table('rate_limit_windows', schema=None) as batch_op:
+        batch_op.create_index('ix_rate_limit_windows_expires', ['expires'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('rate_limit_windows', schema=None) as batch_op:
+        batch_op.drop_index('ix_rate_limit_windows_expires')
+    op.drop_table('rate_limit_windows')
