@@ -175,18 +175,22 @@ class ServiceState(Base):
     updated: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class RateLimitWindow(Base):
-    """One rate limit's moving window for one key (address or account), shared by every process.
 
-    `hits` holds the times (Unix seconds) of the newest accepted requests, newest first, at most the
-    limit's amount of them; `expires` is when the newest leaves the window and the row may go.
-    Kept by comments_service/ratelimit_storage.py; only used when HUBBUB_QUEUE_URL (Redis) is unset.
+class RateLimitHit(Base):
+    """A request a rate limit let through, kept while it is inside the limit's moving window.
+
+    `key` names the limit and who it counts (an address or an account); `expires` is when the hit
+    leaves the window. Kept by ratelimit_storage.py, only when HUBBUB_QUEUE_URL (Redis) is unset.
     """
 
-    __tablename__ = "rate_limit_windows"
+    __tablename__ = "rate_limit_hits"
 
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    hits: Mapped[str] = mapped_column(Text, default="")
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255))
+    at: Mapped[float] = mapped_column(Float)  # Unix time
     expires: Mapped[float] = mapped_column(Float)
 
-    __table_args__ = (Index("ix_rate_limit_windows_expires", "expires"),)
+    __table_args__ = (
+        Index("ix_rate_limit_hits_key_at", "key", "at"),
+        Index("ix_rate_limit_hits_expires", "expires"),
+    )

@@ -1,11 +1,12 @@
-"""Rate-limit windows in the service's own database: one count for every process, without Redis.
+"""Rate limits in the service's own database: one count for every process, without Redis.
 
-A `limits` storage (scheme "hubbub-db://", engine passed as a storage option) for the moving-window
-strategy. Each limit and key has a row (models.RateLimitWindow) with the times of its newest
-accepted requests. Taking an entry is one short write transaction that first locks the row:
-an upsert that PostgreSQL serialises on the row and SQLite on its single writer (BEGIN IMMEDIATE,
-db.py), so workers racing for the last slot never both get it. The retention job deletes windows
-nobody used within their period (`purge_expired`).
+A `limits` storage (scheme "hubbub-db://", the engine passed as a storage option) for the
+moving-window strategy: each request a limit lets through is a row (models.RateLimitHit) until it
+leaves the window. Taking an entry is one short write transaction that counts the key's hits in
+the window and adds the new one, serialised per key: PostgreSQL by a transaction-scoped advisory
+lock on the key, SQLite by its single writer (every transaction begins IMMEDIATE, db.py). So
+workers racing for the last slot never both get it. A taker drops its key's hits that left the
+window; the retention job deletes the rest (`purge_expired`).
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import hashlib
 import time
 
 from limits.storage import MovingWindowSupport, Storage
-from sqlalchemy import delete, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from .models import RateLimitWindow
+from .models import RateLimitHit as Hit
 
 SCHEME = "hubbub-db"
-KEY_LENGTH = RateLimitWindow.key.type.length
+KEY_LENGTH = Hit.key.type.length
+# Two-number advisory locks: a key space apart from the one-number locks of db.py and publish.py.
+LOCK_SPACE = 7275
 
 
 def _row_key(key: str) -> str:
@@ -31,20 +34,10 @@ def _row_key(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def _load(hits: str | None) -> list[float]:
-    return [float(t) for t in (hits or "").split()]
-
-
-def _dump(hits: list[float]) -> str:
-    return " ".join(f"{t:.3f}" for t in hits)
-
-
-def _insert(engine: Engine):
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+def _lock(conn: Connection, key: str) -> None:
+    """Hold the key until the transaction ends (SQLite: the write lock BEGIN IMMEDIATE took does)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": LOCK_SPACE, "key": key})
 
 
 class DatabaseStorage(Storage, MovingWindowSupport):
@@ -56,7 +49,6 @@ class DatabaseStorage(Storage, MovingWindowSupport):
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, *, engine: Engine, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.engine = engine
-        self._insert = _insert(engine)
 
     @property
     def base_exceptions(self) -> type[Exception]:
@@ -67,28 +59,23 @@ class DatabaseStorage(Storage, MovingWindowSupport):
         if amount > limit:
             return False
         now = self.clock()
-        row_key = _row_key(key)
+        key = _row_key(key)
         with self.engine.begin() as conn:
-            # A no-op update on conflict: it locks the row (or creates it) and returns its hits.
-            locked = (self._insert(RateLimitWindow).values(key=row_key, hits="", expires=now)
-                      .on_conflict_do_update(index_elements=[RateLimitWindow.key],
-                                             set_={"expires": RateLimitWindow.expires})
-                      .returning(RateLimitWindow.hits))
-            live = [t for t in _load(conn.scalar(locked)) if t > now - expiry]
-            if len(live) + amount > limit:
+            _lock(conn, key)
+            taken = conn.scalar(select(func.count()).where(Hit.key == key, Hit.at > now - expiry))
+            if taken + amount > limit:
                 return False
-            kept = ([now] * amount + live)[:limit]
-            conn.execute(update(RateLimitWindow).where(RateLimitWindow.key == row_key)
-                         .values(hits=_dump(kept), expires=now + expiry))
+            conn.execute(delete(Hit).where(Hit.key == key, Hit.at <= now - expiry))
+            conn.execute(insert(Hit), [{"key": key, "at": now, "expires": now + expiry}] * amount)
         return True
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
-        """(when the oldest entry in the window was taken, how many are in it)."""
+        """(when the oldest hit in the window was let through, how many are in it)."""
         now = self.clock()
         with self.engine.connect() as conn:
-            hits = conn.scalar(select(RateLimitWindow.hits).where(RateLimitWindow.key == _row_key(key)))
-        live = [t for t in _load(hits) if t > now - expiry][:limit]
-        return (live[-1] if live else now), len(live)
+            taken, oldest = conn.execute(select(func.count(), func.min(Hit.at))
+                                         .where(Hit.key == _row_key(key), Hit.at > now - expiry)).one()
+        return (oldest if taken else now), taken
 
     # The rest of the Storage interface ---------------------------------------------------------------
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
@@ -110,20 +97,20 @@ class DatabaseStorage(Storage, MovingWindowSupport):
 
     def reset(self) -> int | None:
         with self.engine.begin() as conn:
-            return conn.execute(delete(RateLimitWindow)).rowcount
+            return conn.execute(delete(Hit)).rowcount
 
     def clear(self, key: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(RateLimitWindow).where(RateLimitWindow.key == _row_key(key)))
+            conn.execute(delete(Hit).where(Hit.key == _row_key(key)))
 
 
 def purge_expired(session, now: float | None = None) -> int:
-    """Delete the windows whose newest entry has left its period; returns how many."""
+    """Delete the hits that have left their window; returns how many."""
     now = time.time() if now is None else now
-    return session.execute(delete(RateLimitWindow).where(RateLimitWindow.expires <= now)).rowcount
+    return session.execute(delete(Hit).where(Hit.expires <= now)).rowcount
 
 
 def retention(hub, now=None) -> dict:
-    """signals.retention_due receiver: windows nobody has used within their period go."""
+    """signals.retention_due receiver: hits that no longer count go."""
     with hub.transaction() as s:
-        return {"rate_limit_windows_deleted": purge_expired(s, now.timestamp() if now else None)}
+        return {"rate_limit_hits_deleted": purge_expired(s, now.timestamp() if now else None)}

@@ -13,7 +13,7 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import func, select
 
 from comments_service import db
-from comments_service.models import RateLimitWindow
+from comments_service.models import RateLimitHit
 from comments_service.ratelimit_storage import DatabaseStorage, purge_expired
 
 
@@ -40,9 +40,9 @@ def storage(engine):
     return storage
 
 
-def windows(engine) -> int:
+def hits(engine) -> int:
     with engine.connect() as conn:
-        return conn.scalar(select(func.count()).select_from(RateLimitWindow))
+        return conn.scalar(select(func.count()).select_from(RateLimitHit))
 
 
 def test_it_counts_up_to_the_limit_and_says_when_the_next_slot_frees(storage):
@@ -82,7 +82,7 @@ def test_the_limits_strategy_and_clear_and_reset_work_on_it(storage, engine):
     limiter.clear(item, "addr")
     assert limiter.hit(item, "addr")
     assert storage.check()
-    assert storage.reset() == 1 and windows(engine) == 0
+    assert storage.reset() == 1 and hits(engine) == 0
 
 
 def test_long_keys_fit(storage):
@@ -92,7 +92,7 @@ def test_long_keys_fit(storage):
     assert storage.acquire_entry(other, 1, 60)
 
 
-def test_expired_windows_are_purged_and_live_ones_kept(storage, engine):
+def test_hits_that_left_their_window_are_purged_and_live_ones_kept(storage, engine):
     clock = storage.clock
     storage.acquire_entry("minute", 5, 60)
     storage.acquire_entry("day", 5, 86400)
@@ -102,7 +102,7 @@ def test_expired_windows_are_purged_and_live_ones_kept(storage, engine):
     assert storage.get_moving_window("day", 5, 86400)[1] == 1
     with engine.begin() as conn:
         assert purge_expired(conn, clock.now + 86401) == 1
-    assert windows(engine) == 0
+    assert hits(engine) == 0
 
 
 def test_the_retention_job_purges_them(make_app, service_env):
@@ -115,8 +115,8 @@ def test_the_retention_job_purges_them(make_app, service_env):
     storage = DatabaseStorage("hubbub-db://", engine=hub.engine)
     storage.acquire_entry("old", 5, 60)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
-    assert run_retention(hub, now=later)["rate_limit_windows_deleted"] == 1
-    assert windows(hub.engine) == 0
+    assert run_retention(hub, now=later)["rate_limit_hits_deleted"] == 1
+    assert hits(hub.engine) == 0
 
 
 def test_racing_takers_on_separate_engines_get_exactly_the_limit(database_url, tmp_path):
