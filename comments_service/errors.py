@@ -14,7 +14,6 @@ MESSAGES = {
     413: "Request too large: send at most HUBBUB_MAX_BODY_BYTES (64 KiB by default); a comment may have "
          "at most 10,000 characters.",
     415: "Unsupported content type: send application/json or an HTML form.",
-    429: "Too many comments from your address: wait a minute and try again.",
     500: "Internal error: the problem is logged; try again later.",
 }
 
@@ -24,6 +23,16 @@ def api_error(status: int, message: str | None = None, fields: dict | None = Non
     body.update(extra)
     response = jsonify(body)
     response.status_code = status
+    return response
+
+
+def too_many_json():
+    """429 for the API: how long to wait, in the message and in Retry-After (seconds)."""
+    from .ratelimit import retry_after, wait_text
+
+    wait = retry_after()
+    response = api_error(429, f"Too many comments from your address: wait {wait_text(wait)} and try again.")
+    response.headers["Retry-After"] = str(wait)
     return response
 
 
@@ -37,11 +46,10 @@ def register(app) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if wants_json():
-            # Our own 400s carry a precise description; other codes get the standard advice.
-            response = api_error(exc.code or 500, exc.description if exc.code == 400 else None)
             if exc.code == 429:
-                response.headers["Retry-After"] = "60"
-            return response
+                return too_many_json()
+            # Our own 400s carry a precise description; other codes get the standard advice.
+            return api_error(exc.code or 500, exc.description if exc.code == 400 else None)
         if exc.code == 404:
             return not_found_page(exc)
         return exc

@@ -28,7 +28,8 @@ from __future__ import annotations
 from .check import check_comment
 from .moderation import feedback, notify, retention, subscriptions
 from .publish import deploy_job, publish_thread_job, rebuild_job
-from .signals import comment_checked, comment_published, personal_data_erased, personal_data_exported
+from .ratelimit_storage import retention as rate_limit_retention
+from .signals import comment_checked, comment_published, personal_data_erased, personal_data_exported, retention_due
 from .webmention import records as webmention_records
 from .webmention import send as webmention_send
 from .webmention import verify as webmention_verify
@@ -57,6 +58,7 @@ def connect_receivers() -> None:
     comment_checked.connect(subscriptions.comment_checked)
     comment_published.connect(notify.comment_published)
     webmention_records.connect()
+    retention_due.connect(rate_limit_retention)
     comment_published.connect(subscriptions.comment_published)
     personal_data_exported.connect(subscriptions.personal_data_exported)
     personal_data_erased.connect(subscriptions.personal_data_erased)

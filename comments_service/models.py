@@ -8,6 +8,7 @@ import json
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -172,3 +173,24 @@ class ServiceState(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict] = mapped_column(JSONText, default=dict)
     updated: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+
+class RateLimitHit(Base):
+    """A request a rate limit let through, kept while it is inside the limit's moving window.
+
+    `key` names the limit and who it counts (an address or an account); `expires` is when the hit
+    leaves the window. Kept by ratelimit_storage.py, only when HUBBUB_QUEUE_URL (Redis) is unset.
+    """
+
+    __tablename__ = "rate_limit_hits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255))
+    at: Mapped[float] = mapped_column(Float)  # Unix time
+    expires: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_rate_limit_hits_key_at", "key", "at"),
+        Index("ix_rate_limit_hits_expires", "expires"),
+    )

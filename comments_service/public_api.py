@@ -18,9 +18,10 @@ from hubbub.core.threadfile import read_thread
 from . import edit
 from . import service_state as state
 from .client import current_client_address
-from .errors import api_error
+from .errors import api_error, too_many_json
 from .hub import current_hub
 from .models import Comment, Job, utcnow
+from .ratelimit import retry_after, wait_text
 from .submit import Client, InvalidSubmission, accept, parse, parse_body
 from .threads import ThreadClosed
 
@@ -208,11 +209,27 @@ def _stylesheet() -> str:
     return hub.site_url() + "/theme/css/hubbub.css"
 
 
-def _form_errors_page(slug: str, thread: dict, data: dict, fields: dict) -> str:
+def _form_errors_page(slug: str, thread: dict, data: dict, fields: dict, wait: str = "") -> str:
     return render_template(
-        "form_errors.html", slug=slug, thread=thread, data=data, fields=fields,
+        "form_errors.html", slug=slug, thread=thread, data=data, fields=fields, wait=wait,
         article_url=current_hub().article_url(slug), action=request.path, stylesheet=_stylesheet(),
     )
+
+
+@bp.errorhandler(429)
+def too_many(exc):
+    """The limiter refused: a reader of the plain form gets their text back and how long to wait."""
+    slug = (request.view_args or {}).get("slug")
+    if request.endpoint != "public_api.post_comment" or request.mimetype not in FORM_TYPES or not slug:
+        return too_many_json()
+    thread, error = _thread_or_404(slug)
+    if error:
+        return error
+    wait = retry_after()
+    page = _form_errors_page(slug, thread, request.form.to_dict(), {},
+                             wait=f"You have sent several comments in a short time: wait {wait_text(wait)}, "
+                                  "then send this one again.")
+    return page, 429, {"Retry-After": str(wait)}
 
 
 def _closed_page(thread: dict, message: str) -> str:

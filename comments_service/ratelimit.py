@@ -1,14 +1,21 @@
 """Per-address rate limits (flask-limiter), keyed by the client address we believe.
 
-Each app gets its own Limiter, so several apps in one process (tests, tools) never share counters.
+The counts live where every process sees them: in Redis when HUBBUB_QUEUE_URL is set, otherwise in
+the service's database (ratelimit_storage.py), so gunicorn's workers share one allowance per address.
+Each app gets its own Limiter; apps on the same database share its counts, as the workers do.
 """
 
 from __future__ import annotations
 
+import math
+import time
+
+from flask import current_app
 from flask_limiter import Limiter
 
 from .client import current_client_address
 from .hub import current_hub
+from .ratelimit_storage import SCHEME
 
 
 def comment_rate() -> str:
@@ -17,8 +24,11 @@ def comment_rate() -> str:
 
 def init_limiter(app, hub) -> Limiter:
     """Create the app's limiter; `limit_view` applies limits to registered views."""
-    # One shared counter for every process when Redis is there; otherwise per process.
-    app.config.setdefault("RATELIMIT_STORAGE_URI", hub.config.queue_url or "memory://")
+    if hub.config.queue_url:
+        app.config.setdefault("RATELIMIT_STORAGE_URI", hub.config.queue_url)
+    else:
+        app.config.setdefault("RATELIMIT_STORAGE_URI", f"{SCHEME}://")
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"engine": hub.engine})
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     limiter = Limiter(key_func=current_client_address, default_limits=[], headers_enabled=True)
     limiter.init_app(app)
@@ -30,3 +40,20 @@ def limit_view(app, endpoint: str, rate, methods=("POST",)) -> None:
     """Wrap an already registered view with a rate limit (rate: string or callable)."""
     limiter: Limiter = app.extensions["hubbub_limiter"]
     app.view_functions[endpoint] = limiter.limit(rate, methods=list(methods))(app.view_functions[endpoint])
+
+
+def retry_after() -> int:
+    """Whole seconds until the limit the current request broke lets one more through (at least 1)."""
+    limit = current_app.extensions["hubbub_limiter"].current_limit
+    if limit is None:
+        return 60
+    return max(1, math.ceil(limit.window.reset_time - time.time()))
+
+
+def wait_text(seconds: int) -> str:
+    """A wait in words, rounded up: "40 seconds", "3 minutes", "5 hours"."""
+    if seconds < 120:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    if seconds < 7200:
+        return f"{math.ceil(seconds / 60)} minutes"
+    return f"{math.ceil(seconds / 3600)} hours"

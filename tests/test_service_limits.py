@@ -21,6 +21,37 @@ def test_rate_limit_answers_429_per_address(make_app, service_env, slug):
     assert other.status_code == 202
 
 
+def test_the_wait_is_what_is_left_of_the_window(make_app, service_env, slug):
+    app = make_app({**service_env, "HUBBUB_RATE_LIMIT": "1/hour"})
+    client = app.test_client()
+    assert post(client, slug).status_code == 202
+    r = post(client, slug)
+    wait = int(r.headers["Retry-After"])
+    assert r.status_code == 429 and 3590 <= wait <= 3601  # flask-limiter rounds its header up a second
+    assert r.json["error"] == "Too many comments from your address: wait 60 minutes and try again."
+
+
+def test_the_plain_form_gets_a_page_that_keeps_the_text(make_app, service_env, slug):
+    app = make_app({**service_env, "HUBBUB_RATE_LIMIT": "1/minute"})
+    client = app.test_client()
+    form = {"author": "Ann", "email": "ann@example.org", "body": "My second thought <3"}
+    assert client.post(f"/api/threads/{slug}/comments", data=form).status_code == 303
+    r = client.post(f"/api/threads/{slug}/comments", data=form)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 429 and r.mimetype == "text/html" and 1 <= int(r.headers["Retry-After"]) <= 60
+    assert "Please wait before sending" in page and "seconds, then send this one again" in page
+    assert "My second thought &lt;3</textarea>" in page and 'value="Ann"' in page
+    assert len(comments(app)) == 1
+
+
+def test_apps_on_one_database_share_the_counts(make_app, service_env, slug):
+    """As gunicorn's workers do (tests/test_attack_abuse.py runs real ones)."""
+    first = make_app({**service_env, "HUBBUB_RATE_LIMIT": "2/minute"}).test_client()
+    second = make_app({**service_env, "HUBBUB_RATE_LIMIT": "2/minute"}).test_client()
+    assert [post(first, slug).status_code, post(second, slug).status_code] == [202, 202]
+    assert post(first, slug).status_code == 429 and post(second, slug).status_code == 429
+
+
 def test_forwarded_for_is_believed_only_from_trusted_proxies(make_app, service_env, slug):
     app = make_app({**service_env, "HUBBUB_RATE_LIMIT": "2/minute", "HUBBUB_TRUSTED_PROXIES": "10.0.0.1"})
     client = app.test_client()

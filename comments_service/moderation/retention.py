@@ -5,7 +5,7 @@
   HUBBUB_DISCARD_RETENTION_HOURS (24);
 - client addresses are erased from comments older than HUBBUB_IP_RETENTION_DAYS (30);
 - records of sent emails after SENT_RETENTION;
-- and whatever the receivers of signals.retention_due keep (webmention records).
+- and whatever the receivers of signals.retention_due keep (webmention records, rate-limit hits).
 - commenters' edit tokens a day after their edit window closed (a late token is then just wrong);
 - thread subscriptions nobody confirmed within a week, and records of used email links once the
   links have expired.

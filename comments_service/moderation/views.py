@@ -16,6 +16,7 @@ from .. import service_state as state
 from ..hub import current_hub
 from ..models import KINDS, Comment, utcnow
 from ..public_api import akismet_health
+from ..ratelimit import retry_after, wait_text
 from ..webmention.review import mention_facts
 from . import actions, auth, queries
 from .auth import current_moderator, login_required, safe_next, wants_json
@@ -346,8 +347,10 @@ def forbidden(exc):
 
 @bp.errorhandler(429)
 def too_many(exc):
+    wait = retry_after()
     return render_template("moderate/message.html", title="Too many attempts",
-                           text="Too many failed logins from here: wait a minute, then try again."), 429
+                           text=f"Too many login attempts for this address or account: wait {wait_text(wait)}, "
+                                "then try again."), 429, {"Retry-After": str(wait)}
 
 
 @bp.errorhandler(CSRFError)
