@@ -21,6 +21,7 @@ from .client import current_client_address
 from .errors import api_error
 from .hub import current_hub
 from .models import Comment, Job, utcnow
+from .outage import RETRY_AFTER, database_outage, describe
 from .submit import Client, InvalidSubmission, accept, parse, parse_body
 from .threads import ThreadClosed
 
@@ -146,6 +147,12 @@ def post_comment(slug: str):
         if is_form:
             return _closed_page(thread, str(exc)), 403
         return api_error(403, str(exc))
+    except Exception as exc:
+        if not (is_form and database_outage(exc)):
+            raise  # errors.py answers the JSON API (a 503 for an outage too)
+        current_app.logger.warning("database unavailable for a form comment on %s: %s", slug, describe(exc))
+        page = _form_errors_page(slug, thread, data, {}, unavailable=True)
+        return page, 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
     # Spam gets the same answer as anything else: a spammer learns nothing.
     status = edit.shown_status(accepted.comment)
     if is_form:
@@ -208,9 +215,12 @@ def _stylesheet() -> str:
     return hub.site_url() + "/theme/css/hubbub.css"
 
 
-def _form_errors_page(slug: str, thread: dict, data: dict, fields: dict) -> str:
+def _form_errors_page(slug: str, thread: dict, data: dict, fields: dict, unavailable: bool = False) -> str:
+    """The reply form again, holding what the reader typed: with what to fix, or (`unavailable`)
+    saying the comment could not be stored just now."""
     return render_template(
-        "form_errors.html", slug=slug, thread=thread, data=data, fields=fields,
+        "form_errors.html", slug=slug, thread=thread, data=data, fields=fields, unavailable=unavailable,
+        retry_after=RETRY_AFTER,
         article_url=current_hub().article_url(slug), action=request.path, stylesheet=_stylesheet(),
     )
 
@@ -234,11 +244,12 @@ def health():
             due = s.scalar(select(func.count(Job.id)).where(Job.due_at <= utcnow())) or 0
             pending = s.scalar(select(func.count(Comment.id)).where(Comment.status == "pending")) or 0
             akismet_state = state.get(s, "akismet")
+            publish_state = state.get(s, "publish")
         answer["database"] = {"state": "ok", "dialect": h.engine.dialect.name}
     except Exception as exc:  # reported, not raised: this is the answer monitoring reads
-        answer["database"] = {"state": "error", "error": str(exc)[:200]}
+        answer["database"] = {"state": "down", "dialect": h.engine.dialect.name, "error": describe(exc)}
         answer["status"] = "error"
-        return jsonify(answer), 503
+        return jsonify(answer), 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
     queue = {"mode": "redis" if h.waker else "in-process", "due_jobs": due}
     if h.waker:
         queue["state"] = "ok" if h.waker.ping() else "unreachable"
@@ -247,6 +258,9 @@ def health():
     answer["queue"] = queue
     answer["comments"] = {"pending": pending}
     answer["akismet"] = akismet_health(h, akismet_state)
+    answer["publish"] = publish_health(publish_state)
+    if answer["publish"]["state"] == "failing":
+        answer["status"] = "degraded"
     answer["threads"] = {"manifest": h.threads.available, "count": len(h.threads.all())}
     return jsonify(answer), code
 
@@ -262,6 +276,17 @@ def akismet_health(h, stored: dict) -> dict:
     if result["state"] == "invalid_key":
         result["message"] = ("Akismet rejects the key: fix PYTHON_AKISMET_API_KEY / PYTHON_AKISMET_BLOG_URL. "
                              "Comments are held and rechecked a few times an hour.")
+    return result
+
+
+def publish_health(stored: dict) -> dict:
+    """Whether publishing comments into the site works: ok, or failing with the last error
+    (a full disk, say); a failing publish is retried until it works."""
+    result = {"state": stored.get("state", "ok")}
+    if result["state"] != "ok":
+        result.update(last_error=stored.get("last_error"), last_error_at=stored.get("last_error_at"),
+                      message="Approved comments are stored but not yet on the site; publishing is retried "
+                              "until it works: free space or fix the error shown.")
     return result
 
 

@@ -1,0 +1,45 @@
+"""Telling a database outage from a bug.
+
+An outage (the server stopped or unreachable, a connection cut, SQLite read-only or out of disk)
+is answered 503 with Retry-After and nothing half-done: the transaction rolled back, so the
+reader may simply send again. A bug in a query (an integrity or programming error) stays a 500.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlalchemy import exc as sa
+
+RETRY_AFTER = 30  # seconds: a restarted database server is usually back within that
+MESSAGE = f"The comment database is unavailable for a moment: send it again in {RETRY_AFTER} seconds."
+
+# Errors that say something about the query, not about the database being there.
+_BUGS = (sa.IntegrityError, sa.ProgrammingError, sa.DataError, sa.NotSupportedError)
+_OUTAGES = (sa.DBAPIError, sa.DisconnectionError, sa.TimeoutError, sa.PendingRollbackError,
+            sqlite3.OperationalError, sqlite3.InterfaceError)
+try:
+    import psycopg
+
+    _OUTAGES += (psycopg.OperationalError, psycopg.InterfaceError)
+except ImportError:  # PostgreSQL support not installed
+    pass
+
+
+def database_outage(exc: BaseException | None) -> bool:
+    """Whether `exc`, or an exception that caused it, means the database cannot be used now."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, _BUGS):
+            return False
+        if isinstance(exc, _OUTAGES):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """One line for logs and the health answer (the driver's message, without the SQL)."""
+    orig = getattr(exc, "orig", None) or exc
+    return f"{type(orig).__name__}: {str(orig).strip().splitlines()[0] if str(orig).strip() else ''}"[:300]
