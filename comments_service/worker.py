@@ -44,8 +44,9 @@ def worker(burst: bool):
         click.echo(f"Worker {hub.runner.name} on {hub.config.queue_url}")
         failures = 0
         while True:
-            rq_worker = SimpleWorker([hub.waker.queue], connection=hub.waker.redis)
+            rq_worker = None
             try:
+                rq_worker = SimpleWorker([hub.waker.queue], connection=hub.waker.redis)
                 rq_worker.work(burst=burst, with_scheduler=False)
             except (RedisConnectionError, RedisTimeoutError) as exc:  # e.g. Redis down as the worker starts
                 click.echo(f"worker: Redis unavailable ({exc})", err=True)
