@@ -74,12 +74,12 @@ def publish_thread_job(hub, payload: dict) -> None:
     from hubbub.core.publisher import publish_thread
 
     slug = payload["thread"]
-    salt = site_salt(hub.config.site_dir)
     with _one_publisher(hub):
-        with hub.sessions() as s:
-            records = thread_records(s, slug, salt)
-            was_failing = state.get(s, "publish").get("state", "ok") != "ok"
         try:
+            salt = site_salt(hub.config.site_dir)  # written on the first publish
+            with hub.sessions() as s:
+                records = thread_records(s, slug, salt)
+                was_failing = state.get(s, "publish").get("state", "ok") != "ok"
             result = publish_thread(hub.config.site_dir, hub.config.output_dir, slug, records)
         except OSError as exc:
             if not storage_fault(exc):

@@ -172,8 +172,9 @@ def fill(directory: Path) -> Path:
 
 # Injected ENOSPC --------------------------------------------------------------------------------
 class DiskFull:
-    """Writes of the atomic writer (hubbub.core.atomic) under `root` whose file name ends with one of
-    `suffixes` fail with ENOSPC halfway through, as on a full disk, while `full` is True."""
+    """Files written under `root` whose name ends with one of `suffixes` fail with ENOSPC halfway
+    through, as on a full disk, while `full` is True. The core writes files through os.fdopen
+    (hubbub.core.atomic, the site salt), which is where this injects."""
 
     def __init__(self, monkeypatch, root: Path, suffixes: tuple[str, ...] = ("",)):
         from hubbub.core import atomic
