@@ -12,6 +12,7 @@ SQLite: the database's directory turns read-only, or its disk fills up: 503, not
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -22,6 +23,7 @@ from moderation_helpers import fast_password_hashing, logged_in
 from outage_helpers import PrivatePostgres, fill, read_only, small_tmpfs
 from service_helpers import GOOD, comments, hub_of
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 pytestmark = pytest.mark.slow
 
@@ -236,3 +238,40 @@ def test_sqlite_on_a_full_disk_is_503_then_202(make_app, site_dir, tmp_path):
             assert s.scalar(select(func.count(Comment.id))) == len(accepted) + 2
         assert set(accepted) <= stored
         hub_of(app).stop()  # close the database before the tmpfs goes
+
+
+def test_a_job_that_ran_while_the_database_went_away_is_settled_when_it_returns(make_app, site_dir, tmp_path,
+                                                                                monkeypatch):
+    """The job's work was done, but marking it done failed: it is marked done once the database is
+    back, rather than running again when its lease runs out (or, failed, waiting out the lease)."""
+    from comments_service import jobs
+    from comments_service.journey import JOB_KINDS
+    from comments_service.models import Job
+    from comments_service.outage import database_outage
+
+    db_dir = tmp_path / "db"
+    db_dir.mkdir()
+    app = make_app(sqlite_env(site_dir, db_dir, tmp_path))
+    hub = hub_of(app)
+    runs = []
+    outage = contextlib.ExitStack()
+
+    def job(h, payload):
+        runs.append(payload["n"])
+        h.engine.dispose()
+        outage.enter_context(read_only(db_dir))  # the database goes away as the job ends
+
+    monkeypatch.setitem(JOB_KINDS, "test-outage", job)
+    with hub.transaction() as s:
+        jobs.enqueue(s, "test-outage", {"n": 1})
+    with pytest.raises(OperationalError) as raised:
+        hub.runner.run_due()
+    assert database_outage(raised.value)
+    with pytest.raises(OperationalError):
+        hub.runner.run_due()  # still away: nothing runs, nothing is lost
+    outage.close()
+    hub.engine.dispose()
+    assert hub.runner.run_due() == 0  # settles the job without running it again
+    assert runs == [1]
+    with hub.sessions() as s:
+        assert s.scalar(select(func.count(Job.id)).where(Job.kind == "test-outage")) == 0
