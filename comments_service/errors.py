@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .outage import MESSAGE, RETRY_AFTER, database_outage, describe
+from .outage import MESSAGE, RETRY_AFTER, LastOutage, database_outage, describe
 
 MESSAGES = {
     400: "Bad request: check the request body and fields.",
@@ -36,6 +36,8 @@ def wants_json() -> bool:
 def register(app) -> None:
     from .static_site import not_found_page
 
+    app.extensions["hubbub_outage"] = LastOutage()
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if wants_json():
@@ -52,6 +54,7 @@ def register(app) -> None:
     def unexpected(exc: Exception):
         if database_outage(exc):
             app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, describe(exc))
+            app.extensions["hubbub_outage"].note(exc)
             return database_unavailable()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():

@@ -43,3 +43,24 @@ def describe(exc: BaseException) -> str:
     """One line for logs and the health answer (the driver's message, without the SQL)."""
     orig = getattr(exc, "orig", None) or exc
     return f"{type(orig).__name__}: {str(orig).strip().splitlines()[0] if str(orig).strip() else ''}"[:300]
+
+
+class LastOutage:
+    """The last outage a request of this process met, until a write is seen to work again.
+
+    Reads may work while writes fail (SQLite read-only or out of disk): /api/health then tries a
+    small write itself rather than reporting a database that takes no comments as ok."""
+
+    def __init__(self):
+        self.error: str | None = None
+        self.since: str | None = None
+
+    def note(self, exc: BaseException) -> None:
+        from .models import utcnow
+
+        if self.error is None:
+            self.since = utcnow().isoformat(timespec="seconds")
+        self.error = describe(exc)
+
+    def clear(self) -> None:
+        self.error = self.since = None

@@ -151,6 +151,7 @@ def post_comment(slug: str):
         if not (is_form and database_outage(exc)):
             raise  # errors.py answers the JSON API (a 503 for an outage too)
         current_app.logger.warning("database unavailable for a form comment on %s: %s", slug, describe(exc))
+        current_app.extensions["hubbub_outage"].note(exc)
         page = _form_errors_page(slug, thread, data, {}, unavailable=True)
         return page, 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
     # Spam gets the same answer as anything else: a spammer learns nothing.
@@ -250,6 +251,11 @@ def health():
         answer["database"] = {"state": "down", "dialect": h.engine.dialect.name, "error": describe(exc)}
         answer["status"] = "error"
         return jsonify(answer), 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
+    failing = _writes_failing(h)
+    if failing:
+        answer["database"].update(state="failing", error=failing, since=current_app.extensions["hubbub_outage"].since)
+        answer["status"] = "error"
+        return jsonify(answer), 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
     queue = {"mode": "redis" if h.waker else "in-process", "due_jobs": due}
     if h.waker:
         queue["state"] = "ok" if h.waker.ping() else "unreachable"
@@ -277,6 +283,24 @@ def akismet_health(h, stored: dict) -> dict:
         result["message"] = ("Akismet rejects the key: fix PYTHON_AKISMET_API_KEY / PYTHON_AKISMET_BLOG_URL. "
                              "Comments are held and rechecked a few times an hour.")
     return result
+
+
+def _writes_failing(h) -> str | None:
+    """After a request met an outage: whether writing still fails (SQLite read-only or out of
+    disk, while reads work), tried with one small write; None once it works again."""
+    seen = current_app.extensions["hubbub_outage"]
+    if seen.error is None:
+        return None
+    try:
+        with h.transaction() as s:
+            state.put(s, "health", write_checked=utcnow().isoformat())
+    except Exception as exc:
+        if not database_outage(exc):
+            raise
+        seen.note(exc)
+        return seen.error
+    seen.clear()
+    return None
 
 
 def publish_health(stored: dict) -> dict:

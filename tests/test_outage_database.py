@@ -229,7 +229,13 @@ def test_sqlite_on_a_full_disk_is_503_then_202(make_app, site_dir, tmp_path):
             if r.status_code == 503:
                 assert_unavailable(r)
         accepted = [r.json["id"] for r in answers if r.status_code == 202]
+        # Reads still work, writes do not: health tries a write rather than saying ok.
+        health = client.get("/api/health")
+        assert_unavailable(health)
+        assert health.json["database"]["state"] == "failing"
+        assert "full" in health.json["database"]["error"]
         filler.unlink()
+        assert client.get("/api/health").json["database"]["state"] == "ok"
         assert post_json(client, "After.").status_code == 202
         with hub_of(app).sessions() as s:
             from comments_service.models import Comment
