@@ -1,4 +1,4 @@
-"""Telling a database outage from a bug.
+"""Telling a database outage from a bug, and remembering the last one a request met.
 
 An outage (the server stopped or unreachable, a connection cut, SQLite read-only or out of disk)
 is answered 503 with Retry-After and nothing half-done: the transaction rolled back, so the
@@ -16,8 +16,8 @@ MESSAGE = f"The comment database is unavailable for a moment: send it again in {
 
 # Errors that say something about the query, not about the database being there.
 _BUGS = (sa.IntegrityError, sa.ProgrammingError, sa.DataError, sa.NotSupportedError)
-_OUTAGES = (sa.DBAPIError, sa.DisconnectionError, sa.TimeoutError, sa.PendingRollbackError,
-            sqlite3.OperationalError, sqlite3.InterfaceError)
+# sa.TimeoutError: no pooled connection came free in time, which a 503 with Retry-After fits too.
+_OUTAGES = (sa.DBAPIError, sa.DisconnectionError, sa.TimeoutError, sqlite3.OperationalError, sqlite3.InterfaceError)
 try:
     import psycopg
 
@@ -42,7 +42,8 @@ def database_outage(exc: BaseException | None) -> bool:
 def describe(exc: BaseException) -> str:
     """One line for logs and the health answer (the driver's message, without the SQL)."""
     orig = getattr(exc, "orig", None) or exc
-    return f"{type(orig).__name__}: {str(orig).strip().splitlines()[0] if str(orig).strip() else ''}"[:300]
+    lines = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {lines[0] if lines else ''}"[:300]
 
 
 class LastOutage:
