@@ -18,6 +18,7 @@ def worker(burst: bool):
 
     from . import jobs
     from .hub import open_hub
+    from .outage import describe
 
     with open_hub() as hub:
         if hub.waker is None:
@@ -31,7 +32,7 @@ def worker(burst: bool):
                 hub.runner.settle_pending()
                 hub.waker.push_due()
             except Exception as exc:  # Redis or the database briefly away: try again shortly
-                click.echo(f"sweeper: {exc}", err=True)
+                click.echo(f"sweeper: {describe(exc)}", err=True)
 
         def sweep():
             while True:

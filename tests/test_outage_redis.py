@@ -15,7 +15,7 @@ import time
 import httpx
 import pytest
 from attack_helpers import BIN, fresh_site, hubbub_serve, process_env, store, wait_until
-from outage_helpers import PrivateRedis
+from outage_helpers import PrivatePostgres, PrivateRedis
 from sqlalchemy import select
 
 pytestmark = pytest.mark.slow
@@ -109,3 +109,26 @@ def test_a_worker_started_while_redis_is_down_waits_for_it(tmp_path, akismet):
             wait_until(lambda: all(verdicts(env["HUBBUB_DATABASE_URL"])[i] == "ham" for i in ids), 90,
                        "the checks, once Redis is there")
             assert worker.poll() is None
+
+
+def test_the_worker_survives_a_postgresql_outage(tmp_path, akismet):
+    """Queue mode on PostgreSQL: the database stops while checks are queued and running; the same
+    worker process runs every check once it is back."""
+    site = fresh_site(tmp_path / "site")
+    with PrivatePostgres() as pg, PrivateRedis(tmp_path / "redis.log") as redis:
+        env = {**service_env(tmp_path, site, redis, akismet), "HUBBUB_DATABASE_URL": pg.url}
+        worker_log = tmp_path / "worker.log"
+        with hubbub_serve(env, site, tmp_path / "serve.log") as server, hubbub_worker(env, site, worker_log) as worker:
+            ids = [post(server.url, f"Before the stop {n}.").json()["id"] for n in range(3)]
+            wait_until(lambda: all(verdicts(pg.url).get(i) == "ham" for i in ids), 60, "the first checks")
+            akismet.latency = 2.0  # a check is at Akismet when the database stops
+            ids += [post(server.url, f"Checked across the stop {n}.").json()["id"] for n in range(3)]
+            akismet.wait_for_requests("comment-check", 4, timeout=30)
+            pg.stop()
+            time.sleep(3)
+            assert worker.poll() is None, worker_log.read_text()[-2000:]
+            akismet.latency = 0.0
+            pg.start()
+            ids += [post(server.url, f"After the restart {n}.").json()["id"] for n in range(3)]
+            wait_until(lambda: all(verdicts(pg.url).get(i) == "ham" for i in ids), 120, "every check")
+            assert worker.poll() is None, "the worker died with the database"
