@@ -3,7 +3,8 @@
 
 Comments keep being accepted (their jobs live in the database), health says the queue is
 unreachable, the same worker process carries on once Redis is back, and the checks that came due
-during the outage run then (the worker's sweep pushes them).
+during the outage run then (the worker's sweep pushes them). And the worker on PostgreSQL outlives
+the database stopping under it.
 """
 
 from __future__ import annotations
