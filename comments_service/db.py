@@ -28,7 +28,7 @@ class _WriteGate:
 
     def __init__(self, path: str):
         self._thread_lock = threading.Lock()
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)  # flock needs no write access
 
     def acquire(self) -> None:
         self._thread_lock.acquire()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from .outage import MESSAGE, RETRY_AFTER, LastOutage, database_outage, describe
 
 MESSAGES = {
     400: "Bad request: check the request body and fields.",
@@ -43,6 +45,8 @@ def wants_json() -> bool:
 def register(app) -> None:
     from .static_site import not_found_page
 
+    app.extensions["hubbub_outage"] = LastOutage()
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if wants_json():
@@ -56,7 +60,33 @@ def register(app) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        if database_outage(exc):
+            app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, describe(exc))
+            app.extensions["hubbub_outage"].note(exc)
+            return database_unavailable()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return api_error(500)
         return "Internal error: the problem is logged; try again later.", 500
+
+
+def database_unavailable():
+    """503 with Retry-After: JSON under /api/, a page in the moderation UI, plain text elsewhere."""
+    from .moderation.auth import wants_json as moderation_wants_json
+
+    if wants_json() or (request.path.startswith("/moderate/") and moderation_wants_json()):
+        response = api_error(503, MESSAGE)
+    elif request.path.startswith("/moderate/"):
+        g.moderator = None  # the page's header would ask the database who is logged in
+        try:
+            response = make_response(render_template(
+                "moderate/message.html", title="The database is unavailable",
+                text="The comment database cannot be reached right now, so nothing was changed. "
+                     f"Wait {RETRY_AFTER} seconds, then reload the page."), 503)
+        except Exception:  # the page needs more than we have: the words alone still help
+            response = make_response(MESSAGE, 503)
+    else:
+        response = make_response(MESSAGE, 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    response.headers["Cache-Control"] = "no-store"
+    return response

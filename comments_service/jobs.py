@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .models import Job, utcnow
+from .outage import database_outage, describe
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ class JobRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Jobs that ran while the database went away, with how to settle them once it is back.
+        self._unsettled: dict[int, Callable[[], None]] = {}
 
     # Claiming and running -------------------------------------------------------------------
     def _claim(self, job_id: int) -> Job | None:
@@ -136,17 +139,40 @@ class JobRunner:
             fn(self.hub, job.payload)
         except RetryLater as exc:
             delay = exc.delay if exc.delay is not None else backoff(job.attempts, first=10.0, cap=600.0)
-            self._reschedule(job, delay, str(exc))
+            reason = str(exc)  # (the name exc is gone after this block; the lambda may run later)
+            self._settle(job, lambda: self._reschedule(job, delay, reason))
         except Exception as exc:  # a handler bug or fault must not stop the runner
-            if job.attempts >= MAX_ATTEMPTS:
+            if job.attempts >= MAX_ATTEMPTS and not database_outage(exc):
                 log.error("job %s %s failed %d times, dropping it: %s", job.id, job.kind, job.attempts, exc)
-                self._finish(job, force=True)
+                self._settle(job, lambda: self._finish(job, force=True))
             else:
-                log.exception("job %s %s failed (attempt %d), will retry", job.id, job.kind, job.attempts)
-                self._reschedule(job, backoff(job.attempts, first=5.0), f"{type(exc).__name__}: {exc}")
+                if database_outage(exc):
+                    log.warning("job %s %s: database unavailable (%s), will retry", job.id, job.kind, describe(exc))
+                else:
+                    log.exception("job %s %s failed (attempt %d), will retry", job.id, job.kind, job.attempts)
+                reason = f"{type(exc).__name__}: {exc}"
+                self._settle(job, lambda: self._reschedule(job, backoff(job.attempts, first=5.0), reason))
         else:
-            self._finish(job)
+            self._settle(job, lambda: self._finish(job))
         return True
+
+    def _settle(self, job: Job, action: Callable[[], None]) -> None:
+        """Finish or reschedule a job that ran. When the database is away, remember how, and do it
+        when it is back (settle_pending): a finished job must not run again when its lease runs
+        out, and a failed one should not wait out the whole lease."""
+        try:
+            action()
+        except Exception as exc:
+            if not database_outage(exc):
+                raise
+            self._unsettled[job.id] = action
+            raise
+
+    def settle_pending(self) -> None:
+        """Settle the jobs that ran while the database was away (raises while it still is)."""
+        for job_id, action in list(self._unsettled.items()):
+            action()
+            del self._unsettled[job_id]
 
     def _finish(self, job: Job, force: bool = False) -> None:
         with self.hub.transaction() as s:
@@ -166,6 +192,7 @@ class JobRunner:
 
     def run_due(self, limit: int = 50) -> int:
         """Run every job that is due now (tests and the CLI call this directly)."""
+        self.settle_pending()
         ran = 0
         while ran < limit:
             ids = self.due_ids(min(20, limit - ran))
@@ -221,13 +248,21 @@ class JobRunner:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        failures = 0
         while not self._stop.is_set():
             try:
                 self.run_due()
                 wait = self.next_due_in()
-            except Exception:  # the database may be briefly unavailable; keep the loop alive
-                log.exception("background job loop error; retrying in 5 s")
-                wait = 5.0
+                failures = 0
+            except Exception as exc:  # the database may be away for a while; keep the loop alive
+                failures += 1
+                pause = backoff(failures, first=0.5, cap=15.0)
+                if database_outage(exc):
+                    log.warning("background jobs: database unavailable (%s); retrying in %.1f s", describe(exc), pause)
+                else:
+                    log.exception("background job loop error; retrying in %.1f s", pause)
+                self._stop.wait(pause)
+                continue
             # Other processes' commits are not signalled here: poll at least every second.
             self._wake.wait(timeout=1.0 if wait is None else min(max(wait, 0.05), 1.0))
             self._wake.clear()

@@ -21,6 +21,7 @@ from .client import current_client_address
 from .errors import api_error, too_many_json
 from .hub import current_hub
 from .models import Comment, Job, utcnow
+from .outage import RETRY_AFTER, database_outage, describe
 from .ratelimit import retry_after, wait_text
 from .submit import Client, InvalidSubmission, accept, parse, parse_body
 from .threads import ThreadClosed
@@ -147,6 +148,13 @@ def post_comment(slug: str):
         if is_form:
             return _closed_page(thread, str(exc)), 403
         return api_error(403, str(exc))
+    except Exception as exc:
+        if not (is_form and database_outage(exc)):
+            raise  # errors.py answers the JSON API (a 503 for an outage too)
+        current_app.logger.warning("database unavailable for a form comment on %s: %s", slug, describe(exc))
+        current_app.extensions["hubbub_outage"].note(exc)
+        page = _form_errors_page(slug, thread, data, {}, unavailable=True)
+        return page, 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
     # Spam gets the same answer as anything else: a spammer learns nothing.
     status = edit.shown_status(accepted.comment)
     if is_form:
@@ -209,9 +217,13 @@ def _stylesheet() -> str:
     return hub.site_url() + "/theme/css/hubbub.css"
 
 
-def _form_errors_page(slug: str, thread: dict, data: dict, fields: dict, wait: str = "") -> str:
+def _form_errors_page(slug: str, thread: dict, data: dict, fields: dict, wait: str = "",
+                      unavailable: bool = False) -> str:
+    """The reply form again, holding what the reader typed: with what to fix, how long to wait
+    (`wait`, after a rate limit), or (`unavailable`) saying the comment could not be stored just now."""
     return render_template(
         "form_errors.html", slug=slug, thread=thread, data=data, fields=fields, wait=wait,
+        unavailable=unavailable, retry_after=RETRY_AFTER,
         article_url=current_hub().article_url(slug), action=request.path, stylesheet=_stylesheet(),
     )
 
@@ -251,11 +263,17 @@ def health():
             due = s.scalar(select(func.count(Job.id)).where(Job.due_at <= utcnow())) or 0
             pending = s.scalar(select(func.count(Comment.id)).where(Comment.status == "pending")) or 0
             akismet_state = state.get(s, "akismet")
+            publish_state = state.get(s, "publish")
         answer["database"] = {"state": "ok", "dialect": h.engine.dialect.name}
     except Exception as exc:  # reported, not raised: this is the answer monitoring reads
-        answer["database"] = {"state": "error", "error": str(exc)[:200]}
+        answer["database"] = {"state": "down", "dialect": h.engine.dialect.name, "error": describe(exc)}
         answer["status"] = "error"
-        return jsonify(answer), 503
+        return jsonify(answer), 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
+    failing = _writes_failing(h)
+    if failing:
+        answer["database"].update(state="failing", error=failing, since=current_app.extensions["hubbub_outage"].since)
+        answer["status"] = "error"
+        return jsonify(answer), 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
     queue = {"mode": "redis" if h.waker else "in-process", "due_jobs": due}
     if h.waker:
         queue["state"] = "ok" if h.waker.ping() else "unreachable"
@@ -264,6 +282,9 @@ def health():
     answer["queue"] = queue
     answer["comments"] = {"pending": pending}
     answer["akismet"] = akismet_health(h, akismet_state)
+    answer["publish"] = publish_health(publish_state)
+    if answer["publish"]["state"] == "failing":
+        answer["status"] = "degraded"
     answer["threads"] = {"manifest": h.threads.available, "count": len(h.threads.all())}
     return jsonify(answer), code
 
@@ -279,6 +300,35 @@ def akismet_health(h, stored: dict) -> dict:
     if result["state"] == "invalid_key":
         result["message"] = ("Akismet rejects the key: fix PYTHON_AKISMET_API_KEY / PYTHON_AKISMET_BLOG_URL. "
                              "Comments are held and rechecked a few times an hour.")
+    return result
+
+
+def _writes_failing(h) -> str | None:
+    """After a request met an outage: whether writing still fails (SQLite read-only or out of
+    disk, while reads work), tried with one small write; None once it works again."""
+    seen = current_app.extensions["hubbub_outage"]
+    if seen.error is None:
+        return None
+    try:
+        with h.transaction() as s:
+            state.put(s, "health", write_checked=utcnow().isoformat())
+    except Exception as exc:
+        if not database_outage(exc):
+            raise
+        seen.note(exc)
+        return seen.error
+    seen.clear()
+    return None
+
+
+def publish_health(stored: dict) -> dict:
+    """Whether publishing comments into the site works: ok, or failing with the last error
+    (a full disk, say); a failing publish is retried until it works."""
+    result = {"state": stored.get("state", "ok")}
+    if result["state"] != "ok":
+        result.update(last_error=stored.get("last_error"), last_error_at=stored.get("last_error_at"),
+                      message="Approved comments are stored but not yet on the site; publishing is retried "
+                              "until it works: free space or fix the error shown.")
     return result
 
 

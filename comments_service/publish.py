@@ -22,8 +22,9 @@ from sqlalchemy import select, text
 
 from hubbub.core.identity import author_key, site_salt
 
+from . import service_state as state
 from .jobs import RetryLater, enqueue
-from .models import Comment
+from .models import Comment, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +70,28 @@ def _one_publisher(hub):
 
 
 def publish_thread_job(hub, payload: dict) -> None:
+    from hubbub.core.atomic import storage_fault
     from hubbub.core.publisher import publish_thread
 
     slug = payload["thread"]
-    salt = site_salt(hub.config.site_dir)
     with _one_publisher(hub):
-        with hub.sessions() as s:
-            records = thread_records(s, slug, salt)
-        result = publish_thread(hub.config.site_dir, hub.config.output_dir, slug, records)
+        try:
+            salt = site_salt(hub.config.site_dir)  # written on the first publish
+            with hub.sessions() as s:
+                records = thread_records(s, slug, salt)
+                was_failing = state.get(s, "publish").get("state", "ok") != "ok"
+            result = publish_thread(hub.config.site_dir, hub.config.output_dir, slug, records)
+        except OSError as exc:
+            if not storage_fault(exc):
+                raise
+            # Every file is replaced atomically, so the site shows the old thread whole; the
+            # comments are safe in the database and go out when this retry finds space.
+            log.error("publishing thread %s failed, will retry: %s", slug, exc)
+            _record_failure(hub, f"{type(exc).__name__}: {exc}")
+            raise RetryLater(None, str(exc)) from exc
     with hub.transaction() as s:
+        if was_failing:
+            state.put(s, "publish", state="ok", last_ok=utcnow().isoformat(), last_error=None)
         if result.needs_full_build:
             log.warning("thread %s: %s; a full rebuild follows", slug, "; ".join(result.problems))
             enqueue(s, "rebuild", {}, key="site", delay=hub.config.rebuild_delay)
@@ -87,6 +101,15 @@ def publish_thread_job(hub, payload: dict) -> None:
             enqueue(s, "rebuild", {}, key="site", delay=hub.config.rebuild_after_publish)
         if hub.config.deploy_command:
             enqueue(s, "deploy", {}, key="site", delay=1.0)
+
+
+def _record_failure(hub, error: str) -> None:
+    """Tell /api/health; best effort, as the database may share the full disk."""
+    try:
+        with hub.transaction() as s:
+            state.put(s, "publish", state="failing", last_error=error[:500], last_error_at=utcnow().isoformat())
+    except Exception as exc:  # the retry is what matters, and it is scheduled whatever happens here
+        log.warning("could not record the publishing failure: %s", exc)
 
 
 def rebuild_job(hub, payload: dict) -> None:

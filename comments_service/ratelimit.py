@@ -30,6 +30,9 @@ def init_limiter(app, hub) -> Limiter:
         app.config.setdefault("RATELIMIT_STORAGE_URI", f"{SCHEME}://")
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"engine": hub.engine})
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    # Redis away: count in this process meanwhile, and never refuse a comment for it.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter = Limiter(key_func=current_client_address, default_limits=[], headers_enabled=True)
     limiter.init_app(app)
     app.extensions["hubbub_limiter"] = limiter

@@ -12,27 +12,50 @@ import click
 @click.option("--burst", is_flag=True, help="Run what is queued, then stop (for cron and tests).")
 def worker(burst: bool):
     """Run background jobs from the Redis queue (HUBBUB_QUEUE_URL); not needed in-process."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
     from rq import SimpleWorker
 
     from . import jobs
     from .hub import open_hub
+    from .outage import describe
 
     with open_hub() as hub:
         if hub.waker is None:
             raise click.ClickException("HUBBUB_QUEUE_URL is not set: jobs run inside the service, no worker needed")
         jobs._worker_hub = hub
 
+        def sweep_once() -> None:
+            # Catch what no commit pushed: retries that came due, pushes lost to a crash or outage,
+            # and jobs that ran while the database was away.
+            try:
+                hub.runner.settle_pending()
+                hub.waker.push_due()
+            except Exception as exc:  # Redis or the database briefly away: try again shortly
+                click.echo(f"sweeper: {describe(exc)}", err=True)
+
         def sweep():
-            # Catch what no commit pushed: retries that came due, pushes lost to a crash or outage.
             while True:
-                try:
-                    hub.waker.push_due()
-                except Exception as exc:  # Redis or the database briefly away: try again shortly
-                    click.echo(f"sweeper: {exc}", err=True)
+                sweep_once()
                 time.sleep(1.0)
 
-        hub.waker.push_due()
+        sweep_once()
         if not burst:
             threading.Thread(target=sweep, daemon=True).start()
         click.echo(f"Worker {hub.runner.name} on {hub.config.queue_url}")
-        SimpleWorker([hub.waker.queue], connection=hub.waker.redis).work(burst=burst, with_scheduler=False)
+        failures = 0
+        while True:
+            rq_worker = None
+            try:
+                rq_worker = SimpleWorker([hub.waker.queue], connection=hub.waker.redis)
+                rq_worker.work(burst=burst, with_scheduler=False)
+            except (RedisConnectionError, RedisTimeoutError) as exc:  # e.g. Redis down as the worker starts
+                click.echo(f"worker: Redis unavailable ({exc})", err=True)
+            if burst or getattr(rq_worker, "_shutdown_requested_date", None) is not None:
+                return  # asked to stop (SIGTERM, SIGINT), or done with the burst
+            # RQ gives up on some Redis errors (a connection cut mid-job): wait, then work again.
+            # Jobs live in the database, so none is lost meanwhile; the sweeper re-queues them.
+            failures += 1
+            pause = jobs.backoff(failures, first=1.0, cap=30.0)
+            click.echo(f"worker: RQ stopped; starting again in {pause:.0f} s", err=True)
+            time.sleep(pause)

@@ -29,6 +29,7 @@ pytestmark = [
 
 REJECTED_DOMAIN = "@invalid.example"
 HOSTILE_BODY = "I *really* mean it <img src=x onerror=alert(1)>"
+OUTAGE_AUTHOR = "Unlucky Reader"
 
 
 class StubService:
@@ -53,6 +54,9 @@ class StubService:
                 return 400, {"Content-Type": "application/json"}, b'{"error": "malformed JSON", "fields": {}}'
         with self.lock:
             self.posts.append({"content_type": content_type, "data": data, "thread": slug})
+            if data.get("author") == OUTAGE_AUTHOR:  # the service's database is down
+                body = {"error": "The comment database is unavailable for a moment.", "fields": {}}
+                return 503, {"Content-Type": "application/json", "Retry-After": "30"}, json.dumps(body).encode()
             fields = {}
             if not str(data.get("body", "")).strip():
                 fields["body"] = "Please write a comment."
@@ -199,6 +203,17 @@ def test_javascript_shows_errors_inline_then_the_pending_comment(page_for, serve
     # The writer still sees it after a reload (until it is published into the page).
     page.reload()
     assert page.wait_for_selector("li.comment.pending .author").inner_text() == HOSTILE_NAME
+    assert page.errors == []
+
+
+def test_an_outage_keeps_the_text_and_says_to_send_again(page_for, served):
+    page = page_for()
+    fill(page, body="Typed before the outage.", author=OUTAGE_AUTHOR)
+    page.click("form.comment-form button[type=submit]")
+    page.wait_for_selector(".form-status:not([hidden])")
+    assert "send again in half a minute" in page.inner_text(".form-status")
+    assert page.input_value("#comment-body") == "Typed before the outage."
+    assert page.query_selector("li.comment.pending") is None
     assert page.errors == []
 
 

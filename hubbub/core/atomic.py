@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from pathlib import Path
+
+# The disk, not the data: full, over quota, read-only or failing. Worth retrying later as is.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+
+
+def storage_fault(exc: BaseException) -> bool:
+    """Whether `exc` is the storage failing (retry later) rather than a missing or bad file."""
+    return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
 
 
 def atomic_write(path: Path, data: bytes, *, fsync: bool = True, mode: int = 0o644) -> None:

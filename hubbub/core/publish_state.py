@@ -17,6 +17,8 @@ entries are cut at the floor; when too few remain, the list is rebuilt from the 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import heapq
 import json
 import os
@@ -76,11 +78,19 @@ def record_published(output_dir: Path, states: dict[str, dict], durable: bool = 
     path = _path(output_dir, JOURNAL_NAME)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps({"thread": slug, **state}, sort_keys=True) + "\n" for slug, state in states.items())
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(text)
-        if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
+    data = text.encode("utf-8")
+    with open(path, "ab", buffering=0) as fh:
+        start = fh.tell()
+        try:
+            if fh.write(data) != len(data):
+                raise OSError(errno.ENOSPC, "short write", str(path))
+            if durable:
+                os.fsync(fh.fileno())
+        except OSError:
+            # A line cut short (a full disk) would swallow the next one appended: take it back.
+            with contextlib.suppress(OSError):
+                os.truncate(path, start)
+            raise
     if durable:
         fsync_dir(path.parent)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write
+from .atomic import atomic_write, storage_fault
 from .feeds import site_feed_files, thread_feed_files, thread_feed_key
 from .lock import publish_lock
 from .manifest import ManifestError, load_manifest
@@ -223,6 +223,8 @@ def _update_output(out: Path, changes: dict[str, tuple[list[Comment], str]], res
             if _rewrite_page(out, page, slugs, articles, structured, meta, page_urls, renderer, result):
                 result.pages.append(page)
         except (RenderError, OSError) as exc:
+            if storage_fault(exc):
+                raise  # a full disk needs no rebuild: the caller retries the publish as it is
             result.problem(str(exc))
     _update_feeds_and_state(out, manifest, changes, result)
 

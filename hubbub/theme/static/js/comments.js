@@ -568,6 +568,7 @@
     else if (response.status === 429) showStatus("You are commenting faster than we allow. Please wait a minute and send again; your text is still here.");
     else if (response.status === 404) showStatus("This article does not take comments.");
     else if (response.status === 403) closeForm();
+    else if (response.status === 503) showStatus("The comments cannot be stored for a moment. Please send again in half a minute; your text is still here.");
     else showStatus("The comment service had a problem (" + response.status + "). Please try again in a moment; your text is still here.");
     status.focus();
   }
