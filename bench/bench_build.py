@@ -73,6 +73,19 @@ def wait_for(path: Path, text: str, timeout: float = TIMEOUT) -> float:
     raise TimeoutError(f"{path} never showed {text!r}")
 
 
+def settle(log: Path, quiet: float = 3.0, timeout: float = TIMEOUT) -> None:
+    """Wait until the watcher's log has been quiet for `quiet` seconds: its rebuild is over. A
+    save made while Pelican's autoreload is still rebuilding can go unnoticed."""
+    started, last = time.perf_counter(), (-1, time.perf_counter())
+    while time.perf_counter() - started < timeout:
+        size = log.stat().st_size
+        if size != last[0]:
+            last = (size, time.perf_counter())
+        elif time.perf_counter() - last[1] >= quiet:
+            return
+        time.sleep(0.1)
+
+
 def watched_saves(site: Path, command: list[str], saves: int, page_of) -> list[float]:
     """Start a watching server, save posts one after another, time each until its page shows it."""
     log = open(site / "watch.log", "w")
@@ -84,7 +97,7 @@ def watched_saves(site: Path, command: list[str], saves: int, page_of) -> list[f
         first = sorted((site / "content" / "posts").glob("*.md"))[7]
         edit(first, "warm-up")  # the first save also waits for the initial build to finish
         wait_for(page_of(first), "warm-up", timeout=1800)
-        time.sleep(3)
+        settle(site / "watch.log")
         for n in range(saves):
             post = sorted((site / "content" / "posts").glob("*.md"))[101 + 37 * n]
             marker = f"save-{n}-{time.time_ns()}"
@@ -95,7 +108,7 @@ def watched_saves(site: Path, command: list[str], saves: int, page_of) -> list[f
                 print(f"  {exc} (within {TIMEOUT} s; see {log.name})", flush=True)
                 times.append(float("inf"))
                 break
-            time.sleep(2)  # let the rest of the rebuild finish before the next save
+            settle(site / "watch.log")  # the rest of the rebuild finishes before the next save
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
