@@ -18,7 +18,7 @@ from hubbub.core.weburl import is_web_address
 
 from . import markup
 from .check import request_check
-from .models import Comment, utcnow
+from .models import Comment, insert_row, utcnow
 from .moderation import subscriptions
 from .spam.guards import HONEYPOT_FIELD, is_spam
 
@@ -159,28 +159,27 @@ def accept(hub, slug: str, sub: Submission, client: Client, source: str = "web")
         author=sub.author, email=sub.email, url=sub.url, body=sub.body, remote_addr=client.remote_addr,
         user_agent=client.user_agent, honeypot=sub.honeypot, links=html.count("<a "),
     )
-    comment = Comment(
-        thread=slug, parent_id=sub.parent, author=sub.author, email=sub.email, url=sub.url,
-        body=sub.body, html=html, created=utcnow(), remote_addr=client.remote_addr,
-        user_agent=client.user_agent[:500], referrer=client.referrer[:500], status="pending",
-        akismet="unchecked", guard_reasons=reasons, notify=sub.notify, source=source,
-        edit_token_hash=token_hash,
-    )
-    if is_spam(reasons):
-        comment.status = "spam"  # caught locally: no need to ask Akismet
+    row = {
+        "thread": slug, "parent_id": sub.parent, "author": sub.author, "email": sub.email, "url": sub.url,
+        "body": sub.body, "html": html, "created": utcnow(), "remote_addr": client.remote_addr,
+        "user_agent": client.user_agent[:500], "referrer": client.referrer[:500],
+        "status": "spam" if is_spam(reasons) else "pending",  # spam caught locally: no need to ask Akismet
+        "akismet": "unchecked", "guard_reasons": reasons, "notify": sub.notify, "source": source,
+        "edit_token_hash": token_hash,
+    }
 
-    def store(s) -> None:
+    def store(s) -> Comment:
         if sub.parent is not None:
             parent = s.get(Comment, sub.parent)
             if parent is None or parent.thread != slug or parent.status != "published":
                 raise InvalidSubmission({"parent": "no such published comment in this thread: reply to one that is shown"})
-        s.add(comment)
-        s.flush()
+        comment = Comment(id=insert_row(s, Comment, row), **row)
         if comment.status == "pending":
             request_check(s, comment)  # runs in the background as soon as this commit lands
         if sub.subscribe:
             subscriptions.request(s, comment)
+        return comment
 
-    hub.group_commit.run(store)
+    comment = hub.group_commit.run(store)
     until = comment.created + dt.timedelta(seconds=hub.config.edit_window) if token else None
     return Accepted(comment, token, until)
