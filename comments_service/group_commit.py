@@ -4,7 +4,7 @@ A durable answer costs one fsync per commit (SQLite `synchronous=FULL`, PostgreS
 `synchronous_commit`). Request threads hand their work ("what to do inside a transaction") to
 `GroupCommit.run` and wait; one of them at a time is the leader: it opens one transaction, runs
 every queued piece of work in its own SAVEPOINT (so a piece that raises fails alone and leaves no
-trace), commits once and gives each waiter its own result or exception. Whoever runs jobs is woken
+trace; a piece alone needs none), commits once and gives each waiter its own result or exception. Whoever runs jobs is woken
 after the commit, as `Hub.transaction` does.
 
 One process batches its own threads; processes still take turns at the database (db._WriteGate).
@@ -12,6 +12,7 @@ One process batches its own threads; processes still take turns at the database 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -79,12 +80,15 @@ class GroupCommit:
                 with session.begin():
                     session.connection()  # BEGIN: may wait for other writers, while more work queues up
                     batch = self._take_queue()
+                    alone = len(batch) == 1  # nobody to protect: no savepoint, a failure rolls back all
                     for work in batch:
                         try:
-                            with session.begin_nested():
+                            with contextlib.nullcontext() if alone else session.begin_nested():
                                 work.result = work.fn(session)
                         except Exception as exc:  # this piece's fault: only its savepoint is rolled back
                             work.error = exc
+                    if alone and batch[0].error is not None:
+                        raise batch[0].error
                 wake = jobs_added(session)
         except BaseException as exc:  # the transaction failed: nothing of the batch is stored
             batch = batch or self._take_queue()

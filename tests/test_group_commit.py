@@ -136,6 +136,24 @@ def test_a_failure_after_writing_rolls_back_only_that_comment(make_app, service_
     assert sorted(body for body, _ in stored(app).values()) == ["first", "good"]
 
 
+def test_a_failure_alone_in_its_commit_leaves_nothing(make_app, service_env):
+    """Work alone in its transaction runs without a savepoint: its failure rolls back everything."""
+    from comments_service.models import Comment, utcnow
+
+    app = make_app(service_env)
+
+    def work(s):
+        s.add(Comment(thread="t", author="A", email="a@example.org", body="b", html="b", created=utcnow(),
+                      status="pending", akismet="unchecked"))
+        s.flush()
+        raise RuntimeError("failed after writing")
+
+    with pytest.raises(RuntimeError, match="failed after writing"):
+        hub_of(app).group_commit.run(work)
+    assert stored(app) == {}
+    assert hub_of(app).group_commit.run(lambda s: "still works") == "still works"
+
+
 @pytest.mark.parametrize("n", [1, 3])
 def test_sequential_comments_each_commit_once(make_app, service_env, slug, n):
     """Without company a comment is committed at once, by itself."""
