@@ -23,6 +23,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from durable_child import DIED, FAULTS, THREADS  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 
 def settings(site_dir: Path, database_url: str, tmp_path: Path) -> dict:
     return {"HUBBUB_SITE_DIR": str(site_dir), "HUBBUB_DATABASE_URL": database_url,
