@@ -2,14 +2,22 @@
 
     .venv/bin/python bench/bench_service.py [--duration 10] [--rounds 3]
 
-What it measures, for each system, with the same load generator (bench/loadgen.py) and the same
-gunicorn settings (2 workers x 4 threads, gthread):
+What it measures, for each system, with the same load generator (bench/loadgen.py), under each
+server (`--servers`): gunicorn (the same settings for both: 2 workers x 4 threads, gthread) and
+each project's own default server (`hubbub serve`; Isso's `isso run`, one process, a thread per
+request):
 - GET of a 100-comment thread (the same 100 Markdown comments on both sides);
 - POST of new comments at 8 connections, with a local Akismet stand-in (tests/akismet_server.py)
   that answers after 300 ms.
-Systems run alternately (A B, B A, ...), each round on a fresh database; the table shows the
-median of the rounds, the ratios Hubbub/Isso and whether the goals are met:
-POST rate >= 2x Isso with p99 <= 100 ms; GET rate >= 100x Isso.
+Systems run alternately (A B, B A, ...), each round on a fresh database; the tables show the
+median of the rounds, the ratios Hubbub/Isso, the server CPU per request (user + system time of
+the server's processes from /proc/PID/stat, divided by the answers) and whether the goals are met
+(judged under gunicorn): POST rate >= 2x Isso with p99 <= 100 ms; GET rate >= 100x Isso.
+
+Both sides answer a POST only once the comment is on stable storage: Hubbub commits with SQLite's
+synchronous=FULL in WAL mode (one fsync of the log per commit, shared by comments that arrive
+together: comments_service/group_commit.py); Isso 0.14 sets no PRAGMA, so it runs SQLite's
+defaults, a rollback journal with synchronous=FULL (the run checks that default in Isso's venv).
 
 Isso 0.14 has no Akismet support, so stock Isso never calls the stand-in. The run therefore also
 measures, for reference only, Isso with a synchronous Akismet check added through its own
@@ -56,6 +64,11 @@ THREAD_SIZE = 100
 GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--worker-class", "gthread", "--keep-alive", "75",
                  "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning"]
 GOAL_POST_RATIO, GOAL_POST_P99_MS, GOAL_GET_RATIO = 2.0, 100.0, 100.0
+SERVERS = {"gunicorn": "gunicorn, 2 workers x 4 threads",
+           "serve": "default servers: `hubbub serve` / `isso run` (one process, a thread per request)"}
+BIN = Path(sys.executable).parent  # Hubbub's venv: gunicorn and the hubbub command
+SQLITE_SYNCHRONOUS = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                      "print(c.execute('PRAGMA journal_mode').fetchone()[0], c.execute('PRAGMA synchronous').fetchone()[0])")
 ISSO_INIT_DB = ("import os; from isso import config, db; "
                 "c = config.load(config.default_file(), os.environ['ISSO_SETTINGS']); "
                 "db.SQLite3(c.get('general', 'dbpath'), c)")
@@ -274,8 +287,9 @@ class System:
     expected_post_status = 202
     measure_get = True
 
-    def __init__(self, work: Path, site: dict, akismet: AkismetStandIn):
-        self.work, self.site, self.akismet = work, site, akismet
+    def __init__(self, work: Path, site: dict, akismet: AkismetStandIn, server: str = "gunicorn"):
+        self.work, self.site, self.akismet, self.server = work, site, akismet, server
+        self.key = f"{self.name}@{server}"  # how results are filed
         self.port = 0
         self.process: Process | None = None
         self.data: Path | None = None
@@ -286,7 +300,7 @@ class System:
 
     def start(self, round_no: int) -> None:
         self.port = free_port()
-        self.data = self.work / f"{self.name}-{round_no}"
+        self.data = self.work / f"{self.name}-{self.server}-{round_no}"
         self.data.mkdir()
         self.process = self._process()
         self.process.start(self.ready_url())
@@ -351,9 +365,12 @@ class Hubbub(System):
             "HUBBUB_AKISMET_ENDPOINT": self.akismet.url,
         }
         env.pop("HUBBUB_QUEUE_URL", None)  # in-process jobs: the default deployment
-        cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", *GUNICORN_ARGS,
-               "comments_service:create_app()"]
-        return Process("Hubbub (gunicorn)", cmd, env, self.data / "server.log", self.site["dir"])
+        if self.server == "serve":
+            cmd = [str(BIN / "hubbub"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            cmd = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", *GUNICORN_ARGS,
+                   "comments_service:create_app()"]
+        return Process(f"Hubbub ({self.server})", cmd, env, self.data / "server.log", self.site["dir"])
 
     def ready_url(self) -> str:
         return self.base + "/api/health"
@@ -379,8 +396,8 @@ class Isso(System):
     name, label = "isso", "Isso 0.14"
     app = "isso.run:application"
 
-    def __init__(self, work, site, akismet, venv: Path, guard: bool = False):
-        super().__init__(work, site, akismet)
+    def __init__(self, work, site, akismet, venv: Path, guard: bool = False, server: str = "gunicorn"):
+        super().__init__(work, site, akismet, server)
         self.venv = venv
         self.guard = guard
 
@@ -388,7 +405,8 @@ class Isso(System):
         template = string.Template((BENCH / "isso.cfg.template").read_text())
         cfg = self.data / "isso.cfg"
         cfg.write_text(template.substitute(dbpath=self.data / "isso.db", site_origin=SITE_ORIGIN,
-                                           public_endpoint=self.base, guard="true" if self.guard else "false"))
+                                           public_endpoint=self.base, listen=self.base + "/",
+                                           guard="true" if self.guard else "false"))
         env = {**os.environ, "ISSO_SETTINGS": str(cfg), "BENCH_AKISMET_ENDPOINT": self.akismet.url}
         env.pop("PYTHONPATH", None)
         # Create the schema and session key once, before the workers start, so that two workers never
@@ -398,9 +416,12 @@ class Isso(System):
                               capture_output=True, text=True)
         if init.returncode != 0:
             raise BenchError(f"could not create Isso's database: {init.stderr[-2000:]}")
-        cmd = [str(self.venv / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", *GUNICORN_ARGS,
-               "--pythonpath", str(BENCH), self.app]
-        return Process(f"{self.label} (gunicorn)", cmd, env, self.data / "server.log", self.data)
+        if self.server == "serve":
+            cmd = [str(self.venv / "bin" / "isso"), "-c", str(cfg), "run"]
+        else:
+            cmd = [str(self.venv / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", *GUNICORN_ARGS,
+                   "--pythonpath", str(BENCH), self.app]
+        return Process(f"{self.label} ({self.server})", cmd, env, self.data / "server.log", self.data)
 
     def ready_url(self) -> str:
         return self.base + "/info"
@@ -463,7 +484,7 @@ def measure(system: System, round_no: int, args) -> dict:
     started = time.monotonic()
     system.start(round_no)
     try:
-        result: dict = {"system": system.name, "round": round_no}
+        result: dict = {"system": system.key, "round": round_no}
         if system.measure_get:
             status, body = http_get(system.get_url(), headers=system.get_headers())
             size = system.thread_size(body) if status == 200 else -1
@@ -499,7 +520,7 @@ def measure(system: System, round_no: int, args) -> dict:
             summary.append(f"{kind.upper()} {r['rate']:7.1f}/s p99 {r['latency_ms']['p99']:7.1f} ms "
                            f"cpu {r['server_cpu_ms_per_request']:5.2f} ms/req")
     summary.append(f"akismet calls {result['post']['akismet_checks_during_post']}")
-    print(f"  round {round_no} {system.label:<38} " + " | ".join(summary), flush=True)
+    print(f"  round {round_no} {system.label + ' (' + system.server + ')':<48} " + " | ".join(summary), flush=True)
     return result
 
 
@@ -548,15 +569,25 @@ def medians(rounds: list[dict], system: str) -> dict:
     return out
 
 
-def report(summary: dict) -> str:
-    h, i, s = summary["hubbub"], summary["isso"], summary.get("isso_sync")
-    goals = summary["goals"]
+def goals_of(h: dict, i: dict) -> dict:
+    post_ratio = h["post"]["rate"] / i["post"]["rate"]
+    get_ratio = h["get"]["rate"] / i["get"]["rate"]
+    return {
+        "post_ratio": post_ratio, "post_ratio_met": post_ratio >= GOAL_POST_RATIO,
+        "post_p99_ms": h["post"]["p99_ms"], "post_p99_met": h["post"]["p99_ms"] <= GOAL_POST_P99_MS,
+        "get_ratio": get_ratio, "get_ratio_met": get_ratio >= GOAL_GET_RATIO,
+    }
+
+
+def report(summary: dict, server: str) -> str:
+    h, i, s = summary[f"hubbub@{server}"], summary[f"isso@{server}"], summary.get(f"isso_sync@{server}")
+    goals = summary["goals"][server]
 
     def row(name, a, b, ratio="", goal=""):
         return f"{name:<18}{a:>14}{b:>14}{ratio:>10}   {goal}"
 
     mark = {True: "MET", False: "NOT MET"}
-    lines = [row("", "Hubbub", "Isso 0.14", "ratio", "goal"),
+    lines = [f"Under {SERVERS[server]}:", row("", "Hubbub", "Isso 0.14", "ratio", "goal"),
              row("POST req/s", f"{h['post']['rate']:.1f}", f"{i['post']['rate']:.1f}",
                  f"{goals['post_ratio']:.2f}x", f">= {GOAL_POST_RATIO:g}x: {mark[goals['post_ratio_met']]}"),
              row("POST p50 (ms)", f"{h['post']['p50_ms']:.1f}", f"{i['post']['p50_ms']:.1f}"),
@@ -596,12 +627,18 @@ def main(argv=None) -> int:
                         help="load generator: wrk if installed (auto), else Python threads")
     parser.add_argument("--no-reference", action="store_true",
                         help="skip the Isso + synchronous Akismet reference measurement")
+    parser.add_argument("--servers", default="gunicorn,serve",
+                        help="comma-separated: gunicorn (both under the same gunicorn settings), serve "
+                             "(`hubbub serve` and `isso run`, each project's default server)")
     parser.add_argument("--isso-venv", type=Path, default=BENCH / ".venv-isso")
     parser.add_argument("--isso-guard", action="store_true",
                         help="turn Isso's per-address guard on (limits raised); see bench/isso.cfg.template")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work directory (logs, databases)")
     parser.add_argument("--check-goals", action="store_true", help="exit 3 when a goal is not met")
     args = parser.parse_args(argv)
+    servers = [name.strip() for name in args.servers.split(",") if name.strip()]
+    if not servers or set(servers) - set(SERVERS):
+        parser.error(f"--servers takes a comma-separated list of {', '.join(SERVERS)}")
 
     engine = args.engine if args.engine != "auto" else ("wrk" if loadgen.wrk_available() else "python")
     args.engine = engine
@@ -609,6 +646,9 @@ def main(argv=None) -> int:
         print("note: wrk not found (apt-get install wrk); the Python load generator takes CPU from the servers, "
               "so high rates read low", flush=True)
     venv = ensure_isso_venv(args.isso_venv)
+    isso_sqlite = isso_sqlite_defaults(venv)
+    print(f"durability: Hubbub WAL + synchronous=FULL; Isso (sets no PRAGMA) SQLite's defaults in its venv: "
+          f"journal_mode={isso_sqlite[0]}, synchronous={isso_sqlite[1]} (2 = FULL)", flush=True)
     work = Path(tempfile.mkdtemp(prefix="hubbub-bench-"))
     started = time.time()
     akismet = AkismetStandIn(work)
@@ -616,9 +656,11 @@ def main(argv=None) -> int:
         print(f"building the site in {work} ...", flush=True)
         site = prepare_site(work)
         akismet.start()
-        systems = [Hubbub(work, site, akismet), Isso(work, site, akismet, venv, args.isso_guard)]
-        if not args.no_reference:
-            systems.append(IssoSyncAkismet(work, site, akismet, venv, args.isso_guard))
+        systems = []
+        for server in servers:
+            systems += [Hubbub(work, site, akismet, server), Isso(work, site, akismet, venv, args.isso_guard, server)]
+            if server == "gunicorn" and not args.no_reference:
+                systems.append(IssoSyncAkismet(work, site, akismet, venv, args.isso_guard, server))
         print(f"{args.rounds} rounds, {args.connections} connections, {args.duration:g} s per phase "
               f"(+{args.warmup:g} s warm-up), load generator: {engine}", flush=True)
         rounds = []
@@ -633,17 +675,9 @@ def main(argv=None) -> int:
     finally:
         akismet.process.stop()
 
-    summary = {name: medians(rounds, name) for name in ("hubbub", "isso", "isso_sync")}
-    summary = {k: v for k, v in summary.items() if v}
-    h, i = summary["hubbub"], summary["isso"]
-    post_ratio = h["post"]["rate"] / i["post"]["rate"]
-    get_ratio = h["get"]["rate"] / i["get"]["rate"]
-    summary["goals"] = {
-        "post_ratio": post_ratio, "post_ratio_met": post_ratio >= GOAL_POST_RATIO,
-        "post_p99_ms": h["post"]["p99_ms"], "post_p99_met": h["post"]["p99_ms"] <= GOAL_POST_P99_MS,
-        "get_ratio": get_ratio, "get_ratio_met": get_ratio >= GOAL_GET_RATIO,
-    }
-    table = report(summary)
+    summary = {system.key: medians(rounds, system.key) for system in systems}
+    summary["goals"] = {server: goals_of(summary[f"hubbub@{server}"], summary[f"isso@{server}"]) for server in servers}
+    table = "\n\n".join(report(summary, server) for server in servers)
     print("\n" + table)
 
     results = BENCH / "results"
@@ -656,7 +690,8 @@ def main(argv=None) -> int:
         "settings": {"duration": args.duration, "warmup": args.warmup, "rounds": args.rounds,
                      "connections": args.connections, "engine": engine, "gunicorn": GUNICORN_ARGS,
                      "akismet_latency": AKISMET_LATENCY, "thread_size": THREAD_SIZE,
-                     "isso_guard": args.isso_guard},
+                     "isso_guard": args.isso_guard, "servers": servers,
+                     "isso_sqlite_defaults": {"journal_mode": isso_sqlite[0], "synchronous": isso_sqlite[1]}},
         "machine": {"cpus": os.cpu_count(), "loadavg_end": os.getloadavg(), "python": platform.python_version(),
                     "platform": platform.platform(), "git_commit": _git_commit()},
         "threads": {"get": site["get"], "post": site["post"]},
@@ -667,12 +702,23 @@ def main(argv=None) -> int:
         print(f"work directory kept: {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
-    valid = all(v["valid"] for name in ("hubbub", "isso") for v in summary[name].values())
+    valid = all(v["valid"] for system in systems if not isinstance(system, IssoSyncAkismet)
+                for v in summary[system.key].values())
     if not valid:
         return 2
-    if args.check_goals and not all(summary["goals"][k] for k in ("post_ratio_met", "post_p99_met", "get_ratio_met")):
+    judged = summary["goals"].get("gunicorn") or summary["goals"][servers[0]]
+    if args.check_goals and not all(judged[k] for k in ("post_ratio_met", "post_p99_met", "get_ratio_met")):
         return 3
     return 0
+
+
+def isso_sqlite_defaults(venv: Path) -> tuple[str, str]:
+    """(journal_mode, synchronous) of a fresh SQLite connection in Isso's Python: what Isso runs with."""
+    with tempfile.TemporaryDirectory() as tmp:
+        found = subprocess.run([str(venv / "bin" / "python"), "-c", SQLITE_SYNCHRONOUS, str(Path(tmp) / "probe.db")],
+                               capture_output=True, text=True)
+    parts = found.stdout.split()
+    return (parts[0], parts[1]) if found.returncode == 0 and len(parts) == 2 else ("unknown", "unknown")
 
 
 def _git_commit() -> str:

@@ -1,4 +1,5 @@
-"""Engine and sessions; SQLite gets WAL, foreign keys and a busy timeout; migrations on start."""
+"""Engine and sessions; SQLite gets WAL, synchronous commits, foreign keys and a busy timeout;
+migrations on start."""
 
 from __future__ import annotations
 
@@ -94,7 +95,9 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            # FULL: every commit is on stable storage before it returns (NORMAL may lose the last
+            # commits to a power cut), so a 202 is a promise; group_commit.py shares the fsyncs.
+            cur.execute("PRAGMA synchronous=FULL")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from . import db, journey
 from .config import Config
+from .group_commit import GroupCommit
 from .jobs import JobRunner, RedisWaker, jobs_added
 from .spam.akismet import AkismetService
 from .spam.guards import Guards, RulesFile
@@ -30,6 +31,8 @@ class Hub:
         self.engine = db.make_engine(config.database_url)
         db.migrate(self.engine, config.instance_dir)
         self.sessions = db.make_sessionmaker(self.engine)
+        # New comments: concurrent ones share a commit (one fsync), see group_commit.py.
+        self.group_commit = GroupCommit(self.sessions, self.jobs_committed)
         self.threads = Threads(config.output_dir)
         self.articles = ArticleIndex(self)  # article addresses → slugs, for webmentions
         self.guards = Guards(RulesFile(config.blocklist_file), RulesFile(config.moderation_words_file),

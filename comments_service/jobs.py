@@ -22,7 +22,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .models import Job, utcnow
+from .models import Job, insert_row, utcnow
 from .outage import database_outage, describe
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, key: st
         raise ValueError(f"no handler for job kind {kind!r}: add it to journey.JOB_KINDS")
     due = utcnow() + dt.timedelta(seconds=delay)
     if key is None:
-        session.add(Job(kind=kind, payload=payload or {}, due_at=due))
+        insert_row(session, Job, {"kind": kind, "payload": payload or {}, "due_at": due})
     else:
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

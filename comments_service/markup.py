@@ -7,6 +7,8 @@ links, and marks every link `nofollow ugc noopener`.
 
 from __future__ import annotations
 
+import threading
+
 import markdown
 import nh3
 
@@ -34,10 +36,17 @@ def sanitise(html: str) -> str:
     )
 
 
+_local = threading.local()  # a parser per thread: one is not thread-safe, and building one costs
+# a third of a comment's CPU time
+
+
 def render(source: str) -> str:
     """Sanitised HTML for a comment's Markdown source."""
     # Lone surrogates cannot be encoded anywhere downstream; submit refuses them, this never raises.
     source = source.encode("utf-8", "replace").decode("utf-8")
-    # A fresh parser each time: a reused one was seen to carry state from one comment to the next.
-    return sanitise(_markdown().convert(source)).strip()
+    md = getattr(_local, "md", None) or _markdown()
+    _local.md = None  # a conversion that raises leaves its state behind: that parser is not reused
+    html = md.reset().convert(source)  # reset: nothing of the last comment (references, stash) stays
+    _local.md = md
+    return sanitise(html).strip()
 

@@ -1,7 +1,8 @@
 """Accept a comment: validate, render and sanitise once, store, and ask for its check.
 
 Only what must happen before answering happens here; the answer does not wait for Akismet.
-The comment and its check job are committed in one transaction, so neither is ever lost alone.
+The comment and its check job are committed in one transaction, so neither is ever lost alone,
+and are on stable storage before the answer (concurrent comments share the commit).
 The writer gets an edit token (edit.py) with the answer; a ticked "notify me of new comments on
 this post" becomes a subscription that waits for its confirmation (moderation/subscriptions.py).
 """
@@ -17,7 +18,7 @@ from hubbub.core.weburl import is_web_address
 
 from . import markup
 from .check import request_check
-from .models import Comment, utcnow
+from .models import Comment, insert_row, utcnow
 from .moderation import subscriptions
 from .spam.guards import HONEYPOT_FIELD, is_spam
 
@@ -140,12 +141,14 @@ def _parent(raw, errors: dict) -> int | None:
 
 
 def accept(hub, slug: str, sub: Submission, client: Client, source: str = "web") -> Accepted:
-    """Store the comment and its check in one transaction. Raises InvalidSubmission for a bad
-    parent, ThreadClosed when the article takes no more comments.
+    """Store the comment and its check in one transaction, on stable storage before this returns
+    (so a 202 is never lost). Raises InvalidSubmission for a bad parent, ThreadClosed when the
+    article takes no more comments.
 
-    The check does not run here: its job commits with the comment, and the end of the transaction
-    wakes the job runner (the service's job thread, or `hubbub worker` through Redis), which asks
-    Akismet while the reader already has the 202 (check.check_comment).
+    Comments sent at the same time share one commit (group_commit.py). The check does not run
+    here: its job commits with the comment, and the commit wakes the job runner (the service's job
+    thread, or `hubbub worker` through Redis), which asks Akismet while the reader already has the
+    202 (check.check_comment).
     """
     from .edit import new_edit_token  # edit.py uses the moderation actions, which use this module
 
@@ -156,25 +159,27 @@ def accept(hub, slug: str, sub: Submission, client: Client, source: str = "web")
         author=sub.author, email=sub.email, url=sub.url, body=sub.body, remote_addr=client.remote_addr,
         user_agent=client.user_agent, honeypot=sub.honeypot, links=html.count("<a "),
     )
-    with hub.transaction() as s:
+    row = {
+        "thread": slug, "parent_id": sub.parent, "author": sub.author, "email": sub.email, "url": sub.url,
+        "body": sub.body, "html": html, "created": utcnow(), "remote_addr": client.remote_addr,
+        "user_agent": client.user_agent[:500], "referrer": client.referrer[:500],
+        "status": "spam" if is_spam(reasons) else "pending",  # spam caught locally: no need to ask Akismet
+        "akismet": "unchecked", "guard_reasons": reasons, "notify": sub.notify, "source": source,
+        "edit_token_hash": token_hash,
+    }
+
+    def store(s) -> Comment:
         if sub.parent is not None:
             parent = s.get(Comment, sub.parent)
             if parent is None or parent.thread != slug or parent.status != "published":
                 raise InvalidSubmission({"parent": "no such published comment in this thread: reply to one that is shown"})
-        comment = Comment(
-            thread=slug, parent_id=sub.parent, author=sub.author, email=sub.email, url=sub.url,
-            body=sub.body, html=html, created=utcnow(), remote_addr=client.remote_addr,
-            user_agent=client.user_agent[:500], referrer=client.referrer[:500], status="pending",
-            akismet="unchecked", guard_reasons=reasons, notify=sub.notify, source=source,
-            edit_token_hash=token_hash,
-        )
-        if is_spam(reasons):
-            comment.status = "spam"  # caught locally: no need to ask Akismet
-        s.add(comment)
-        s.flush()
+        comment = Comment(id=insert_row(s, Comment, row), **row)
         if comment.status == "pending":
             request_check(s, comment)  # runs in the background as soon as this commit lands
         if sub.subscribe:
             subscriptions.request(s, comment)
+        return comment
+
+    comment = hub.group_commit.run(store)
     until = comment.created + dt.timedelta(seconds=hub.config.edit_window) if token else None
     return Accepted(comment, token, until)

@@ -126,3 +126,17 @@ def test_the_checker_itself_catches_unsafe_markup(bad):
 @given(st.text(alphabet=st.characters(categories=["Cs"]), min_size=1, max_size=3), fragments)
 def test_render_never_raises_on_lone_surrogates(surrogates, around):
     assert_safe(render(around + surrogates))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(sources, st.sampled_from(["[r]: https://evil.example/ 'x'", "[r]", "```\ncode", "~~~"])),
+                min_size=2, max_size=5))
+def test_the_reused_parser_renders_each_comment_as_a_fresh_one_would(comments):
+    """render() keeps a parser per thread: nothing of one comment (a reference definition, an open
+    fence, a stash) may reach the next."""
+    from comments_service.markup import _markdown
+
+    for source in comments:
+        fresh = sanitise(_markdown().convert(source.encode("utf-8", "replace").decode("utf-8"))).strip()
+        assert render(source) == fresh

@@ -1,0 +1,127 @@
+"""The child process of test_durable_ack.py: the real app on a real database, posting comments from
+several threads, cut short by os._exit at one chosen step of a commit.
+
+    python durable_child.py SETTINGS_JSON ACKS_FILE POINT NTH
+
+Every 202 is appended to ACKS_FILE (one JSON line, fsynced) before the thread sends its next
+comment, so the parent knows which comments were promised (an answer may also be cut before it is
+written down). The process dies with status DIED at the NTH time it reaches POINT (see FAULTS),
+first writing the bodies of the comments the cut transaction had inserted to ACKS_FILE.cut;
+status 3 means the point was never reached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+import time
+
+from sqlalchemy import event
+
+DIED = 86
+THREADS = 4
+MAX_POSTS = 400  # per thread; far more than any fault point needs
+SLUG = "social-media-and-network-marketing"
+FAULTS = ("before-begin", "after-insert", "before-commit", "after-commit", "before-answer", "batched-commit")
+
+
+BODY = re.compile(r"^Comment \d+ of writer \d+\.$")
+
+
+def install(app, point: str, nth: int, cut_path: str) -> None:
+    """Make the process die at the nth time it reaches `point`."""
+    hub = app.extensions["hubbub"]
+    engine = hub.engine
+    seen = {"n": 0}
+    in_transaction: list[str] = []  # bodies inserted by the open transaction (one writer at a time)
+    lock = threading.Lock()
+
+    @event.listens_for(engine, "begin")
+    def _(conn):
+        in_transaction.clear()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _(conn, cursor, statement, parameters, *args):
+        if statement.lstrip().upper().startswith("INSERT INTO COMMENTS"):
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            in_transaction.extend(v for v in values if isinstance(v, str) and BODY.match(v))
+
+    def reached() -> None:
+        with lock:
+            seen["n"] += 1
+            if seen["n"] >= nth:
+                with open(cut_path, "w") as fh:
+                    json.dump(in_transaction, fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os._exit(DIED)
+
+    if point == "before-begin":  # first of the begin listeners: before BEGIN IMMEDIATE is sent
+        event.listen(engine, "begin", lambda conn: reached(), insert=True)
+    elif point == "after-insert":
+        @event.listens_for(engine, "after_cursor_execute")
+        def _(conn, cursor, statement, *args):
+            if statement.lstrip().upper().startswith("INSERT INTO COMMENTS"):
+                reached()
+    elif point == "before-commit":  # the engine's commit event comes before the database's COMMIT
+        event.listen(engine, "commit", lambda conn: reached())
+    elif point == "after-commit":  # committed, waiters not yet told (a SAVEPOINT's release does not count)
+        @event.listens_for(hub.sessions, "after_commit")
+        def _(session):
+            if not session.in_nested_transaction():
+                reached()
+    elif point == "before-answer":
+        @app.after_request
+        def _(response):
+            if response.status_code == 202:
+                reached()
+            return response
+    elif point == "batched-commit":  # die in the COMMIT of a transaction holding several comments
+        @event.listens_for(engine, "commit")
+        def _(conn):
+            if len(in_transaction) >= 2:
+                reached()
+            else:  # hold this commit until others queue up behind it: the next one is a batch
+                deadline = time.monotonic() + 10
+                while hub.group_commit.waiting() < 2 and time.monotonic() < deadline:
+                    time.sleep(0.001)
+    else:
+        raise SystemExit(f"unknown fault point {point!r}: one of {', '.join(FAULTS)}")
+
+
+def main() -> None:
+    settings_json, acks_path, point, nth = sys.argv[1:5]
+    from comments_service import create_app
+
+    app = create_app(None, env=json.loads(settings_json), run_jobs=False)
+    install(app, point, int(nth), acks_path + ".cut")
+    acks = os.open(acks_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    ack_lock = threading.Lock()
+
+    def writer(n: int) -> None:
+        client = app.test_client()
+        for i in range(MAX_POSTS):
+            body = f"Comment {i} of writer {n}."
+            r = client.post(f"/api/threads/{SLUG}/comments",
+                            json={"author": f"W{n}", "email": f"w{n}@example.org", "body": body})
+            if r.status_code != 202:
+                print(r.status_code, r.get_data(as_text=True), file=sys.stderr)
+                os._exit(4)
+            line = json.dumps({"id": r.get_json()["id"], "body": body}) + "\n"
+            with ack_lock:
+                os.write(acks, line.encode())
+                os.fsync(acks)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    os._exit(3)  # the fault point was never reached
+
+
+if __name__ == "__main__":
+    main()
