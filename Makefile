@@ -15,15 +15,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# Debian packages the browser and deployment tests use; installed only when missing.
+# Debian packages the browser, deployment and durability tests use; installed only when missing.
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v nginx >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v nginx >/dev/null 2>&1 || ! command -v strace >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing chromium and nginx from Debian (used by browser and deploy tests)..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx-light >/dev/null \
-	      || echo "warning: could not install chromium/nginx; those tests will be skipped"; \
+	    echo "Installing chromium, nginx and strace from Debian (used by browser, deploy and durability tests)..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx-light strace >/dev/null \
+	      || echo "warning: could not install chromium/nginx/strace; those tests will be skipped"; \
 	  else \
-	    echo "note: chromium or nginx missing and not root; browser/nginx tests will be skipped"; \
+	    echo "note: chromium, nginx or strace missing and not root; those tests will be skipped"; \
 	  fi; \
 	fi
 

@@ -118,6 +118,28 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+@contextlib.contextmanager
+def unsynced_transaction(engine: Engine):
+    """A write transaction that does not wait for the disk, for data a power cut may lose at no
+    cost (rate-limit counts): atomic and crash-safe like any other, only its fsync is skipped.
+    The next synchronous commit carries it to stable storage."""
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
+                yield conn
+            return
+        # SQLite refuses to change this inside a transaction: set it around one. WAL with NORMAL
+        # stays consistent; only the fsync at commit is left out.
+        raw = conn.connection.dbapi_connection
+        raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            raw.execute("PRAGMA synchronous=FULL")
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

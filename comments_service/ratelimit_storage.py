@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from .db import unsynced_transaction
 from .models import RateLimitHit as Hit
 
 SCHEME = "hubbub-db"
@@ -60,7 +61,7 @@ class DatabaseStorage(Storage, MovingWindowSupport):
             return False
         now = self.clock()
         key = _row_key(key)
-        with self.engine.begin() as conn:
+        with unsynced_transaction(self.engine) as conn:  # a count lost to a power cut lets one more through
             _lock(conn, key)
             taken = conn.scalar(select(func.count()).where(Hit.key == key, Hit.at > now - expiry))
             if taken + amount > limit:

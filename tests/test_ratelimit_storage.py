@@ -138,3 +138,15 @@ def test_racing_takers_on_separate_engines_get_exactly_the_limit(database_url, t
     finally:
         for e in engines:
             e.dispose()
+
+
+def test_a_count_skips_its_own_fsync_and_the_connection_goes_back_synchronous(engine, storage):
+    """Counts are not worth a wait for the disk (they share the database with comments, whose
+    commits are synchronous); the connection must not carry that into the next comment's commit."""
+    sqlite = engine.dialect.name == "sqlite"
+    setting = "PRAGMA synchronous" if sqlite else "SHOW synchronous_commit"
+    with db.unsynced_transaction(engine) as conn:
+        assert str(conn.exec_driver_sql(setting).scalar()) == ("1" if sqlite else "off")  # 1: NORMAL
+    assert storage.acquire_entry("k", 5, 60)
+    with engine.connect() as conn:  # SQLite: the pool's one connection, used by both writes above
+        assert str(conn.exec_driver_sql(setting).scalar()) == ("2" if sqlite else "on")  # 2: FULL
