@@ -5,22 +5,24 @@ from __future__ import annotations
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .i18n import N_, _
+
 MESSAGES = {
-    400: "Bad request: check the request body and fields.",
-    401: "Authentication required: send Authorization: Bearer TOKEN (see `hubbub token create`).",
-    403: "Not allowed.",
-    404: "Not found: check the address.",
-    405: "Method not allowed for this address.",
-    413: "Request too large: send at most HUBBUB_MAX_BODY_BYTES (64 KiB by default); a comment may have "
-         "at most 10,000 characters.",
-    415: "Unsupported content type: send application/json or an HTML form.",
-    429: "Too many comments from your address: wait a minute and try again.",
-    500: "Internal error: the problem is logged; try again later.",
+    400: N_("Bad request: check the request body and fields."),
+    401: N_("Authentication required: send Authorization: Bearer TOKEN (see `hubbub token create`)."),
+    403: N_("Not allowed."),
+    404: N_("Not found: check the address."),
+    405: N_("Method not allowed for this address."),
+    413: N_("Request too large: send at most HUBBUB_MAX_BODY_BYTES (64 KiB by default); a comment may have "
+            "at most 10,000 characters."),
+    415: N_("Unsupported content type: send application/json or an HTML form."),
+    429: N_("Too many comments from your address: wait a minute and try again."),
+    500: N_("Internal error: the problem is logged; try again later."),
 }
 
 
 def api_error(status: int, message: str | None = None, fields: dict | None = None, **extra):
-    body = {"error": message or MESSAGES.get(status, "Error"), "fields": fields or {}}
+    body = {"error": message or _(MESSAGES.get(status, N_("Error"))), "fields": fields or {}}
     body.update(extra)
     response = jsonify(body)
     response.status_code = status
@@ -51,4 +53,4 @@ def register(app) -> None:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return api_error(500)
-        return "Internal error: the problem is logged; try again later.", 500
+        return _(MESSAGES[500]), 500

@@ -22,6 +22,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .i18n import speaking
 from .models import Job, utcnow
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,8 @@ class JobRunner:
         try:
             if fn is None:
                 raise RuntimeError(f"no handler for job kind {job.kind!r} in this process")
-            fn(self.hub, job.payload)
+            with speaking(self.hub):  # emails and messages in the site's language
+                fn(self.hub, job.payload)
         except RetryLater as exc:
             delay = exc.delay if exc.delay is not None else backoff(job.attempts, first=10.0, cap=600.0)
             self._reschedule(job, delay, str(exc))

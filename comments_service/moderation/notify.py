@@ -27,6 +27,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, select, update
 
 from .. import service_state as state
+from ..i18n import _
 from ..jobs import RetryLater, backoff, enqueue
 from ..models import Comment, utcnow
 from ..spam.akismet import AkismetUnavailable
@@ -354,15 +355,18 @@ def _commenter_mail(hub, kind: str, comment: Comment, to_comment: Comment) -> Em
     link = f"{hub.article_url(comment.thread, absolute=True)}#comment-{comment.id}"
     unsubscribe = unsubscribe_url(hub, to_comment.id)
     if kind == "published":
-        subject = f"Your comment on “{title}” is published"
-        intro = f"Hello {to_comment.author},\n\nyour comment on “{title}” is now published:\n\n  {link}"
+        subject = _("Your comment on “%(title)s” is published", title=title)
+        intro = _("Hello %(name)s,\n\nyour comment on “%(title)s” is now published:\n\n  %(link)s",
+                  name=to_comment.author, title=title, link=link)
     else:
-        subject = f"{comment.author} replied to your comment on “{title}”"
+        subject = _("%(name)s replied to your comment on “%(title)s”", name=comment.author, title=title)
         excerpt = textwrap.shorten(" ".join(comment.body.split()), 500, placeholder=" …")
-        intro = (f"Hello {to_comment.author},\n\n{comment.author} replied to your comment on “{title}”:\n\n"
-                 f"{textwrap.indent(textwrap.fill(excerpt, 72), '  ')}\n\nRead and answer it here:\n\n  {link}")
-    body = (f"{intro}\n\nYou get this email because you ticked “Notify me of replies”.\n"
-            f"Stop these emails with one click: {unsubscribe}\n")
+        intro = _("Hello %(name)s,\n\n%(replier)s replied to your comment on “%(title)s”:\n\n%(excerpt)s\n\n"
+                  "Read and answer it here:\n\n  %(link)s", name=to_comment.author, replier=comment.author,
+                  title=title, excerpt=textwrap.indent(textwrap.fill(excerpt, 72), "  "), link=link)
+    why = _("You get this email because you ticked “Notify me of replies”.\n"
+            "Stop these emails with one click: %(link)s", link=unsubscribe)
+    body = f"{intro}\n\n{why}\n"
     return message(hub, to_comment.email, subject, body, unsubscribe=unsubscribe)
 
 
