@@ -61,7 +61,8 @@ def update() -> None:
         catalog.update(template, no_fuzzy_matching=False)
         if lang == "en":  # English is the source text: its catalog says so for every message
             for message in catalog:
-                if message.id and not message.string or message.fuzzy:
+                forms = message.string if isinstance(message.string, tuple) else (message.string,)
+                if message.id and (not all(forms) or message.fuzzy):
                     message.string = message.id
                     message.flags.discard("fuzzy")
         write(catalog_path(lang), catalog)
