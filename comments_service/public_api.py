@@ -20,7 +20,7 @@ from . import service_state as state
 from .client import current_client_address
 from .errors import api_error
 from .hub import current_hub
-from .i18n import _
+from .i18n import _ as gettext  # not `_`: views here use `_` for what they ignore
 from .models import Comment, Job, utcnow
 from .submit import Client, InvalidSubmission, accept, parse, parse_body
 from .threads import ThreadClosed
@@ -34,7 +34,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 def _thread_or_404(slug: str):
     thread = current_hub().threads.get(slug)
     if thread is None:
-        return None, api_error(404, _("No article %(slug)s on this site: comments go to the slug of a built article.",
+        return None, api_error(404, gettext("No article %(slug)s on this site: comments go to the slug of a built article.",
                                         slug=repr(slug)))
     return thread, None
 
@@ -97,9 +97,9 @@ def _submission_data() -> tuple[dict | None, Response | None, bool]:
         return data, error, False
     if mimetype in FORM_TYPES:
         if mimetype == "application/x-www-form-urlencoded" and not form_is_utf8(request.get_data(cache=True)):
-            return None, api_error(400, _("The form is not valid UTF-8: send it from the site's reply form.")), True
+            return None, api_error(400, gettext("The form is not valid UTF-8: send it from the site's reply form.")), True
         return request.form.to_dict(), None, True
-    return None, api_error(415, _("Unsupported content type %(type)s: send application/json or an HTML form.",
+    return None, api_error(415, gettext("Unsupported content type %(type)s: send application/json or an HTML form.",
                                   type=repr(mimetype or "(none)"))), False
 
 
@@ -109,13 +109,13 @@ def _json_object(example: str) -> tuple[dict | None, Response | None]:
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        return None, api_error(400, _("The body is not valid UTF-8: send JSON encoded as UTF-8."))
+        return None, api_error(400, gettext("The body is not valid UTF-8: send JSON encoded as UTF-8."))
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         problem = f"{type(exc).__name__}: {str(exc)[:100]}"
-        return None, api_error(400, _("Malformed JSON (%(problem)s): send an object such as %(example)s",
+        return None, api_error(400, gettext("Malformed JSON (%(problem)s): send an object such as %(example)s",
                                       problem=problem, example=example))
     if not isinstance(data, dict):
-        return None, api_error(400, _("The JSON body must be an object, such as %(example)s", example=example))
+        return None, api_error(400, gettext("The JSON body must be an object, such as %(example)s", example=example))
     return data, None
 
 
@@ -180,16 +180,16 @@ def change_comment(slug: str, comment_id: int):
         return error
     example = '{"body": "...", "edit_token": "..."}' if request.method == "PATCH" else '{"edit_token": "..."}'
     if request.mimetype != "application/json":
-        return api_error(415, _("Unsupported content type %(type)s: send application/json such as %(example)s.",
+        return api_error(415, gettext("Unsupported content type %(type)s: send application/json such as %(example)s.",
                                 type=repr(request.mimetype or "(none)"), example=example))
     data, error = _json_object(example)
     if error:
         return error
     allowed = CHANGE_FIELDS[request.method]
-    unknown = {name: _("unknown field: send only %(fields)s", fields=" and ".join(sorted(allowed)))
+    unknown = {name: gettext("unknown field: send only %(fields)s", fields=" and ".join(sorted(allowed)))
                for name in sorted(set(data) - allowed)}
     if unknown:
-        return api_error(400, _("The request has fields this operation does not take."), unknown)
+        return api_error(400, gettext("The request has fields this operation does not take."), unknown)
     hub = current_hub()
     try:
         if request.method == "DELETE":

@@ -52,10 +52,11 @@ def ago(when: dt.datetime | None) -> str:
     if when is None:
         return ""
     seconds = (utcnow() - when).total_seconds()
-    for size, unit in ((86400 * 365, "y"), (86400, "d"), (3600, "h"), (60, "min")):
+    for size, words in ((86400 * 365, N_("%(num)d y ago")), (86400, N_("%(num)d d ago")), (3600, N_("%(num)d h ago")),
+                        (60, N_("%(num)d min ago"))):
         if seconds >= size:
-            return f"{int(seconds // size)} {unit} ago"
-    return "just now"
+            return _(words, num=int(seconds // size))
+    return _("just now")
 
 
 @bp.context_processor

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
@@ -80,14 +81,23 @@ def _warn_unknown(text: str) -> None:
                 "see \"Adding a language\" in the README to add one", text, ", ".join(languages()))
 
 
+_checked: dict[str, tuple[float, Translations]] = {}
+RECHECK_SECONDS = 2.0  # how soon an edited catalog is noticed (a page asks for many strings)
+
+
 def translations(lang: str) -> Translations:
     """The compiled catalog of a shipped language (site_language() first)."""
+    now = time.monotonic()
+    checked = _checked.get(lang)
+    if checked is not None and now - checked[0] < RECHECK_SECONDS:
+        return checked[1]
     path = catalog_path(lang)
     try:
-        stamp = path.stat().st_mtime_ns
+        found = _compile(lang, str(path), path.stat().st_mtime_ns)
     except OSError:
-        return Translations()  # English without a catalog: the messages themselves
-    return _compile(lang, str(path), stamp)
+        found = Translations()  # English without a catalog: the messages themselves
+    _checked[lang] = (now, found)
+    return found
 
 
 @lru_cache(maxsize=16)
