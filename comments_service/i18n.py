@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from contextvars import ContextVar
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 
 from hubbub.core import i18n
 
@@ -30,9 +30,11 @@ def language() -> str:
     if lang is not None:
         return lang
     if has_app_context():
-        hub = current_app.extensions.get("hubbub")
-        if hub is not None:
-            return hub_language(hub)
+        found = g.get("hubbub_language")  # a page asks for many strings: look once per request
+        if found is None:
+            hub = current_app.extensions.get("hubbub")
+            found = g.hubbub_language = hub_language(hub) if hub is not None else i18n.SOURCE_LANGUAGE
+        return found
     return i18n.SOURCE_LANGUAGE
 
 

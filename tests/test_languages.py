@@ -289,3 +289,62 @@ def test_the_moderation_ui_speaks_german(german_service_env, make_app, slug):
         assert german in text, german
     for english in ("Queue", "Audit log", "Approve", "Reject", "Keyboard shortcuts", "Log out", "Last 30 days"):
         assert english not in text, english
+
+
+# -- the scripts in a real browser, on a German site -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def german_served(tmp_path_factory):
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from publish_helpers import comment, save_thread
+
+    tmp = tmp_path_factory.mktemp("de-browser")
+    site = make_publish_site(tmp)
+    out = tmp / "out"
+    publish_build(site, out, DEFAULT_LANG="de")
+    slug = sorted(manifest(out)["threads"])[0]
+    save_thread(site, slug, [comment(site, 1, author="Ann")])
+    publish_build(site, out, DEFAULT_LANG="de")
+    handler = type("Quiet", (SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(out)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", slug
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="/usr/bin/chromium not installed")
+def test_comments_js_and_search_js_speak_german_in_chromium(german_served):
+    from playwright.sync_api import sync_playwright
+
+    base, slug = german_served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(10000)
+            page.goto(f"{base}/posts/{slug}/")
+            page.click("form.comment-form button[type=submit]")  # empty: comments.js answers itself
+            assert page.inner_text("#comment-author-error") == "Bitte geben Sie Ihren Namen an."
+            assert page.inner_text("#comment-body-error") == "Bitte schreiben Sie einen Kommentar."
+            page.click(".preview-toggle")
+            assert page.inner_text(".preview-toggle") == "Vorschau ausblenden"
+            assert page.inner_text("#comment-preview") == "Noch nichts für die Vorschau."
+            page.click("a.comment-reply")
+            assert page.inner_text(".replying-to").startswith("Antwort auf Ann")
+            assert page.inner_text(".cancel-reply") == "Antwort abbrechen"
+            page.goto(f"{base}/search/?q=zzzqqqxxx")
+            page.wait_for_function("() => document.querySelector('.search-status').textContent.length > 0")
+            assert page.inner_text(".search-status") == ("Keine Treffer für „zzzqqqxxx“. Versuchen Sie weniger oder "
+                                                         "andere Wörter, oder entfernen Sie einen Filter.")
+            page.fill("#search-q", "networking")
+            page.wait_for_function("() => /Treffer für „networking“/.test(document.querySelector('.search-status').textContent)")
+            kinds = page.eval_on_selector_all("#search-type option", "options => options.map(o => o.textContent)")
+            assert "Beitrag" in kinds and "Post" not in kinds
+        finally:
+            browser.close()
