@@ -267,6 +267,14 @@ def test_a_commenter_gets_their_emails_in_german(german_service_env, make_app, s
         approve(app, reply.json["id"])
         run_soon_jobs(app)
         answer = [m for m in smtp.to("quinn@example.org") if m is not published][0]
+        # The pages those emails link to, in German too.
+        from urllib.parse import urlsplit
+
+        for mail, words in ((confirm, ("Per E-Mail über neue Kommentare zu „", "Ja, abonnieren")),
+                            (published, ("Keine E-Mails mehr zu Ihren Kommentaren?", "Abbestellen"))):
+            link = re.search(r"https?://\S+/notifications/\S+", mail.body).group(0)
+            page = client.get(urlsplit(link).path).get_data(as_text=True)
+            assert '<html lang="de">' in page and all(w in page for w in words), (words, page[:300])
     assert answer.subject.startswith("Riley hat auf Ihren Kommentar zu „")
     assert "Hier können Sie die Antwort lesen und darauf antworten:" in answer.body
     assert "Hello" not in answer.body + published.body + confirm.body
@@ -289,6 +297,28 @@ def test_the_moderation_ui_speaks_german(german_service_env, make_app, slug):
         assert german in text, german
     for english in ("Queue", "Audit log", "Approve", "Reject", "Keyboard shortcuts", "Log out", "Last 30 days"):
         assert english not in text, english
+    cid = int(re.search(r'data-id="(\d+)"', page).group(1))
+    pages = {"/moderate/account": ("Ihr Konto", "Passwort ändern", "Speichern"),
+             "/moderate/audit": ("Protokoll", "Wann (UTC)", "Noch nichts."),
+             "/moderate/team": ("Moderatoren", "Moderator hinzufügen", "Rolle und Beschränkung"),
+             f"/moderate/comments/{cid}": ("Kommentar #", "Urteil von Akismet", "Freigeben"),
+             f"/moderate/comments/{cid}/edit": ("Kommentar #", "bearbeiten", "So wird er jetzt angezeigt", "Abbrechen")}
+    for path, words in pages.items():
+        page = client.get(path).get_data(as_text=True)
+        assert '<html lang="de">' in page, path
+        text = visible_text(page)
+        assert all(word in text for word in words), (path, [w for w in words if w not in text])
+        assert not [w for w in ("Save", "Cancel", "Your account", "Add a moderator", "Nothing yet", "Approve")
+                    if w in text], path
+
+
+def test_a_changed_catalog_makes_the_build_render_everything_again():
+    from hubbub.build.engine import _code_files
+    from hubbub.settings import pelicanconf_settings
+
+    settings = pelicanconf_settings(str(ROOT / "pelicanconf.py"))
+    assert set(i18n.catalog_files()) <= set(_code_files(settings))
+    assert {p.parent.parent.name for p in i18n.catalog_files()} >= set(SHIPPED)
 
 
 # -- the scripts in a real browser, on a German site -------------------------------------------------
