@@ -5,7 +5,8 @@ the pages speak, and follows it when a build changes it. `_` and `ngettext` tran
 catalog of hubbub.core.i18n: in a request, in the language of the app's site; in a job, in the
 language `speaking(hub)` set (the job runner sets it); elsewhere in English. Strings defined at
 import time are marked with `N_` and translated where they are used. Templates get `_`,
-`ngettext` and `lang` (for <html lang>).
+`ngettext`, `translated` (a word that comes as data), the `localdate` filter and `lang` (for
+<html lang>).
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def catalog_path(lang: str) -> Path:
 
 
 def languages() -> list[str]:
-    """The languages Hubbub ships (or a site added) a catalog for."""
+    """The languages with a catalog in hubbub/locale."""
     return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
