@@ -13,7 +13,7 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None, *, env: dict | None = None, run_jobs: bool = True) -> Flask:
     """Build the app from the environment (or `env`); `test_config` overrides Flask settings."""
-    from . import errors, public_api, static_site
+    from . import errors, i18n, public_api, static_site
     from .config import load_config
     from .hub import Hub
     from .moderation import init_app as init_moderation
@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     app.extensions["hubbub"] = hub
     app.extensions["hubbub_published"] = public_api.PublishedCache(config.site_dir, config.output_dir)
 
+    i18n.init_app(app)  # pages, messages and emails in the site's language
     init_limiter(app, hub)
     init_security(app, hub)
     errors.register(app)

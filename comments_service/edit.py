@@ -26,6 +26,7 @@ from sqlalchemy import delete, exists, select
 
 from . import markup
 from .check import edit_to_queue, request_check
+from .i18n import _, ngettext
 from .models import Comment, utcnow
 from .moderation.actions import audit
 from .publish import request_publish
@@ -69,30 +70,32 @@ def shown_status(comment: Comment) -> str:
 
 def _window_text(hub) -> str:
     minutes = round(hub.config.edit_window / 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes else f"{int(hub.config.edit_window)} seconds"
+    if minutes:
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    return ngettext("%(num)d second", "%(num)d seconds", int(hub.config.edit_window))
 
 
 def _authorised(hub, session, slug: str, comment_id: int, token, *, editing: bool) -> Comment:
     comment = session.get(Comment, comment_id) if 0 < comment_id < 2**31 else None
     if comment is None or comment.thread != slug:
-        raise EditRefused(404, f"No comment {comment_id} in this thread: it may have been deleted.")
+        raise EditRefused(404, _("No comment %(id)s in this thread: it may have been deleted.", id=comment_id))
     if not (isinstance(token, str) and 0 < len(token) <= 200 and comment.edit_token_hash
             and hmac.compare_digest(comment.edit_token_hash, token_hash(token))):
-        raise EditRefused(403, "This edit token is wrong or has expired: only the browser that sent the comment "
-                               "can change it, for a short time after sending.")
+        raise EditRefused(403, _("This edit token is wrong or has expired: only the browser that sent the comment "
+                                 "can change it, for a short time after sending."))
     if editing:
         hub.threads.check_open(slug)  # ThreadClosed: 403
     if comment.status == "rejected":
-        raise EditRefused(409, "A moderator has removed this comment, so it can no longer be changed.")
+        raise EditRefused(409, _("A moderator has removed this comment, so it can no longer be changed."))
     until = editable_until(hub, comment)
     if utcnow() >= until:
-        raise EditRefused(409, f"Comments can be changed for {_window_text(hub)} after sending; the time for this "
-                               f"one ended at {until:%H:%M} UTC.")
+        raise EditRefused(409, _("Comments can be changed for %(window)s after sending; the time for this "
+                                 "one ended at %(time)s UTC.", window=_window_text(hub), time=until.strftime("%H:%M")))
     replied = session.scalar(select(exists().where(Comment.parent_id == comment.id,
                                                    Comment.status.in_(("pending", "published")))))
     if replied:
-        raise EditRefused(409, "Someone has replied to this comment, so it can no longer be changed: "
-                               "write a new comment instead.")
+        raise EditRefused(409, _("Someone has replied to this comment, so it can no longer be changed: "
+                                 "write a new comment instead."))
     return comment
 
 

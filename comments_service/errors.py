@@ -5,23 +5,24 @@ from __future__ import annotations
 from flask import g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .i18n import N_, _
 from .outage import MESSAGE, RETRY_AFTER, LastOutage, database_outage, describe
 
 MESSAGES = {
-    400: "Bad request: check the request body and fields.",
-    401: "Authentication required: send Authorization: Bearer TOKEN (see `hubbub token create`).",
-    403: "Not allowed.",
-    404: "Not found: check the address.",
-    405: "Method not allowed for this address.",
-    413: "Request too large: send at most HUBBUB_MAX_BODY_BYTES (64 KiB by default); a comment may have "
-         "at most 10,000 characters.",
-    415: "Unsupported content type: send application/json or an HTML form.",
-    500: "Internal error: the problem is logged; try again later.",
+    400: N_("Bad request: check the request body and fields."),
+    401: N_("Authentication required: send Authorization: Bearer TOKEN (see `hubbub token create`)."),
+    403: N_("Not allowed."),
+    404: N_("Not found: check the address."),
+    405: N_("Method not allowed for this address."),
+    413: N_("Request too large: send at most HUBBUB_MAX_BODY_BYTES (64 KiB by default); a comment may have "
+            "at most 10,000 characters."),
+    415: N_("Unsupported content type: send application/json or an HTML form."),
+    500: N_("Internal error: the problem is logged; try again later."),
 }
 
 
 def api_error(status: int, message: str | None = None, fields: dict | None = None, **extra):
-    body = {"error": message or MESSAGES.get(status, "Error"), "fields": fields or {}}
+    body = {"error": message or _(MESSAGES.get(status, N_("Error"))), "fields": fields or {}}
     body.update(extra)
     response = jsonify(body)
     response.status_code = status
@@ -33,7 +34,8 @@ def too_many_json():
     from .ratelimit import retry_after, wait_text
 
     wait = retry_after()
-    response = api_error(429, f"Too many comments from your address: wait {wait_text(wait)} and try again.")
+    response = api_error(429, _("Too many comments from your address: wait %(wait)s and try again.",
+                                wait=wait_text(wait)))
     response.headers["Retry-After"] = str(wait)
     return response
 
@@ -67,7 +69,7 @@ def register(app) -> None:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return api_error(500)
-        return "Internal error: the problem is logged; try again later.", 500
+        return _(MESSAGES[500]), 500
 
 
 def database_unavailable():
@@ -75,18 +77,18 @@ def database_unavailable():
     from .moderation.auth import wants_json as moderation_wants_json
 
     if wants_json() or (request.path.startswith("/moderate/") and moderation_wants_json()):
-        response = api_error(503, MESSAGE)
+        response = api_error(503, _(MESSAGE, seconds=RETRY_AFTER))
     elif request.path.startswith("/moderate/"):
         g.moderator = None  # the page's header would ask the database who is logged in
         try:
             response = make_response(render_template(
-                "moderate/message.html", title="The database is unavailable",
-                text="The comment database cannot be reached right now, so nothing was changed. "
-                     f"Wait {RETRY_AFTER} seconds, then reload the page."), 503)
+                "moderate/message.html", title=_("The database is unavailable"),
+                text=_("The comment database cannot be reached right now, so nothing was changed. "
+                       "Wait %(seconds)s seconds, then reload the page.", seconds=RETRY_AFTER)), 503)
         except Exception:  # the page needs more than we have: the words alone still help
-            response = make_response(MESSAGE, 503)
+            response = make_response(_(MESSAGE, seconds=RETRY_AFTER), 503)
     else:
-        response = make_response(MESSAGE, 503)
+        response = make_response(_(MESSAGE, seconds=RETRY_AFTER), 503)
     response.headers["Retry-After"] = str(RETRY_AFTER)
     response.headers["Cache-Control"] = "no-store"
     return response

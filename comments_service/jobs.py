@@ -22,6 +22,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .i18n import speaking
 from .models import Job, insert_row, utcnow
 from .outage import database_outage, describe
 
@@ -136,7 +137,8 @@ class JobRunner:
         try:
             if fn is None:
                 raise RuntimeError(f"no handler for job kind {job.kind!r} in this process")
-            fn(self.hub, job.payload)
+            with speaking(self.hub):  # emails and messages in the site's language
+                fn(self.hub, job.payload)
         except RetryLater as exc:
             delay = exc.delay if exc.delay is not None else backoff(job.attempts, first=10.0, cap=600.0)
             reason = str(exc)  # (the name exc is gone after this block; the lambda may run later)

@@ -11,8 +11,11 @@ import sqlite3
 
 from sqlalchemy import exc as sa
 
+from .i18n import N_
+
 RETRY_AFTER = 30  # seconds: a restarted database server is usually back within that
-MESSAGE = f"The comment database is unavailable for a moment: send it again in {RETRY_AFTER} seconds."
+# Translated where it is shown: _(MESSAGE, seconds=RETRY_AFTER).
+MESSAGE = N_("The comment database is unavailable for a moment: send it again in %(seconds)s seconds.")
 
 # Errors that say something about the query, not about the database being there.
 _BUGS = (sa.IntegrityError, sa.ProgrammingError, sa.DataError, sa.NotSupportedError)

@@ -20,6 +20,7 @@ from . import service_state as state
 from .client import current_client_address
 from .errors import api_error, too_many_json
 from .hub import current_hub
+from .i18n import _ as gettext  # not `_`: views here use `_` for what they ignore
 from .models import Comment, Job, utcnow
 from .outage import RETRY_AFTER, database_outage, describe
 from .ratelimit import retry_after, wait_text
@@ -35,7 +36,8 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 def _thread_or_404(slug: str):
     thread = current_hub().threads.get(slug)
     if thread is None:
-        return None, api_error(404, f"No article {slug!r} on this site: comments go to the slug of a built article.")
+        return None, api_error(404, gettext("No article %(slug)s on this site: comments go to the slug of a built article.",
+                                        slug=repr(slug)))
     return thread, None
 
 
@@ -97,10 +99,10 @@ def _submission_data() -> tuple[dict | None, Response | None, bool]:
         return data, error, False
     if mimetype in FORM_TYPES:
         if mimetype == "application/x-www-form-urlencoded" and not form_is_utf8(request.get_data(cache=True)):
-            return None, api_error(400, "The form is not valid UTF-8: send it from the site's reply form."), True
+            return None, api_error(400, gettext("The form is not valid UTF-8: send it from the site's reply form.")), True
         return request.form.to_dict(), None, True
-    return None, api_error(415, f"Unsupported content type {mimetype or '(none)'!r}: "
-                                "send application/json or an HTML form."), False
+    return None, api_error(415, gettext("Unsupported content type %(type)s: send application/json or an HTML form.",
+                                  type=repr(mimetype or "(none)"))), False
 
 
 def _json_object(example: str) -> tuple[dict | None, Response | None]:
@@ -109,12 +111,13 @@ def _json_object(example: str) -> tuple[dict | None, Response | None]:
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        return None, api_error(400, "The body is not valid UTF-8: send JSON encoded as UTF-8.")
+        return None, api_error(400, gettext("The body is not valid UTF-8: send JSON encoded as UTF-8."))
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        return None, api_error(400, f"Malformed JSON ({type(exc).__name__}: {str(exc)[:100]}): send an object "
-                                    f"such as {example}")
+        problem = f"{type(exc).__name__}: {str(exc)[:100]}"
+        return None, api_error(400, gettext("Malformed JSON (%(problem)s): send an object such as %(example)s",
+                                      problem=problem, example=example))
     if not isinstance(data, dict):
-        return None, api_error(400, f"The JSON body must be an object, such as {example}")
+        return None, api_error(400, gettext("The JSON body must be an object, such as %(example)s", example=example))
     return data, None
 
 
@@ -186,15 +189,16 @@ def change_comment(slug: str, comment_id: int):
         return error
     example = '{"body": "...", "edit_token": "..."}' if request.method == "PATCH" else '{"edit_token": "..."}'
     if request.mimetype != "application/json":
-        return api_error(415, f"Unsupported content type {request.mimetype or '(none)'!r}: send application/json "
-                              f"such as {example}.")
+        return api_error(415, gettext("Unsupported content type %(type)s: send application/json such as %(example)s.",
+                                type=repr(request.mimetype or "(none)"), example=example))
     data, error = _json_object(example)
     if error:
         return error
     allowed = CHANGE_FIELDS[request.method]
-    unknown = {name: f"unknown field: send only {' and '.join(sorted(allowed))}" for name in sorted(set(data) - allowed)}
+    unknown = {name: gettext("unknown field: send only %(fields)s", fields=" and ".join(sorted(allowed)))
+               for name in sorted(set(data) - allowed)}
     if unknown:
-        return api_error(400, "The request has fields this operation does not take.", unknown)
+        return api_error(400, gettext("The request has fields this operation does not take."), unknown)
     hub = current_hub()
     try:
         if request.method == "DELETE":
@@ -239,8 +243,8 @@ def too_many(exc):
         return error
     wait = retry_after()
     page = _form_errors_page(slug, thread, request.form.to_dict(), {},
-                             wait=f"You have sent several comments in a short time: wait {wait_text(wait)}, "
-                                  "then send this one again.")
+                             wait=gettext("You have sent several comments in a short time: wait %(wait)s, "
+                                          "then send this one again.", wait=wait_text(wait)))
     return page, 429, {"Retry-After": str(wait)}
 
 

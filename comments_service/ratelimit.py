@@ -15,6 +15,7 @@ from flask_limiter import Limiter
 
 from .client import current_client_address
 from .hub import current_hub
+from .i18n import ngettext
 from .ratelimit_storage import SCHEME
 
 
@@ -56,7 +57,7 @@ def retry_after() -> int:
 def wait_text(seconds: int) -> str:
     """A wait in words, rounded up: "40 seconds", "3 minutes", "5 hours"."""
     if seconds < 120:
-        return "1 second" if seconds == 1 else f"{seconds} seconds"
+        return ngettext("%(num)s second", "%(num)s seconds", seconds)
     if seconds < 7200:
-        return f"{math.ceil(seconds / 60)} minutes"
-    return f"{math.ceil(seconds / 3600)} hours"
+        return ngettext("%(num)s minute", "%(num)s minutes", math.ceil(seconds / 60))
+    return ngettext("%(num)s hour", "%(num)s hours", math.ceil(seconds / 3600))

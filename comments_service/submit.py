@@ -18,6 +18,7 @@ from hubbub.core.weburl import is_web_address
 
 from . import markup
 from .check import request_check
+from .i18n import _
 from .models import Comment, insert_row, utcnow
 from .moderation import subscriptions
 from .spam.guards import HONEYPOT_FIELD, is_spam
@@ -30,8 +31,8 @@ _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]{2,}$")
 
 
 class InvalidSubmission(Exception):
-    def __init__(self, fields: dict[str, str], message: str = "The comment has errors: fix the fields named."):
-        super().__init__(message)
+    def __init__(self, fields: dict[str, str], message: str | None = None):
+        super().__init__(message or _("The comment has errors: fix the fields named."))
         self.fields = fields
 
 
@@ -68,15 +69,15 @@ def _text(data: Mapping, name: str, errors: dict) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        errors[name] = "must be text"
+        errors[name] = _("must be text")
         return ""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate, e.g. from the JSON escape "\ud800"
-        errors[name] = "contains characters that are not valid Unicode text"
+        errors[name] = _("contains characters that are not valid Unicode text")
         return ""
     if len(value) > LIMITS.get(name, len(value)):
-        errors[name] = f"Too long: at most {LIMITS[name]} characters."
+        errors[name] = _("Too long: at most %(limit)s characters.", limit=LIMITS[name])
         return ""
     return value.strip()
 
@@ -86,20 +87,20 @@ def parse(data: Mapping) -> Submission:
     errors: dict[str, str] = {}
     unknown = sorted(set(data) - KNOWN_FIELDS)
     for name in unknown:
-        errors[name] = "unknown field: send only author, email, url, body, parent, notify and subscribe"
+        errors[name] = _("unknown field: send only author, email, url, body, parent, notify and subscribe")
     author, email, url, body = (_text(data, n, errors) for n in ("author", "email", "url", "body"))
     if not author and "author" not in errors:
-        errors["author"] = "Please enter your name."
+        errors["author"] = _("Please enter your name.")
     if not body and "body" not in errors:
-        errors["body"] = "Please write a comment."
+        errors["body"] = _("Please write a comment.")
     if not email and "email" not in errors:
-        errors["email"] = "Please enter your email address (it is never published)."
+        errors["email"] = _("Please enter your email address (it is never published).")
     elif email and not _EMAIL.match(email):
-        errors["email"] = "This does not look like an email address: use name@example.org."
+        errors["email"] = _("This does not look like an email address: use name@example.org.")
     if url and "url" not in errors and not is_web_address(url):
-        errors["url"] = "The website must be an http:// or https:// address, or left empty."
+        errors["url"] = _("The website must be an http:// or https:// address, or left empty.")
     if "\x00" in author + email + url + body:
-        errors.setdefault("body", "Contains a NUL character.")
+        errors.setdefault("body", _("Contains a NUL character."))
     parent = _parent(data.get("parent"), errors)
     notify = data.get("notify") in _YES
     subscribe = data.get("subscribe") in _YES
@@ -115,11 +116,11 @@ def parse_body(data: Mapping) -> str:
     errors: dict[str, str] = {}
     body = _text(data, "body", errors)
     if not body and "body" not in errors:
-        errors["body"] = "Please write a comment."
+        errors["body"] = _("Please write a comment.")
     elif "\x00" in body:
-        errors["body"] = "Contains a NUL character."
+        errors["body"] = _("Contains a NUL character.")
     if errors:
-        raise InvalidSubmission(errors, "The edit has errors: fix the fields named.")
+        raise InvalidSubmission(errors, _("The edit has errors: fix the fields named."))
     return body
 
 
@@ -127,15 +128,15 @@ def _parent(raw, errors: dict) -> int | None:
     if raw in (None, ""):
         return None
     if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-        errors["parent"] = "must be the id of a published comment"
+        errors["parent"] = _("must be the id of a published comment")
         return None
     try:
         value = int(raw)
     except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, 1e400
-        errors["parent"] = "must be the id of a published comment"
+        errors["parent"] = _("must be the id of a published comment")
         return None
     if not 0 < value < 2**31:
-        errors["parent"] = "no such comment in this thread"
+        errors["parent"] = _("no such comment in this thread")
         return None
     return value
 
@@ -172,7 +173,7 @@ def accept(hub, slug: str, sub: Submission, client: Client, source: str = "web")
         if sub.parent is not None:
             parent = s.get(Comment, sub.parent)
             if parent is None or parent.thread != slug or parent.status != "published":
-                raise InvalidSubmission({"parent": "no such published comment in this thread: reply to one that is shown"})
+                raise InvalidSubmission({"parent": _("no such published comment in this thread: reply to one that is shown")})
         comment = Comment(id=insert_row(s, Comment, row), **row)
         if comment.status == "pending":
             request_check(s, comment)  # runs in the background as soon as this commit lands

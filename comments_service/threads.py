@@ -14,6 +14,8 @@ from pathlib import Path
 from hubbub.core.closing import closed_now
 from hubbub.core.manifest import ManifestError, load_manifest, manifest_path
 
+from .i18n import _
+
 log = logging.getLogger(__name__)
 
 _EMPTY = {"threads": {}, "site": {}}
@@ -23,7 +25,7 @@ class ThreadClosed(Exception):
     """The article takes no more comments or edits (`Comments: closed`, or COMMENTS_CLOSE_AFTER_DAYS)."""
 
     def __init__(self, slug: str):
-        super().__init__("Comments are closed on this article: it takes no new comments and no edits.")
+        super().__init__(_("Comments are closed on this article: it takes no new comments and no edits."))
         self.slug = slug
 
 

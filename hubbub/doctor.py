@@ -1,13 +1,14 @@
 """`hubbub doctor`: check a site and its environment, and say how to fix each problem.
 
-The site's own checks are here (settings, plugins, addresses, output/, the theme's comment
-section); the comment service's (secret key, database, Akismet, mail, queue) are in
+The site's own checks are here (settings, plugins, language, addresses, output/, the theme's
+comment section); the comment service's (secret key, database, Akismet, mail, queue) are in
 comments_service.doctor, imported only when doctor runs, so the site build never loads them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,18 @@ def _plugins(dev: dict) -> Finding:
     return ok("plugins", f"{COMMENTS_PLUGIN} is enabled")
 
 
+def _language(dev: dict) -> Finding:
+    from .core import i18n
+
+    wanted = str(dev.get("DEFAULT_LANG") or "")
+    shipped = i18n.languages()
+    if re.split(r"[-_.@]", wanted, maxsplit=1)[0].lower() not in shipped:
+        return warn("language", f"DEFAULT_LANG = {wanted!r} has no Hubbub catalog: the site's and the service's text "
+                                "stays English", f"use one of {', '.join(shipped)}, or add a catalog (README, Languages)")
+    return ok("language", f"DEFAULT_LANG = {wanted!r}: pages, comments, emails and moderation in "
+                          f"{i18n.site_language(wanted)}")
+
+
 def _writable(directory: Path) -> bool:
     try:
         with tempfile.TemporaryFile(dir=directory):
@@ -193,6 +206,7 @@ def site_findings(root: Path, env) -> list[Finding]:
     prod, loaded = _load(root, publish=True)
     found.append(loaded)
     found.append(_plugins(dev))
+    found.append(_language(dev))
     if prod is not None:
         found += _addresses(dev, prod, env)
     found += _output(dev, env)

@@ -20,6 +20,7 @@ import importlib.util
 from pathlib import Path
 
 from hubbub import THEME
+from hubbub.core.i18n import N_
 
 _DEFAULTS = {
     # Absolute base for feeds and the sitemap; pages link relatively in development.
@@ -101,7 +102,8 @@ _DEFAULTS = {
         "hubbub.plugins.share_cards",
         "hubbub.plugins.search",
     ],
-    "MENUITEMS": (("The Hub", "authors/"), ("Archives", "archives/"), ("Tags", "tags/")),
+    # The labels are in Hubbub's catalog: the theme shows them in the site's language.
+    "MENUITEMS": ((N_("The Hub"), "authors/"), (N_("Archives"), "archives/"), (N_("Tags"), "tags/")),
 }
 
 __all__ = list(_DEFAULTS)

@@ -118,6 +118,15 @@ def test_the_comments_plugin_missing(good, site):
     assert_problem(doctor(good), "plugins", "hubbub.plugins.comments")
 
 
+def test_a_language_without_a_catalog_is_warned_about(good, site):
+    _write(site / "pelicanconf.py", '\nDEFAULT_LANG = "nl"\n')
+    result = doctor(good)
+    assert result.exit_code == 0, result.output
+    [line] = lines_for(result.output, "warn", "language")
+    assert "'nl'" in line and "English" in line
+    assert "de, en, es, fr" in result.output.splitlines()[result.output.splitlines().index(line) + 1]
+
+
 @pytest.mark.parametrize("publishconf, words", [
     ('COMMENTS_URL = "https://comments.garden.club.test/"', ["ends with a slash"]),
     ('SITEURL = ""', ["SITEURL is empty"]),

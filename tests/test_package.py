@@ -40,7 +40,8 @@ PACKAGE_DATA = ["hubbub/theme/templates/article.html", "hubbub/theme/static/js/c
                 "hubbub/static/comments.css", "hubbub/starter/pelicanconf.py.in", "hubbub/starter/gitignore",
                 "hubbub/starter/content/pages/privacy.md", "comments_service/migrations/env.py",
                 "comments_service/migrations/versions/0001_comments_jobs_and_service_state.py",
-                "comments_service/openapi.json", "comments_service/templates/moderate/_macros.html"]
+                "comments_service/openapi.json", "comments_service/templates/moderate/_macros.html",
+                "hubbub/locale/de/LC_MESSAGES/hubbub.po", "hubbub/locale/es/LC_MESSAGES/hubbub.po"]
 
 
 def test_the_version_is_semantic_and_the_changelog_has_it():

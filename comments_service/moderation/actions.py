@@ -14,6 +14,7 @@ from sqlalchemy import delete, exists, select
 from hubbub.core.weburl import is_web_address
 
 from .. import markup
+from ..i18n import _
 from ..models import Comment, utcnow
 from ..publish import request_publish
 from ..signals import comment_published
@@ -55,19 +56,19 @@ def _edit_values(comment: Comment, edit: dict) -> dict:
             continue
         value = value.replace("\r\n", "\n").strip()
         if name in ("body", "author") and not value:
-            errors[name] = "must not be empty"
+            errors[name] = _("must not be empty")
         elif len(value) > LIMITS[name]:
-            errors[name] = f"too long: at most {LIMITS[name]} characters"
+            errors[name] = _("too long: at most %(limit)s characters", limit=LIMITS[name])
         elif name == "url" and value and not is_web_address(value):
-            errors[name] = "must be an http:// or https:// address, or empty"
+            errors[name] = _("must be an http:// or https:// address, or empty")
         elif "\x00" in value:
-            errors[name] = "contains a NUL character"
+            errors[name] = _("contains a NUL character")
         elif not value.isprintable() and not _encodable(value):
-            errors[name] = "is not valid Unicode text (a lone surrogate)"
+            errors[name] = _("is not valid Unicode text (a lone surrogate)")
         elif value != getattr(comment, name):
             values[name] = value
     if errors:
-        raise ActionError(400, "The edit has errors: fix the fields named.", errors)
+        raise ActionError(400, _("The edit has errors: fix the fields named."), errors)
     return values
 
 
@@ -88,9 +89,10 @@ def apply(hub, session, comment: Comment, action: str, moderator, *, edit: dict 
           via: str = "ui") -> Outcome:
     """Apply one action inside the caller's transaction."""
     if action not in ACTIONS:
-        raise ActionError(404, f"Unknown action {action!r}: use one of {', '.join(ACTIONS)}.")
+        raise ActionError(404, _("Unknown action %(action)s: use one of %(actions)s.", action=repr(action),
+                                  actions=", ".join(ACTIONS)))
     if not may_moderate(hub, moderator, comment):
-        raise ActionError(404, f"No comment {comment.id} among those you moderate.")
+        raise ActionError(404, _("No comment %(id)s among those you moderate.", id=comment.id))
     before = comment.status
     detail: dict = {"via": via}
 
@@ -159,7 +161,8 @@ def audit(session, comment_id: int, moderator, action: str, before, after, detai
 def apply_many(hub, session, ids, action: str, moderator, via: str = "ui-bulk") -> list[Outcome]:
     """One action on many comments in one transaction; ids not found or not theirs are skipped."""
     if action not in ACTIONS or action == "edit":
-        raise ActionError(404, f"Unknown bulk action {action!r}: use approve, reject, spam, ham or delete.")
+        raise ActionError(404, _("Unknown bulk action %(action)s: use approve, reject, spam, ham or delete.",
+                                  action=repr(action)))
     wanted = sorted({int(i) for i in ids if 0 < int(i) < 2**31})
     outcomes = []
     if not wanted:

@@ -19,6 +19,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import func, select
 
 from ..hub import current_hub
+from ..i18n import _
 from ..models import utcnow
 from .models import NOTIFY_MODES, ROLES, ApiToken, Moderator
 from .scope import slugify
@@ -43,9 +44,9 @@ def hash_password(password: str) -> str:
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"The password is too short: use at least {MIN_PASSWORD} characters.")
+        raise AccountError(_("The password is too short: use at least %(num)s characters.", num=MIN_PASSWORD))
     if len(password) > 1024:
-        raise AccountError("The password is too long: use at most 1024 characters.")
+        raise AccountError(_("The password is too long: use at most 1024 characters."))
 
 
 def verify_password(moderator: Moderator | None, password: str) -> bool:
@@ -66,7 +67,7 @@ def verify_password(moderator: Moderator | None, password: str) -> bool:
 def normalise_email(email: str) -> str:
     email = (email or "").strip().lower()
     if not _EMAIL.match(email) or len(email) > 254 or not email.isprintable():
-        raise AccountError(f"{email!r} is not an email address: use name@example.org.")
+        raise AccountError(_("%(email)s is not an email address: use name@example.org.", email=repr(email)))
     return email
 
 
@@ -81,12 +82,14 @@ def create_moderator(session, email: str, password: str, role: str = "moderator"
                      author_slug: str | None = None, notify: str = "immediate") -> Moderator:
     email = normalise_email(email)
     if role not in ROLES:
-        raise AccountError(f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
+        raise AccountError(_("Unknown role %(role)s: use one of %(roles)s.", role=repr(role), roles=", ".join(ROLES)))
     if notify not in NOTIFY_MODES:
-        raise AccountError(f"Unknown notification mode {notify!r}: use one of {', '.join(NOTIFY_MODES)}.")
+        raise AccountError(_("Unknown notification mode %(mode)s: use one of %(modes)s.", mode=repr(notify),
+                             modes=", ".join(NOTIFY_MODES)))
     check_password_strength(password)
     if find_moderator(session, email) is not None:
-        raise AccountError(f"{email} is already a moderator: use `hubbub moderator reset` to set a new password.")
+        raise AccountError(_("%(email)s is already a moderator: use `hubbub moderator reset` to set a new password.",
+                             email=email))
     moderator = Moderator(email=email, password_hash=hash_password(password), role=role, disabled=False,
                           author_slug=author_slug_of(author_slug), notify=notify, created=utcnow())
     session.add(moderator)

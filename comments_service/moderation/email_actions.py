@@ -14,6 +14,7 @@ from flask import Blueprint, render_template, url_for
 from sqlalchemy.exc import IntegrityError
 
 from ..hub import current_hub
+from ..i18n import N_
 from ..models import Comment
 from . import actions
 from .email_links import LINK_ACTIONS, TARGET, Link, LinkProblem, fingerprint, read_link
@@ -21,7 +22,9 @@ from .models import EmailLinkUse, Moderator
 from .queries import forget_today
 from .scope import may_moderate
 
-DONE_WORDS = {"approve": "approved and published", "spam": "marked as spam", "reject": "moved to the trash (rejected)"}
+# The page translates these (_).
+DONE_WORDS = {"approve": N_("approved and published"), "spam": N_("marked as spam"),
+              "reject": N_("moved to the trash (rejected)")}
 
 bp = Blueprint("email_actions", __name__, url_prefix="/moderate/email")
 

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from ..i18n import N_
 from ..models import Comment
 from .models import Moderator
 
 LINK_LIFETIME = dt.timedelta(days=7)
 # What each link does, and the word the email and the pages use (WordPress's "Trash" is a reject:
 # the comment stays in the Rejected tab and can be approved later).
-LINK_ACTIONS = {"approve": "Approve", "spam": "Spam", "reject": "Trash"}
+LINK_ACTIONS = {"approve": N_("Approve"), "spam": N_("Spam"), "reject": N_("Trash")}
 TARGET = {"approve": "published", "spam": "spam", "reject": "rejected"}
 
 

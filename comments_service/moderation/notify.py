@@ -27,6 +27,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, select, update
 
 from .. import service_state as state
+from ..i18n import _, ngettext
 from ..jobs import RetryLater, backoff, enqueue
 from ..models import Comment, utcnow
 from ..spam.akismet import AkismetUnavailable
@@ -243,41 +244,56 @@ def _pending_total(hub, session, moderator: Moderator) -> int:
 
 def _describe(hub, comment: Comment, moderator: Moderator) -> str:
     excerpt = textwrap.shorten(" ".join(comment.body.split()), 300, placeholder=" …")
-    lines = [f"{comment.author} on “{article_title(hub, comment.thread)}”, {comment.created:%Y-%m-%d %H:%M} UTC",
+    when = comment.created.strftime("%Y-%m-%d %H:%M")
+    lines = [_("%(name)s on “%(title)s”, %(time)s UTC", name=comment.author, title=article_title(hub, comment.thread),
+               time=when),
              textwrap.indent(textwrap.fill(excerpt, 72), "  ")]
     if comment.is_webmention:
         mention = comment.mention or {}
-        lines.insert(1, f"  A webmention ({mention.get('type') or 'mention'}) from {mention.get('source', '')}")
+        lines.insert(1, "  " + _("A webmention (%(type)s) from %(source)s", type=mention.get("type") or "mention",
+                                 source=mention.get("source", "")))
     if comment.akismet == "unchecked":
-        lines.append("  Akismet: not checked")
+        lines.append("  " + _("Akismet: not checked"))
     if comment.guard_reasons:
-        lines.append("  Held because: " + "; ".join(comment.guard_reasons))
+        lines.append("  " + _("Held because: %(reasons)s", reasons="; ".join(comment.guard_reasons)))
     base = service_url(hub)
     # One-click links (a page asks before acting); each works once, for 7 days.
     for action, url in email_links.links_for(hub, base, moderator, comment).items():
-        lines.append(f"  {email_links.LINK_ACTIONS[action]}: {url}")
-    lines.append(f"  Open in the queue: {base}/moderate/comments/{comment.id}")
+        lines.append("  " + _(email_links.LINK_ACTIONS[action]) + ": " + url)
+    queue = f"{base}/moderate/comments/{comment.id}"
+    lines.append("  " + _("Open in the queue: %(link)s", link=queue))
     return "\n".join(lines)
 
 
 def _moderator_mail(hub, moderator: Moderator, comments: list[Comment], total: int, digest: bool) -> EmailMessage:
     n = len(comments)
+    title = article_title(hub, comments[0].thread)
     if n == 1 and not digest:
-        what = "webmention" if comments[0].is_webmention else "comment"
-        subject = f"New {what} awaiting moderation on “{article_title(hub, comments[0].thread)}”"
+        if comments[0].is_webmention:
+            subject = _("New webmention awaiting moderation on “%(title)s”", title=title)
+        else:
+            subject = _("New comment awaiting moderation on “%(title)s”", title=title)
+    elif digest:
+        subject = ngettext("Digest: %(num)d new comment awaiting moderation",
+                           "Digest: %(num)d new comments awaiting moderation", n)
     else:
-        subject = f"{'Digest: ' if digest else ''}{n} new comment{'s' if n != 1 else ''} awaiting moderation"
+        subject = ngettext("%(num)d new comment awaiting moderation", "%(num)d new comments awaiting moderation", n)
     shown = comments[-MAX_LISTED:]
-    parts = [f"{n} new comment{'s' if n != 1 else ''} awaiting moderation"
-             + (f" ({total} pending in all)" if total != n else "") + ":", ""]
+    if total != n:
+        heading = ngettext("%(num)d new comment awaiting moderation (%(total)d pending in all):",
+                           "%(num)d new comments awaiting moderation (%(total)d pending in all):", n, total=total)
+    else:
+        heading = ngettext("%(num)d new comment awaiting moderation:", "%(num)d new comments awaiting moderation:", n)
+    parts = [heading, ""]
     parts += [_describe(hub, c, moderator) + "\n" for c in reversed(shown)]
     if n > len(shown):
-        parts.append(f"…and {n - len(shown)} more.\n")
-    parts.append("Each Approve, Spam or Trash link shows the comment and asks before it acts; it works once, "
-                 "for 7 days, for you alone.")
-    parts.append(f"The queue: {service_url(hub)}/moderate/")
-    parts.append("You get these emails as a Hubbub moderator; choose immediate, digest or off at "
-                 f"{service_url(hub)}/moderate/account")
+        parts.append(_("…and %(num)d more.", num=n - len(shown)) + "\n")
+    parts.append(_("Each Approve, Spam or Trash link shows the comment and asks before it acts; it works once, "
+                   "for 7 days, for you alone."))
+    base = service_url(hub)
+    parts.append(_("The queue: %(link)s", link=base + "/moderate/"))
+    parts.append(_("You get these emails as a Hubbub moderator; choose immediate, digest or off at %(link)s",
+                   link=base + "/moderate/account"))
     return message(hub, moderator.email, subject, "\n".join(parts))
 
 
@@ -354,15 +370,18 @@ def _commenter_mail(hub, kind: str, comment: Comment, to_comment: Comment) -> Em
     link = f"{hub.article_url(comment.thread, absolute=True)}#comment-{comment.id}"
     unsubscribe = unsubscribe_url(hub, to_comment.id)
     if kind == "published":
-        subject = f"Your comment on “{title}” is published"
-        intro = f"Hello {to_comment.author},\n\nyour comment on “{title}” is now published:\n\n  {link}"
+        subject = _("Your comment on “%(title)s” is published", title=title)
+        intro = _("Hello %(name)s,\n\nyour comment on “%(title)s” is now published:\n\n  %(link)s",
+                  name=to_comment.author, title=title, link=link)
     else:
-        subject = f"{comment.author} replied to your comment on “{title}”"
+        subject = _("%(name)s replied to your comment on “%(title)s”", name=comment.author, title=title)
         excerpt = textwrap.shorten(" ".join(comment.body.split()), 500, placeholder=" …")
-        intro = (f"Hello {to_comment.author},\n\n{comment.author} replied to your comment on “{title}”:\n\n"
-                 f"{textwrap.indent(textwrap.fill(excerpt, 72), '  ')}\n\nRead and answer it here:\n\n  {link}")
-    body = (f"{intro}\n\nYou get this email because you ticked “Notify me of replies”.\n"
-            f"Stop these emails with one click: {unsubscribe}\n")
+        intro = _("Hello %(name)s,\n\n%(replier)s replied to your comment on “%(title)s”:\n\n%(excerpt)s\n\n"
+                  "Read and answer it here:\n\n  %(link)s", name=to_comment.author, replier=comment.author,
+                  title=title, excerpt=textwrap.indent(textwrap.fill(excerpt, 72), "  "), link=link)
+    why = _("You get this email because you ticked “Notify me of replies”.\n"
+            "Stop these emails with one click: %(link)s", link=unsubscribe)
+    body = f"{intro}\n\n{why}\n"
     return message(hub, to_comment.email, subject, body, unsubscribe=unsubscribe)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Text, case, func, or_, select, type_coerce
 
 from .. import service_state as state
+from ..i18n import N_
 from ..models import STATUSES, Comment, utcnow
 from .models import AuditEntry
 from .scope import restrict
@@ -150,11 +151,11 @@ def parents(session, comments) -> dict[int, Comment]:
 
 
 # The dashboard ----------------------------------------------------------------------------------
-SERIES = (
-    ("received", "Received"),
-    ("published", "Published"),
-    ("akismet", "Caught by Akismet"),
-    ("guards", "Caught by local guards"),
+SERIES = (  # labels: the template translates them
+    ("received", N_("Received")),
+    ("published", N_("Published")),
+    ("akismet", N_("Caught by Akismet")),
+    ("guards", N_("Caught by local guards")),
 )
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hubbub.core.identity import normalise_email
 
+from ..i18n import _
 from ..jobs import RetryLater, backoff, enqueue
 from ..models import Comment, utcnow
 from .models import SentNotification, Subscription
@@ -147,11 +148,11 @@ def send_confirmation(hub, payload: dict) -> None:
         if sub is None or sub.confirmed_at is not None or sub.confirm_sent_at is not None:
             return
         title = article_title(hub, sub.thread)
-        body = (f"Hello,\n\nsomeone, we hope you, asked for an email about every new comment on “{title}”:\n\n"
-                f"  {hub.article_url(sub.thread, absolute=True)}\n\n"
-                f"To start these emails, confirm here (the link works for 7 days):\n\n  {confirm_url(hub, sub)}\n\n"
-                "If it was not you, ignore this email: nothing more will come.\n")
-        msg = message(hub, sub.email, f"Confirm: emails about new comments on “{title}”", body)
+        body = _("Hello,\n\nsomeone, we hope you, asked for an email about every new comment on “%(title)s”:\n\n"
+                 "  %(article)s\n\nTo start these emails, confirm here (the link works for 7 days):\n\n  %(link)s\n\n"
+                 "If it was not you, ignore this email: nothing more will come.\n",
+                 title=title, article=hub.article_url(sub.thread, absolute=True), link=confirm_url(hub, sub))
+        msg = message(hub, sub.email, _("Confirm: emails about new comments on “%(title)s”", title=title), body)
     try:
         with Mailer(hub) as mailer:
             mailer.send(msg)
@@ -181,11 +182,12 @@ def _new_comment_mail(hub, comment: Comment, sub: Subscription):
     link = f"{hub.article_url(comment.thread, absolute=True)}#comment-{comment.id}"
     stop = unsubscribe_url(hub, sub)
     excerpt = textwrap.shorten(" ".join(comment.body.split()), 500, placeholder=" …")
-    body = (f"Hello,\n\n{comment.author} commented on “{title}”:\n\n{textwrap.indent(textwrap.fill(excerpt, 72), '  ')}"
-            f"\n\nRead it and the conversation here:\n\n  {link}\n\n"
-            "You get this email because you asked to hear about new comments on this post.\n"
-            f"Stop them with one click: {stop}\n")
-    return message(hub, sub.email, f"New comment on “{title}”", body, unsubscribe=stop)
+    body = _("Hello,\n\n%(name)s commented on “%(title)s”:\n\n%(excerpt)s\n\n"
+             "Read it and the conversation here:\n\n  %(link)s\n\n"
+             "You get this email because you asked to hear about new comments on this post.\n"
+             "Stop them with one click: %(stop)s\n", name=comment.author, title=title,
+             excerpt=textwrap.indent(textwrap.fill(excerpt, 72), "  "), link=link, stop=stop)
+    return message(hub, sub.email, _("New comment on “%(title)s”", title=title), body, unsubscribe=stop)
 
 
 def notify_subscribers(hub, payload: dict) -> None:

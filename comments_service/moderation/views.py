@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from .. import service_state as state
 from ..hub import current_hub
+from ..i18n import N_, _, ngettext
 from ..models import KINDS, Comment, utcnow
 from ..public_api import akismet_health
 from ..ratelimit import retry_after, wait_text
@@ -27,8 +28,23 @@ bp = Blueprint("moderate", __name__, url_prefix="/moderate", static_folder="../s
                static_url_path="/static")
 
 TABS = ("pending", "published", "rejected", "spam")
-ACTION_WORDS = {"approve": "approved", "reject": "rejected", "spam": "marked as spam", "ham": "marked as not spam",
-                "delete": "deleted", "edit": "edited"}
+ACTION_DONE = {"approve": N_("Comment %(id)s approved."), "reject": N_("Comment %(id)s rejected."),
+               "spam": N_("Comment %(id)s marked as spam."), "ham": N_("Comment %(id)s marked as not spam."),
+               "delete": N_("Comment %(id)s deleted."), "edit": N_("Comment %(id)s edited.")}
+# Words the templates translate with _(): the queues, statuses and roles.
+WORDS = (N_("Pending"), N_("Published"), N_("Rejected"), N_("Spam"), N_("All"), N_("pending"), N_("published"),
+         N_("rejected"), N_("spam"), N_("admin"), N_("moderator"))
+
+
+def _bulk_done(action: str, n: int) -> str:
+    return {
+        "approve": lambda: ngettext("%(num)d comment approved.", "%(num)d comments approved.", n),
+        "reject": lambda: ngettext("%(num)d comment rejected.", "%(num)d comments rejected.", n),
+        "spam": lambda: ngettext("%(num)d comment marked as spam.", "%(num)d comments marked as spam.", n),
+        "ham": lambda: ngettext("%(num)d comment marked as not spam.", "%(num)d comments marked as not spam.", n),
+        "delete": lambda: ngettext("%(num)d comment deleted.", "%(num)d comments deleted.", n),
+        "edit": lambda: ngettext("%(num)d comment edited.", "%(num)d comments edited.", n),
+    }[action]()
 
 
 
@@ -37,10 +53,11 @@ def ago(when: dt.datetime | None) -> str:
     if when is None:
         return ""
     seconds = (utcnow() - when).total_seconds()
-    for size, unit in ((86400 * 365, "y"), (86400, "d"), (3600, "h"), (60, "min")):
+    for size, words in ((86400 * 365, N_("%(num)d y ago")), (86400, N_("%(num)d d ago")), (3600, N_("%(num)d h ago")),
+                        (60, N_("%(num)d min ago"))):
         if seconds >= size:
-            return f"{int(seconds // size)} {unit} ago"
-    return "just now"
+            return _(words, num=int(seconds // size))
+    return _("just now")
 
 
 @bp.context_processor
@@ -55,15 +72,15 @@ def banner(session) -> dict | None:
     health = akismet_health(current_hub(), state.get(session, "akismet"))
     kind = health["state"]
     if kind == "off":
-        return {"kind": "off", "title": "Akismet is off",
-                "text": "No PYTHON_AKISMET_API_KEY is set: every comment waits here for a moderator."}
+        return {"kind": "off", "title": _("Akismet is off"),
+                "text": _("No PYTHON_AKISMET_API_KEY is set: every comment waits here for a moderator.")}
     if kind == "failing":
-        return {"kind": "failing", "title": "Akismet is not answering",
-                "text": "New comments stay pending and are checked again automatically; moderator emails "
-                        "wait until Akismet is back.", "error": health.get("last_error"),
+        return {"kind": "failing", "title": _("Akismet is not answering"),
+                "text": _("New comments stay pending and are checked again automatically; moderator emails "
+                          "wait until Akismet is back."), "error": health.get("last_error"),
                 "since": health.get("last_error_at")}
     if kind == "invalid_key":
-        return {"kind": "invalid_key", "title": "Akismet rejects the key", "text": health.get("message", ""),
+        return {"kind": "invalid_key", "title": _("Akismet rejects the key"), "text": health.get("message", ""),
                 "error": health.get("last_error")}
     return None
 
@@ -82,19 +99,19 @@ def login():
         moderator = auth.find_moderator(s, email)
         ok = auth.verify_password(moderator, password)
         if ok and moderator.disabled:
-            error = "This account is disabled: ask an administrator to enable it."
+            error = _("This account is disabled: ask an administrator to enable it.")
         elif ok:
             auth.log_in(moderator)
             return redirect(next_url, code=303)
         else:
-            error = "Wrong email or password."
+            error = _("Wrong email or password.")
     return render_template("moderate/login.html", next=next_url, email=email, error=error), 401
 
 
 @bp.post("/logout")
 def logout():
     auth.log_out()
-    flash("You are logged out.")
+    flash(_("You are logged out."))
     return redirect(url_for("moderate.login"), code=303)
 
 
@@ -185,8 +202,11 @@ def act(comment_id: int, action: str):
         return _action_error(exc, next_url)
     if action == "delete" and next_url.startswith(url_for("moderate.comment_page", comment_id=comment_id)):
         next_url = url_for("moderate.queue")
-    word = ACTION_WORDS[action] if outcome.changed else f"already {outcome.status}"
-    return _answer([outcome], f"Comment {comment_id} {word}.", next_url)
+    if outcome.changed:
+        done = _(ACTION_DONE[action], id=comment_id)
+    else:
+        done = _("Comment %(id)s already %(status)s.", id=comment_id, status=_(outcome.status))
+    return _answer([outcome], done, next_url)
 
 
 @bp.post("/bulk")
@@ -199,14 +219,14 @@ def bulk():
     except ValueError:
         abort(400)
     if not ids:
-        return _action_error(actions.ActionError(400, "Select some comments first."), next_url)
+        return _action_error(actions.ActionError(400, _("Select some comments first.")), next_url)
     try:
         with current_hub().transaction() as s:
             outcomes = actions.apply_many(current_hub(), s, ids, action, current_moderator())
     except actions.ActionError as exc:
         return _action_error(exc, next_url)
     changed = sum(o.changed for o in outcomes)
-    return _answer(outcomes, f"{changed} comment{'s' if changed != 1 else ''} {ACTION_WORDS[action]}.", next_url)
+    return _answer(outcomes, _bulk_done(action, changed), next_url)
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
@@ -219,7 +239,7 @@ def edit(comment_id: int):
         try:
             with current_hub().transaction() as s:
                 outcome = actions.apply(current_hub(), s, _load(s, comment_id), "edit", current_moderator(), edit=values)
-            flash(f"Comment {comment_id} edited." if outcome.changed else "Nothing changed.")
+            flash(_(ACTION_DONE["edit"], id=comment_id) if outcome.changed else _("Nothing changed."))
             return redirect(next_url, code=303)
         except actions.ActionError as exc:
             if exc.status == 404:
@@ -260,16 +280,16 @@ def account():
             if request.form.get("form") == "notify":
                 mode = request.form.get("notify")
                 if mode not in NOTIFY_MODES:
-                    errors["notify"] = f"Choose one of {', '.join(NOTIFY_MODES)}."
+                    errors["notify"] = _("Choose one of %(modes)s.", modes=", ".join(NOTIFY_MODES))
                 else:
                     row.notify = mode
-                    flash(f"Emails: {mode}.")
+                    flash(_("Emails: %(mode)s.", mode=mode))
             elif request.form.get("form") == "password":
                 new = request.form.get("new_password") or ""
                 if not auth.verify_password(row, request.form.get("password") or ""):
-                    errors["password"] = "That is not your current password."
+                    errors["password"] = _("That is not your current password.")
                 elif new != request.form.get("confirm_password"):
-                    errors["confirm_password"] = "The two new passwords differ."
+                    errors["confirm_password"] = _("The two new passwords differ.")
                 else:
                     try:
                         auth.check_password_strength(new)
@@ -278,7 +298,7 @@ def account():
                     else:
                         row.password_hash = auth.hash_password(new)
                         auth.log_in(row)  # keep this session; every other one ends
-                        flash("Password changed; other sessions are logged out.")
+                        flash(_("Password changed; other sessions are logged out."))
         if not errors:
             return redirect(url_for("moderate.account"), code=303)
     with current_hub().sessions() as s:
@@ -312,26 +332,29 @@ def _team_change(s, me) -> None:
         moderator = auth.create_moderator(
             s, request.form.get("email", ""), request.form.get("password", ""), request.form.get("role", "moderator"),
             author_slug=request.form.get("author_slug"))
-        flash(f"{moderator.email} can now log in.")
+        flash(_("%(email)s can now log in.", email=moderator.email))
         return
     target = s.get(Moderator, request.form.get("id", type=int) or 0)
     if target is None:
-        raise auth.AccountError("No such moderator.")
+        raise auth.AccountError(_("No such moderator."))
     if what in ("disable", "enable"):
         if target.id == me.id:
-            raise auth.AccountError("You cannot disable yourself: ask another administrator.")
+            raise auth.AccountError(_("You cannot disable yourself: ask another administrator."))
         target.disabled = what == "disable"
-        flash(f"{target.email} {what}d.")
+        flash(_("%(email)s disabled.", email=target.email) if what == "disable" else _("%(email)s enabled.", email=target.email))
     elif what == "role":
         role = request.form.get("role")
         if role not in ROLES:
-            raise auth.AccountError(f"Unknown role {role!r}.")
+            raise auth.AccountError(_("Unknown role %(role)s.", role=repr(role)))
         if target.id == me.id and role != "admin":
-            raise auth.AccountError("You cannot remove your own admin role: ask another administrator.")
+            raise auth.AccountError(_("You cannot remove your own admin role: ask another administrator."))
         target.role = role
         target.author_slug = auth.author_slug_of(request.form.get("author_slug"))
-        flash(f"{target.email} is now {role}" + (f", limited to {target.author_slug}'s posts." if
-                                                 target.author_slug and role != "admin" else "."))
+        if target.author_slug and role != "admin":
+            flash(_("%(email)s is now %(role)s, limited to %(author)s’s posts.", email=target.email, role=_(role),
+                    author=target.author_slug))
+        else:
+            flash(_("%(email)s is now %(role)s.", email=target.email, role=_(role)))
     else:
         abort(400)
 
@@ -340,25 +363,25 @@ def _team_change(s, me) -> None:
 @bp.errorhandler(403)
 def forbidden(exc):
     if wants_json():
-        return jsonify({"error": "Only administrators may do this."}), 403
-    return render_template("moderate/message.html", title="Administrators only",
-                           text="This page is for administrators: ask one to change your role."), 403
+        return jsonify({"error": _("Only administrators may do this.")}), 403
+    return render_template("moderate/message.html", title=_("Administrators only"),
+                           text=_("This page is for administrators: ask one to change your role.")), 403
 
 
 @bp.errorhandler(429)
 def too_many(exc):
     wait = retry_after()
-    return render_template("moderate/message.html", title="Too many attempts",
-                           text=f"Too many login attempts for this address or account: wait {wait_text(wait)}, "
-                                "then try again."), 429, {"Retry-After": str(wait)}
+    return render_template("moderate/message.html", title=_("Too many attempts"),
+                           text=_("Too many login attempts for this address or account: wait %(wait)s, "
+                                  "then try again.", wait=wait_text(wait))), 429, {"Retry-After": str(wait)}
 
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(exc):
     if wants_json():
-        return jsonify({"error": f"{exc.description} Reload the page and try again."}), 400
-    return render_template("moderate/message.html", title="This form has expired",
-                           text=f"{exc.description} Go back, reload the page and try again."), 400
+        return jsonify({"error": _("%(problem)s Reload the page and try again.", problem=exc.description)}), 400
+    return render_template("moderate/message.html", title=_("This form has expired"),
+                           text=_("%(problem)s Go back, reload the page and try again.", problem=exc.description)), 400
 
 
 @bp.before_request

@@ -11,6 +11,14 @@
   var flashes = document.getElementById("flashes");
   var current = null;
   var lastCounts = null;
+  // Words in the site's language, from the page (<body data-strings>); the English text is the key.
+  var strings = {};
+  try { strings = JSON.parse(document.body.dataset.strings || "{}") || {}; } catch (err) { strings = {}; }
+  function t(text, values) {
+    return (strings[text] || text).replace(/%\((\w+)\)s/g, function (m, name) {
+      return values && name in values ? String(values[name]) : m;
+    });
+  }
 
   function cards() {
     return list ? Array.prototype.slice.call(list.querySelectorAll(".comment")) : [];
@@ -104,21 +112,21 @@
         return null;
       }
       return response.json().then(function (data) {
-        if (!response.ok) throw new Error(data.error || ("The server answered " + response.status));
+        if (!response.ok) throw new Error(data.error || t("The server answered %(status)s", { status: response.status }));
         return data;
       });
     }).then(function (data) {
       if (!data) return;
       applyResults(data);
-      say(data.message || "Done.");
+      say(data.message || t("Done."));
     }).catch(function (err) {
       busyCards.forEach(function (c) { c.classList.remove("busy"); });
-      say(err.message + " Nothing was changed; try again.", true);
+      say(err.message + " " + t("Nothing was changed; try again."), true);
     });
   }
 
   function confirmDelete(n) {
-    return window.confirm(n === 1 ? "Delete this comment for good?" : "Delete " + n + " comments for good?");
+    return window.confirm(n === 1 ? t("Delete this comment for good?") : t("Delete %(num)s comments for good?", { num: n }));
   }
 
   // One comment's buttons (they submit #act-form through their formaction).
@@ -143,7 +151,7 @@
       var data = new FormData(bulk);
       if (button && button.name) data.set(button.name, button.value);
       var ids = data.getAll("ids");
-      if (!ids.length) { say("Select some comments first (x, or the boxes).", true); return; }
+      if (!ids.length) { say(t("Select some comments first (x, or the boxes)."), true); return; }
       if (data.get("action") === "delete" && !confirmDelete(ids.length)) return;
       var busy = ids.map(function (id) { return document.getElementById("c-" + id); }).filter(Boolean);
       send(bulk.getAttribute("action"), data, busy).then(function () {

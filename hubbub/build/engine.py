@@ -91,12 +91,14 @@ def _files_digest(paths) -> str:
 
 
 def _code_files(settings: dict) -> list[Path]:
-    """The Python code a build runs besides Pelican: Hubbub itself and the site's plugins."""
+    """The code a build runs besides Pelican: Hubbub itself (with its translation catalogs, which
+    change every page's text) and the site's plugins."""
     import importlib.util
 
     import hubbub
+    from hubbub.core.i18n import catalog_files
 
-    files = list(Path(hubbub.__file__).parent.rglob("*.py"))
+    files = [*Path(hubbub.__file__).parent.rglob("*.py"), *catalog_files()]
     for name in settings.get("PLUGINS") or ():
         module = name if isinstance(name, str) else getattr(name, "__name__", "")
         try:

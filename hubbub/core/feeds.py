@@ -16,6 +16,7 @@ from functools import lru_cache
 from feedgen.feed import FeedGenerator
 from markupsafe import Markup
 
+from .i18n import N_, gettext, site_language
 from .threadfile import Comment, conversation, xml_text
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,6 +38,17 @@ class FeedInfo:
     rss_url: str
     lang: str
     fallback_updated: datetime = EPOCH  # when there are no entries
+    words: str = "en"  # the language of the feed's own words (its entries' titles)
+
+
+# The feeds' own words, translated into the site's language (hubbub.core.i18n).
+WORDS = {
+    "entry": N_("%(name)s on “%(title)s”"),
+    "thread": N_("Comments on “%(title)s”"),
+    "thread_about": N_("Published comments on “%(title)s” at %(site)s"),
+    "site": N_("%(site)s: recent comments"),
+    "site_about": N_("The latest published comments at %(site)s"),
+}
 
 
 def plain_title(title: str) -> str:
@@ -70,7 +82,7 @@ def _generator(info: FeedInfo, entries: list[FeedEntry]) -> FeedGenerator:
         fe.id(link)
         fe.guid(link, permalink=True)
         author = xml_text(c.author)
-        fe.title(f"{author} on “{xml_text(e.article_title)}”")
+        fe.title(gettext(info.words, WORDS["entry"]) % {"name": author, "title": xml_text(e.article_title)})
         fe.link(href=link)
         fe.author(name=author)
         fe.dc.dc_creator(author)
@@ -113,9 +125,12 @@ def thread_feed_files(site: dict, slug: str, entry: dict, comments: list[Comment
     base = site["feed_domain"]
     title = plain_title(entry.get("title", slug))
     date = entry.get("date")
+    words = site_language(site.get("lang"))
     info = FeedInfo(
-        title=f"Comments on “{title}”",
-        subtitle=f"Published comments on “{title}” at {site.get('sitename', '')}",
+        title=gettext(words, WORDS["thread"]) % {"title": title},
+        subtitle=gettext(words, WORDS["thread_about"]) % {"title": title,
+                                                                                  "site": site.get("sitename", "")},
+        words=words,
         page_url=entry["absolute_url"],
         atom_url=absolute(base, feeds.get("atom") or ""),
         rss_url=absolute(base, feeds.get("rss") or ""),
@@ -152,9 +167,11 @@ def site_feed_files(site: dict, threads: dict, recent: list[dict]) -> dict[str, 
     # Only an empty feed needs a date from elsewhere: the newest article's.
     dates = [] if items else [datetime.fromisoformat(t["date"]) for t in threads.values() if t.get("date")]
     sitename = site.get("sitename", "")
+    words = site_language(site.get("lang"))
     info = FeedInfo(
-        title=f"{sitename}: recent comments",
-        subtitle=f"The latest published comments at {sitename}",
+        title=gettext(words, WORDS["site"]) % {"site": sitename},
+        subtitle=gettext(words, WORDS["site_about"]) % {"site": sitename},
+        words=words,
         page_url=absolute(base, "/"),
         atom_url=absolute(base, spec.get("all_atom") or ""),
         rss_url=absolute(base, spec.get("all_rss") or ""),
@@ -185,9 +202,15 @@ FEED_KEY_ENTRY = ("title", "absolute_url", "date", "lang", "feeds")
 FEED_KEY_SITE = ("sitename", "feed_domain", "lang")
 
 
+def _feed_words(site: dict) -> list[str]:
+    """The feeds' own words in the site's language: a changed translation changes the feeds."""
+    lang = site_language(site.get("lang"))
+    return [gettext(lang, w) for w in WORDS.values()]
+
+
 def feed_key_context(site: dict) -> str:
     """Everything besides the thread that its feed key depends on (a cache of keys must include it)."""
-    return repr([FEEDS_FORMAT, _feedgen_version(), *(site.get(k) for k in FEED_KEY_SITE)])
+    return repr([FEEDS_FORMAT, _feedgen_version(), *(site.get(k) for k in FEED_KEY_SITE), _feed_words(site)])
 
 
 def thread_feed_key(site: dict, slug: str, entry: dict, digest: str) -> str:
@@ -197,5 +220,6 @@ def thread_feed_key(site: dict, slug: str, entry: dict, digest: str) -> str:
         FEEDS_FORMAT, _feedgen_version(), slug, digest,
         {k: entry.get(k) for k in FEED_KEY_ENTRY},
         {k: site.get(k) for k in FEED_KEY_SITE},
+        _feed_words(site),
     ]
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()

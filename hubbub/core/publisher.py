@@ -20,6 +20,7 @@ from typing import Any
 
 from .atomic import atomic_write, storage_fault
 from .feeds import site_feed_files, thread_feed_files, thread_feed_key
+from .i18n import site_language
 from .lock import publish_lock
 from .manifest import ManifestError, load_manifest
 from .publish_state import (
@@ -210,7 +211,8 @@ def _update_output(out: Path, changes: dict[str, tuple[list[Comment], str]], res
             result.problem(f"{slug!r} is not an article of the built site; its thread file is saved for the next build")
             continue
         article = ThreadArticle.from_manifest(slug, entry)
-        article.comments = comment_tree(comments, options["max_depth"], options["date_format"], options["timezone"])
+        article.comments = comment_tree(comments, options["max_depth"], options["date_format"], options["timezone"],
+                                        site_language(site.get("lang")))
         article.comment_count = len(conversation(comments))
         article.reactions = reaction_rows(comments)
         articles[slug] = article

@@ -22,6 +22,8 @@ from html import escape, unescape
 
 import jinja2
 
+from . import i18n
+
 BEGIN = "<!-- hubbub:comments begin {slug} -->"
 END = "<!-- hubbub:comments end {slug} -->"
 
@@ -87,6 +89,7 @@ def make_environment(site: dict) -> jinja2.Environment:
     env = jinja2.Environment(loader=loader, **templates.get("jinja_environment", {}))
     env.filters["strftime"] = DateFormatter()
     env.tests["plugin_enabled"] = partial(plugin_enabled, plugin_list=site["context"].get("PLUGINS", []))
+    i18n.install(env, i18n.site_language(site.get("lang")))  # as plugins/languages.py does for Pelican's
     return env
 
 

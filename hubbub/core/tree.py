@@ -17,16 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from markupsafe import Markup
 
 from .avatars import identicon_svg
+from .i18n import COMMENT_DATE_FORMAT, SOURCE_LANGUAGE, strftime
 from .threadfile import REACTION_TYPES, Comment, iso_utc, xml_text
 from .weburl import safe_url
 
 DEFAULT_MAX_DEPTH = 4
-DEFAULT_DATE_FORMAT = "%-d %B %Y at %H:%M"
-
-# English names, so that a date reads the same whatever locale the build or the service runs in.
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"]
-_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+DEFAULT_DATE_FORMAT = COMMENT_DATE_FORMAT
 
 
 @dataclass(slots=True)
@@ -82,12 +78,12 @@ def _zone(tz_name: str | None) -> ZoneInfo | None:
         return None  # an unknown zone shows UTC rather than failing the build
 
 
-def format_date(value: datetime, fmt: str, tz_name: str | None) -> str:
+def format_date(value: datetime, fmt: str, tz_name: str | None, lang: str = SOURCE_LANGUAGE) -> str:
+    """`value` in the site's time zone, in the site's language (names from Babel, not the process's
+    locale, so a date reads the same in the build and in the service)."""
     tz = _zone(tz_name)
     local = value.astimezone(tz) if tz else value
-    fmt = (fmt.replace("%B", _MONTHS[local.month - 1]).replace("%b", _MONTHS[local.month - 1][:3])
-           .replace("%A", _DAYS[local.weekday()]).replace("%a", _DAYS[local.weekday()][:3]))
-    return local.strftime(fmt)
+    return strftime(local, fmt, lang)
 
 
 def host_of(url: str) -> str:
@@ -104,6 +100,7 @@ def comment_tree(
     max_depth: int = DEFAULT_MAX_DEPTH,
     date_format: str = DEFAULT_DATE_FORMAT,
     timezone: str | None = None,
+    lang: str = SOURCE_LANGUAGE,
 ) -> list[CommentNode]:
     """Top-level nodes, replies nested under their parents up to `max_depth` levels.
 
@@ -133,7 +130,7 @@ def comment_tree(
             url=safe_url(xml_text(c.url)),
             html=Markup(xml_text(c.html)),
             created=iso_utc(c.created),
-            date=format_date(c.created, date_format, timezone),
+            date=format_date(c.created, date_format, timezone, lang),
             avatar=identicon_svg(c.author_key, xml_text(c.author)),
             depth=depth,
             reply_to=reply_to,

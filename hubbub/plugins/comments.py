@@ -37,6 +37,7 @@ from pelican import signals
 
 from hubbub import STATIC, TEMPLATES, THEME
 from hubbub.build import claim_output, current_build
+from hubbub.core import i18n
 from hubbub.core.atomic import atomic_write, write_if_changed
 from hubbub.core.background import ChildTask
 from hubbub.core.closing import build_date, close_after_days, meta_value, thread_closing
@@ -62,6 +63,7 @@ from hubbub.core.render import find_count_threads
 from hubbub.core.structured_data import article_region, posting
 from hubbub.core.threadfile import conversation, read_thread, thread_slugs
 from hubbub.core.tree import DEFAULT_DATE_FORMAT, DEFAULT_MAX_DEPTH, comment_tree, reaction_rows
+from hubbub.plugins import languages
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +160,8 @@ def _attach(article, tree, count, reactions=(), closed: bool = False, closes_at:
 
 def _tree(settings, comments):
     return comment_tree(
-        comments, settings["COMMENTS_MAX_DEPTH"], settings["COMMENTS_DATE_FORMAT"], settings.get("TIMEZONE")
+        comments, settings["COMMENTS_MAX_DEPTH"], settings["COMMENTS_DATE_FORMAT"], settings.get("TIMEZONE"),
+        i18n.site_language(settings.get("DEFAULT_LANG")),
     )
 
 
@@ -424,6 +427,7 @@ def _write_assets(output: Path, where: str | None) -> None:
 
 
 def register():
+    languages.register()  # the comment templates speak the site's language in any theme
     signals.initialized.connect(_initialized)
     signals.article_generator_finalized.connect(_articles_finalized)
     signals.all_generators_finalized.connect(_all_generators_finalized)

@@ -47,30 +47,35 @@ def _read_threads(comments_dir: Path, slugs) -> dict:
 
 ProfileError = profile_files.ProfileError
 
+def N_(text: str) -> str:
+    """gettext's marker: the text goes into the catalog; the theme translates it where it shows it."""
+    return text
+
+
 # Levels are earned at the given counts. Each track explains itself on the profile page.
 DEFAULT_ACCOLADES = (
     {
         "stat": "posts",
-        "track": "Writer",
-        "measure": "posts published",
-        "levels": ((1, "Published writer"), (5, "Regular writer"), (20, "Prolific writer"), (50, "Hub veteran")),
+        "track": N_("Writer"),
+        "measure": N_("posts published"),
+        "levels": ((1, N_("Published writer")), (5, N_("Regular writer")), (20, N_("Prolific writer")), (50, N_("Hub veteran"))),
     },
     {
         "stat": "comments_received",
-        "track": "Conversation starter",
-        "measure": "comments readers left on their posts",
+        "track": N_("Conversation starter"),
+        "measure": N_("comments readers left on their posts"),
         "levels": (
-            (1, "Conversation opener"),
-            (10, "Good conversation starter"),
-            (50, "Great conversation starter"),
-            (200, "Talk of the Hub"),
+            (1, N_("Conversation opener")),
+            (10, N_("Good conversation starter")),
+            (50, N_("Great conversation starter")),
+            (200, N_("Talk of the Hub")),
         ),
     },
     {
         "stat": "comments_written",
-        "track": "Community voice",
-        "measure": "comments written on the site",
-        "levels": ((1, "Joined the conversation"), (10, "Community regular"), (50, "Pillar of the community")),
+        "track": N_("Community voice"),
+        "measure": N_("comments written on the site"),
+        "levels": ((1, N_("Joined the conversation")), (10, N_("Community regular")), (50, N_("Pillar of the community"))),
     },
 )
 

@@ -3,8 +3,9 @@
 // pending comment, fills `parent` from Reply links, previews Markdown, and remembers name, email
 // and website only when the reader ticks "Save my name...". Keeps the edit token of each comment
 // sent from this browser and offers Edit and Delete on it until its edit window closes. Closes
-// the form when the thread's closing time passes before the next build. No framework, nothing
-// from a CDN.
+// the form when the thread's closing time passes before the next build. Its words come from the
+// page (the form's data-strings, JSON in the site's language); the English text is the key, and
+// the fallback. No framework, nothing from a CDN.
 (function () {
   "use strict";
 
@@ -25,6 +26,16 @@
   const submitButton = form.querySelector('button[type="submit"]');
   const saveBox = form.querySelector(".save-info");
   const saveInput = document.getElementById("comment-save");
+  const strings = (() => {
+    try {
+      return JSON.parse(form.dataset.strings || "{}") || {};
+    } catch (err) {
+      return {};
+    }
+  })();
+  // The page's translation of `text`, with %(name)s filled from `values`.
+  const t = (text, values) => (strings[text] || text).replace(/%\((\w+)\)s/g, (m, name) =>
+    values && name in values ? String(values[name]) : m);
 
   function usableStorage(kind) {
     try {
@@ -93,7 +104,7 @@
     const body = field("body").value;
     preview.innerHTML = body.trim()
       ? markdown(body)
-      : '<p class="preview-empty">Nothing to preview yet.</p>';
+      : '<p class="preview-empty">' + escapeHtml(t("Nothing to preview yet.")) + "</p>";
   }
 
   if (previewButton && preview) {
@@ -102,7 +113,7 @@
       const show = preview.hidden;
       preview.hidden = !show;
       previewButton.setAttribute("aria-expanded", String(show));
-      previewButton.textContent = show ? "Hide preview" : "Preview";
+      previewButton.textContent = show ? t("Hide preview") : t("Preview");
       if (show) renderPreview();
     });
     field("body").addEventListener("input", () => {
@@ -154,18 +165,18 @@
       if (input) first = first || input;
       else loose.push(String(fields[name]));
     });
-    const summary = (answer && answer.error) || "Please correct the highlighted fields.";
+    const summary = (answer && answer.error) || t("Please correct the highlighted fields.");
     showStatus([summary].concat(loose).join(" "));
     (first || status).focus();
   }
 
   function checkLocally(data) {
     const problems = {};
-    if (!data.body) problems.body = "Please write a comment.";
-    if (!data.author) problems.author = "Please give your name.";
-    if (!data.email) problems.email = "Please give your email address; it is never published.";
-    else if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(data.email)) problems.email = "This does not look like an email address.";
-    if (data.url && !/^https?:\/\/\S+$/i.test(data.url)) problems.url = "A website address starts with http:// or https://.";
+    if (!data.body) problems.body = t("Please write a comment.");
+    if (!data.author) problems.author = t("Please give your name.");
+    if (!data.email) problems.email = t("Please give your email address; it is never published.");
+    else if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(data.email)) problems.email = t("This does not look like an email address.");
+    if (data.url && !/^https?:\/\/\S+$/i.test(data.url)) problems.url = t("A website address starts with http:// or https://.");
     return Object.keys(problems).length ? problems : null;
   }
 
@@ -179,18 +190,20 @@
 
   function setParent(id, author) {
     field("parent").value = id;
-    replying.textContent = "Replying to ";
     const who = document.createElement("strong");
-    who.textContent = author || "comment " + id;
+    who.textContent = author || t("comment %(id)s", { id });
     const cancel = document.createElement("button");
     cancel.type = "button";
     cancel.className = "cancel-reply secondary";
-    cancel.textContent = "Cancel reply";
+    cancel.textContent = t("Cancel reply");
     cancel.addEventListener("click", () => {
       clearParent();
       field("body").focus();
     });
-    replying.append(who, " ", cancel);
+    // "Replying to %(name)s": the name goes where the translation puts it.
+    const [before, after] = t("Replying to %(name)s").split("%(name)s");
+    replying.textContent = "";
+    replying.append(before || "", who, after || "", " ", cancel);
     replying.hidden = false;
   }
 
@@ -234,8 +247,8 @@
     const note = document.createElement("span");
     note.className = "pending-label";
     note.textContent = entry.status === "published"
-      ? "Published."
-      : "Your comment is awaiting moderation. Only you can see it.";
+      ? t("Published.")
+      : t("Your comment is awaiting moderation. Only you can see it.");
     head.append(who, " ", note);
     const body = document.createElement("div");
     body.className = "comment-body";
@@ -383,7 +396,7 @@
 
   function refused(id, response, answer) {
     const item = commentItem(id);
-    const message = (answer && answer.error) || "This comment can no longer be changed.";
+    const message = (answer && answer.error) || t("This comment can no longer be changed.");
     if (response.status === 403 || response.status === 409 || response.status === 404) {
       rememberEditable(id, null);
       dropControls(id);
@@ -408,7 +421,7 @@
     editor.className = "own-editor";
     const label = document.createElement("label");
     label.htmlFor = "own-edit-" + id;
-    label.textContent = "Your comment";
+    label.textContent = t("Your comment");
     const area = document.createElement("textarea");
     area.id = "own-edit-" + id;
     area.rows = 6;
@@ -423,10 +436,10 @@
       body.hidden = false;
       if (bar) bar.hidden = false;
     };
-    const save = ownButton("Save", "own-save", () => {
+    const save = ownButton(t("Save"), "own-save", () => {
       const text = area.value.trim();
       if (!text) {
-        problem.textContent = "Please write a comment.";
+        problem.textContent = t("Please write a comment.");
         problem.hidden = false;
         area.focus();
         return;
@@ -440,8 +453,8 @@
             body.innerHTML = markdown(text); // escaped subset: see markdown()
             close();
             ownNote(item, answer.status === "published"
-              ? "Edited. The new text replaces the old one on the page in a moment."
-              : "Your comment is awaiting moderation. Only you can see it.");
+              ? t("Edited. The new text replaces the old one on the page in a moment.")
+              : t("Your comment is awaiting moderation. Only you can see it."));
           } else if (response.status === 400) {
             problem.textContent = String((answer.fields && answer.fields.body) || answer.error || "");
             problem.hidden = false;
@@ -451,12 +464,12 @@
           }
         })
         .catch(() => {
-          problem.textContent = "Your edit could not be sent. Check your connection and try again.";
+          problem.textContent = t("Your edit could not be sent. Check your connection and try again.");
           problem.hidden = false;
         })
         .finally(() => { save.disabled = false; });
     });
-    const cancel = ownButton("Cancel", "own-cancel", close);
+    const cancel = ownButton(t("Cancel"), "own-cancel", close);
     editor.append(label, area, problem, save, " ", cancel);
     body.hidden = true;
     if (bar) bar.hidden = true;
@@ -472,8 +485,8 @@
     ask.className = "own-confirm";
     ask.setAttribute("role", "alert");
     const question = document.createElement("span");
-    question.textContent = "Delete this comment for good?";
-    const yes = ownButton("Delete", "own-delete-yes", () => {
+    question.textContent = t("Delete this comment for good?");
+    const yes = ownButton(t("Delete"), "own-delete-yes", () => {
       yes.disabled = true;
       send("DELETE", id, { edit_token: entry.token })
         .then(({ response, answer }) => {
@@ -483,7 +496,7 @@
             const gone = document.createElement("p");
             gone.className = "own-deleted";
             gone.setAttribute("role", "status");
-            gone.textContent = "Your comment is deleted.";
+            gone.textContent = t("Your comment is deleted.");
             item.querySelector(":scope > article").replaceChildren(gone);
           } else {
             ask.remove();
@@ -492,10 +505,10 @@
         })
         .catch(() => {
           ask.remove();
-          ownStatus(item, "Your comment could not be deleted. Check your connection and try again.");
+          ownStatus(item, t("Your comment could not be deleted. Check your connection and try again."));
         });
     });
-    const no = ownButton("Keep it", "own-delete-no", () => ask.remove());
+    const no = ownButton(t("Keep it"), "own-delete-no", () => ask.remove());
     ask.append(question, " ", yes, " ", no);
     item.querySelector(":scope > article").appendChild(ask);
     no.focus();
@@ -506,10 +519,10 @@
     if (!item || item.querySelector(":scope > article .own-actions")) return;
     const bar = document.createElement("p");
     bar.className = "own-actions";
-    const edit = ownButton("Edit", "own-edit", () => startEdit(id));
-    edit.setAttribute("aria-label", "Edit your comment");
-    const remove = ownButton("Delete", "own-delete", () => startDelete(id));
-    remove.setAttribute("aria-label", "Delete your comment");
+    const edit = ownButton(t("Edit"), "own-edit", () => startEdit(id));
+    edit.setAttribute("aria-label", t("Edit your comment"));
+    const remove = ownButton(t("Delete"), "own-delete", () => startDelete(id));
+    remove.setAttribute("aria-label", t("Delete your comment"));
     bar.append(edit, " ", remove);
     item.querySelector(":scope > article").appendChild(bar);
     // The window closes: the service would refuse now, so stop offering.
@@ -564,12 +577,12 @@
   }
 
   function failed(response) {
-    if (response.status === 413) showStatus("Your comment is too long to send. Please shorten it.");
-    else if (response.status === 429) showStatus("You are commenting faster than we allow. Please wait a minute and send again; your text is still here.");
-    else if (response.status === 404) showStatus("This article does not take comments.");
+    if (response.status === 413) showStatus(t("Your comment is too long to send. Please shorten it."));
+    else if (response.status === 429) showStatus(t("You are commenting faster than we allow. Please wait a minute and send again; your text is still here."));
+    else if (response.status === 404) showStatus(t("This article does not take comments."));
     else if (response.status === 403) closeForm();
-    else if (response.status === 503) showStatus("The comments cannot be stored for a moment. Please send again in half a minute; your text is still here.");
-    else showStatus("The comment service had a problem (" + response.status + "). Please try again in a moment; your text is still here.");
+    else if (response.status === 503) showStatus(t("The comments cannot be stored for a moment. Please send again in half a minute; your text is still here."));
+    else showStatus(t("The comment service had a problem (%(status)s). Please try again in a moment; your text is still here.", { status: response.status }));
     status.focus();
   }
 
@@ -589,7 +602,7 @@
     };
     const problems = checkLocally(data);
     if (problems) {
-      showErrors({ error: "Please correct the highlighted fields.", fields: problems });
+      showErrors({ error: t("Please correct the highlighted fields."), fields: problems });
       return;
     }
     submitButton.disabled = true;
@@ -605,7 +618,7 @@
         else failed(response);
       }))
       .catch(() => {
-        showStatus("Your comment could not be sent. Check your connection and try again; your text is still here.");
+        showStatus(t("Your comment could not be sent. Check your connection and try again; your text is still here."));
         status.focus();
       })
       .finally(() => {

@@ -1,7 +1,9 @@
 // The search page: Pagefind's JavaScript API (pagefind/pagefind.js, written by `hubbub build`)
 // drawing results with the theme's own markup. The query and filters live in the address
 // (?q=...&author=...), so the header box, shared links and the back button all work. Text from
-// the index is only ever set as text; excerpts keep Pagefind's <mark> and nothing else.
+// the index is only ever set as text; excerpts keep Pagefind's <mark> and nothing else. Its words
+// come from the page (the .search element's data-strings, in the site's language); the English
+// text is the key, and the fallback.
 const root = document.querySelector(".search");
 const form = root && root.querySelector(".search-form");
 
@@ -27,6 +29,23 @@ if (form) {
   let results = [];
   let shown = 0;
   let timer = null;
+
+  let strings = {};
+  try {
+    strings = JSON.parse(root.dataset.strings || "{}") || {};
+  } catch (err) {
+    strings = {};
+  }
+  const fill = (text, values) => text.replace(/%\((\w+)\)s/g, (m, name) =>
+    values && name in values ? String(values[name]) : m);
+  const t = (text, values) => fill(typeof strings[text] === "string" ? strings[text] : text, values);
+  // Plurals: the page gives each of the language's plural categories (Intl.PluralRules) its form.
+  const plurals = new Intl.PluralRules(document.documentElement.lang || "en");
+  const tn = (singular, plural, n, values) => {
+    const forms = strings[singular];
+    const form = forms && typeof forms === "object" ? forms[plurals.select(n)] || forms.other : null;
+    return fill(form || (n === 1 ? singular : plural), { num: n, ...values });
+  };
 
   function load() {
     if (!loading) {
@@ -99,7 +118,7 @@ if (form) {
       const sublist = el("ul", "search-subresults");
       for (const sub of subs.slice(0, 3)) {
         const li = el("li");
-        const label = kind === "Comments" ? "Comment by " + sub.title : sub.title;
+        const label = kind === "Comments" ? t("Comment by %(name)s", { name: sub.title }) : sub.title;
         li.append(link(sub.url, label), document.createTextNode(": "), ...excerptNodes(sub.excerpt));
         sublist.append(li);
       }
@@ -126,10 +145,17 @@ if (form) {
   }
 
   function describe(count, query, chosen) {
-    const what = query ? "“" + query + "”" : "these filters";
-    const narrowed = Object.keys(chosen).length && query ? " with these filters" : "";
-    if (!count) return "No results for " + what + narrowed + ". Try fewer or different words, or clear a filter.";
-    return count + (count === 1 ? " result" : " results") + " for " + what + narrowed + ".";
+    const filtered = Object.keys(chosen).length > 0;
+    if (!count) {
+      if (!query) return t("No results for these filters. Try fewer or different words, or clear a filter.");
+      return filtered
+        ? t("No results for “%(query)s” with these filters. Try fewer or different words, or clear a filter.", { query })
+        : t("No results for “%(query)s”. Try fewer or different words, or clear a filter.", { query });
+    }
+    if (!query) return tn("%(num)s result for these filters.", "%(num)s results for these filters.", count);
+    return filtered
+      ? tn("%(num)s result for “%(query)s” with these filters.", "%(num)s results for “%(query)s” with these filters.", count, { query })
+      : tn("%(num)s result for “%(query)s”.", "%(num)s results for “%(query)s”.", count, { query });
   }
 
   async function showMore(id) {
@@ -170,7 +196,7 @@ if (form) {
       status.textContent = describe(results.length, query, chosen);
     } catch (err) {
       if (id !== generation) return;
-      status.textContent = "Search is not available right now. The archives, tags and categories list every post.";
+      status.textContent = t("Search is not available right now. The archives, tags and categories list every post.");
       list.replaceChildren();
       more.hidden = true;
     }
@@ -190,7 +216,8 @@ if (form) {
       if (!select) continue;
       const values = Object.entries(all[name] || {}).sort((a, b) => a[0].localeCompare(b[0]));
       for (const [value] of values) {
-        const option = el("option", null, value);
+        // Kinds are the index's own words (Post, Page, Writer, Comments): shown translated.
+        const option = el("option", null, name === "type" ? t(value) : value);
         option.value = value;
         select.append(option);
       }

@@ -1,0 +1,51 @@
+"""The site's language in every page: Hubbub's gettext catalog in the templates, dates in words of
+that language (hubbub.core.i18n).
+
+Every generator's Jinja environment gets the i18n extension with the catalog of DEFAULT_LANG (the
+fast publisher sets its own up the same way: hubbub.core.render), and every article and page a
+`locale_date` whose month and day names are in it. The comments plugin registers this one too, so
+any theme that includes Hubbub's comment templates gets their translations.
+"""
+
+from __future__ import annotations
+
+from pelican import signals
+
+from hubbub.core import i18n
+
+
+def _language(settings: dict) -> str:
+    return i18n.site_language(settings.get("DEFAULT_LANG"))
+
+
+def _generator_init(generator) -> None:
+    i18n.install(generator.env, _language(generator.settings))
+
+
+def _dated(contents, lang: str) -> None:
+    for content in contents:
+        fmt = getattr(content, "date_format", None) or i18n.DATE_FORMAT
+        if getattr(content, "date", None) is not None:
+            content.locale_date = i18n.strftime(content.date, fmt, lang)
+        if getattr(content, "modified", None) is not None:
+            content.locale_modified = i18n.strftime(content.modified, fmt, lang)
+
+
+def _articles_finalized(generator) -> None:
+    lang = _language(generator.settings)
+    for name in ("articles", "translations", "hidden_articles", "hidden_translations", "drafts",
+                 "drafts_translations"):
+        _dated(getattr(generator, name, ()), lang)
+
+
+def _pages_finalized(generator) -> None:
+    lang = _language(generator.settings)
+    for name in ("pages", "translations", "hidden_pages", "hidden_translations", "draft_pages",
+                 "draft_translations"):
+        _dated(getattr(generator, name, ()), lang)
+
+
+def register():
+    signals.generator_init.connect(_generator_init)
+    signals.article_generator_finalized.connect(_articles_finalized)
+    signals.page_generator_finalized.connect(_pages_finalized)
