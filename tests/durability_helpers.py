@@ -42,8 +42,8 @@ SEED: dict[str, list[dict]] = {
         _comment(5, "spam", thread=OTHER),
         _comment(6, "published", thread=OTHER, source="import", import_key="wordpress:old.example:6"),
     ],
-    "jobs": [  # a publish nobody ran yet: the upgraded service must run it
-        {"id": 1, "kind": "publish", "key": SLUG, "payload": json.dumps({"thread": SLUG}), "due_at": T,
+    "jobs": [  # a publish nobody ran yet, the service must run it (its id clear of the periodic jobs)
+        {"id": 1001, "kind": "publish", "key": SLUG, "payload": json.dumps({"thread": SLUG}), "due_at": T,
          "attempts": 0, "generation": 0, "locked_by": None, "locked_until": None, "last_error": None, "created": T},
     ],
     "service_state": [{"name": "akismet", "value": json.dumps({"state": "ok"}), "updated": T}],
@@ -149,29 +149,35 @@ def api_ids(client, token: str = TOKEN) -> dict[str, list[int]]:
     return found
 
 
-def waiting_jobs(app) -> list[tuple[str, str]]:
+def waiting_jobs(app) -> list[tuple[str, str | int]]:
+    """(kind, what it is for) of every job waiting to run but the periodic ones."""
     from sqlalchemy import select
 
     from comments_service.models import Job
 
     with hub_of(app).sessions() as s:
-        return [(j.kind, j.key) for j in s.scalars(select(Job).where(Job.kind.not_in(PERIODIC)).order_by(Job.id))]
+        return [(j.kind, j.key or j.payload.get("comment"))
+                for j in s.scalars(select(Job).where(Job.kind.not_in(PERIODIC)).order_by(Job.id))]
 
 
-def assert_service_finds_everything(app, written: dict[str, list[dict]]) -> None:
-    """The service started on the database shows every seeded comment, lets the seeded moderator
-    in (password and token), runs the seeded job, and moderates and publishes as usual.
+def assert_service_finds_everything(app, written: dict[str, list[dict]], posted: tuple[int, ...] = ()) -> None:
+    """The service started on the database shows every seeded comment (and the `posted` ones,
+    waiting for their check), lets the seeded moderator in (password and token), runs the waiting
+    jobs, and moderates and publishes as usual.
 
     A database from before there were accounts gets its first one now, as its owner would."""
     if "moderators" not in written:
         with hub_of(app).engine.begin() as conn:
             seed(conn, ["moderators", "api_tokens"])
     client = app.test_client()
-    assert api_ids(client) == BY_STATUS
+    assert api_ids(client) == {**BY_STATUS, "pending": sorted(BY_STATUS["pending"] + list(posted))}
     login(client, EMAIL)
-    assert ("publish", SLUG) in waiting_jobs(app)
+    waiting = {("publish", SLUG)} | {("check", i) for i in posted}
+    assert waiting <= set(waiting_jobs(app))
     run_jobs(app)
-    assert waiting_jobs(app) == []
+    assert not waiting & set(waiting_jobs(app)), waiting_jobs(app)  # they ran (a rebuild they ask for may wait)
+    listed = api_ids(client)
+    assert set(posted) <= {i for ids in listed.values() for i in ids}  # checked, not lost
     assert sorted(published_ids(app, SLUG)) == [1, 2]  # the seeded job published the thread
     r = client.post("/api/moderation/comments/3/approve", headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code == 200 and r.get_json()["status"] == "published", r.get_data(as_text=True)
