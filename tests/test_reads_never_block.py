@@ -1,7 +1,9 @@
 """Reads never block writers: read sessions take no write lock (and cannot write).
 
 A long `hubbub export` is held open half-way through its rows while comments keep being posted:
-every POST is accepted while the export is still reading, and the export is one snapshot.
+every POST is accepted while the export is still reading, and the export is one snapshot. The
+other way round, the moderation queue, its API and the health answer are served while a writer
+holds its transaction open.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import io
 import threading
 
 import pytest
-from moderation_helpers import insert_comments
+from moderation_helpers import fast_password_hashing, insert_comments, logged_in, make_token
 from service_helpers import comments, hub_of, post
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
@@ -20,7 +22,7 @@ from comments_service.models import Comment
 
 ROWS = 1200  # more than two of the export's batches
 POSTS = 5
-SAFETY = 120  # seconds: only so that a broken lock fails the test instead of hanging it
+SAFETY = 10  # seconds: only so that a broken lock fails the test instead of hanging it
 
 
 class PausingOutput(io.StringIO):
@@ -84,3 +86,46 @@ def test_a_read_session_that_writes_fails_loudly(service_env, make_app, slug):
     insert_comments(app, 2, slug)
     with hub.sessions() as s:
         assert s.scalar(select(func.count(Comment.id))) == 2
+
+
+def test_the_queue_and_its_api_are_served_while_a_writer_holds_its_transaction(service_env, make_app, slug,
+                                                                             monkeypatch):
+    fast_password_hashing(monkeypatch)
+    app = make_app(service_env)
+    hub = hub_of(app)
+    browser = logged_in(app)
+    _, token = make_token(app)
+    api = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/moderation/comments", headers=auth).status_code == 200  # notes the token's use
+    ids = insert_comments(app, 3, slug)
+    writing, release = threading.Event(), threading.Event()
+
+    def writer():
+        with hub.transaction() as s:
+            s.add(Comment(thread=slug, author="Slow", email="w@example.org", body="w", html="<p>w</p>"))
+            s.flush()
+            writing.set()
+            assert release.wait(SAFETY)
+
+    holder = threading.Thread(target=writer)
+    holder.start()
+    answers: dict = {}
+
+    def read():
+        listed = api.get("/api/moderation/comments?status=pending", headers=auth)
+        answers["api"] = (listed.status_code, sorted(c["id"] for c in listed.get_json()["comments"]))
+        answers["queue"] = browser.get("/moderate/").status_code
+        answers["health"] = api.get("/api/health").status_code
+
+    try:
+        assert writing.wait(SAFETY)
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(SAFETY)
+        assert not reader.is_alive(), "a read waited for the writer"
+    finally:
+        release.set()
+        holder.join(SAFETY)
+    # The writer's uncommitted comment is not seen; the committed ones are.
+    assert answers == {"api": (200, sorted(ids)), "queue": 200, "health": 200}
