@@ -43,13 +43,12 @@ def token_required(view):
             if found is not None:
                 s.expunge_all()
                 g.api_moderator, g.api_token = found[0], found[1].name
-        if found is not None:
-            note_token_use(current_hub(), found[1])
         if found is None:
             response = api_error(401, "A valid moderation token is required: send Authorization: Bearer TOKEN "
                                       "(create one with `hubbub token create EMAIL`).")
             response.headers["WWW-Authenticate"] = 'Bearer realm="hubbub-moderation"'
             return response
+        note_token_use(current_hub(), found[1])
         return view(*args, **kwargs)
 
     return wrapped
