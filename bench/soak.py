@@ -206,9 +206,9 @@ def hubbub_cli(env: dict, *args: str, stdin: str = "") -> str:
     return done.stdout
 
 
-def run_load(load: Load, rate: float, seconds: float, sample, tally: Tally) -> None:
-    """Send requests at `rate` per second for `seconds`, in MIX's proportions, from a pool of senders."""
-    kinds = [k for k, w in MIX.items() for _ in range(w)]
+def run_load(load: Load, mix: dict, rate: float, seconds: float, sample, tally: Tally) -> None:
+    """Send requests at `rate` per second for `seconds`, in the mix's proportions, from a pool of senders."""
+    kinds = [k for k, w in mix.items() for _ in range(w)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
         start = time.monotonic()
         n = 0
@@ -262,6 +262,18 @@ def check_nothing_lost(engine, port: int, threads: dict, tally: Tally) -> dict:
             "approved": len(set(tally.approved))}
 
 
+def parse_mix(text: str) -> dict[str, int]:
+    mix = {}
+    for part in text.split(","):
+        kind, _, weight = part.partition("=")
+        if kind.strip() not in MIX or not weight.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"{part!r}: use KIND=WEIGHT with KIND one of {', '.join(MIX)}")
+        mix[kind.strip()] = int(weight)
+    if not sum(mix.values()):
+        raise argparse.ArgumentTypeError("every weight is 0: give at least one kind a weight")
+    return mix
+
+
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(p / 100 * len(values)))] if values else float("nan")
@@ -271,6 +283,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="how long the load runs (default 10)")
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second, all kinds (default 20)")
+    parser.add_argument("--mix", type=parse_mix, default=MIX,
+                        help="weights of the kinds of request, e.g. thread=50,page=50 for reads alone "
+                             f"(default {','.join(f'{k}={v}' for k, v in MIX.items())})")
     parser.add_argument("--database-url", help="an empty database to use instead of a fresh SQLite file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (site, database, logs)")
     args = parser.parse_args()
@@ -307,7 +322,7 @@ def main() -> int:
         print(f"soak: {args.minutes:g} min at {args.rate:g} req/s against gunicorn on :{port} "
               f"({'SQLite' if not args.database_url else args.database_url.split(':')[0]}); "
               f"memory after {warmup:.0f} s of warm-up vs at the end", flush=True)
-        run_load(load, args.rate, seconds, lambda t: samples.append((t, gunicorn_rss_mb(pgid))), tally)
+        run_load(load, args.mix, args.rate, seconds, lambda t: samples.append((t, gunicorn_rss_mb(pgid))), tally)
         samples.append((seconds, gunicorn_rss_mb(pgid)))
         from sqlalchemy import create_engine
 
