@@ -102,6 +102,15 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
+            read_only = bool(conn.get_execution_options().get(_READ_ONLY))
+            info = conn.connection.info
+            if info.get(_READ_ONLY, False) != read_only:  # a pooled connection serves both kinds
+                conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+                info[_READ_ONLY] = read_only
+            if read_only:
+                # WAL readers see a snapshot and never wait for writers, nor writers for them.
+                conn.exec_driver_sql("BEGIN")
+                return
             # IMMEDIATE takes the write lock up front: no lock upgrades, so no deadlock errors.
             dbapi_conn = conn.connection.dbapi_connection
             if gate is not None and not dbapi_conn.holds_gate:
@@ -138,6 +147,17 @@ def unsynced_transaction(engine: Engine):
                 yield conn
         finally:
             raw.execute("PRAGMA synchronous=FULL")
+
+
+_READ_ONLY = "hubbub_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool for reading: its transactions refuse to write (PRAGMA query_only on
+    SQLite, a READ ONLY transaction on PostgreSQL) and, on SQLite, never queue on the write gate."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(postgresql_readonly=True)
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

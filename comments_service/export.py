@@ -64,7 +64,9 @@ def iter_comments(session, where=None, batch: int = 500) -> Iterator[Comment]:
 
 def write_export(hub, out: IO[str]) -> int:
     """Write the whole export to `out`; returns the number of comments."""
-    with hub.transaction() as s:  # one transaction: a consistent snapshot on PostgreSQL
+    with hub.sessions() as s:  # a read session: writers carry on while a long export runs
+        if hub.engine.dialect.name == "postgresql":  # one snapshot throughout, as SQLite's read has
+            s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         total = s.scalar(select(func.count(Comment.id)))
         header = {"format": FORMAT, "version": VERSION, "exported": utcnow().isoformat(),
                   "database": hub.engine.dialect.name, "count": total}

@@ -30,9 +30,12 @@ class Hub:
         self.config = config
         self.engine = db.make_engine(config.database_url)
         db.migrate(self.engine, config.instance_dir)
-        self.sessions = db.make_sessionmaker(self.engine)
+        # Reads use `sessions()`: read-only, so they never hold up a writer (nor can they write);
+        # writes use `transaction()` (or, to decide at the end whether to commit, `write_sessions()`).
+        self.sessions = db.make_sessionmaker(db.read_only(self.engine))
+        self.write_sessions = db.make_sessionmaker(self.engine)
         # New comments: concurrent ones share a commit (one fsync), see group_commit.py.
-        self.group_commit = GroupCommit(self.sessions, self.jobs_committed)
+        self.group_commit = GroupCommit(self.write_sessions, self.jobs_committed)
         self.threads = Threads(config.output_dir)
         self.articles = ArticleIndex(self)  # article addresses → slugs, for webmentions
         self.guards = Guards(RulesFile(config.blocklist_file), RulesFile(config.moderation_words_file),
@@ -60,7 +63,7 @@ class Hub:
         When the block enqueued jobs, whoever runs jobs is woken as soon as the commit lands:
         the in-process runner thread, or the Redis queue of `hubbub worker`.
         """
-        with self.sessions() as session:
+        with self.write_sessions() as session:
             with session.begin():
                 yield session
             if jobs_added(session):

@@ -98,3 +98,33 @@ def test_clear_errors(site_dir, tmp_path, make_app):
     make_app(env)
     onto_itself = hubbub(env, "backup", live)
     assert onto_itself.exit_code == 1 and "is the live database itself" in onto_itself.output
+
+
+def test_restore_drill_the_service_started_on_a_backup_finds_everything(site_dir, tmp_path, make_app):
+    """Back up a live database with rows in every table, put the copy in place of a lost one, and
+    start the service on it: every comment, account and waiting job is there and works."""
+    import shutil
+
+    from durability_helpers import OTHER, assert_rows_kept, assert_service_finds_everything, seed
+    from service_helpers import post
+
+    env = env_for(site_dir, tmp_path, f"sqlite:///{tmp_path / 'live.db'}")
+    live = make_app(env)
+    with hub_of(live).engine.begin() as conn:
+        written = seed(conn)
+    client = live.test_client()
+    posted = []
+    for i in range(3):  # and comments posted through the service, each waiting for its check
+        r = post(client, OTHER, body=f"Posted before the backup {i}")
+        assert r.status_code == 202, r.get_data(as_text=True)
+        posted.append(r.get_json()["id"])
+    result = hubbub(env, "backup", tmp_path / "backups" / "drill.db")
+    assert result.exit_code == 0, result.output
+    assert post(client, OTHER, body="Posted after the backup").status_code == 202  # not in the copy
+
+    restored_db = tmp_path / "restored" / "comments.db"  # the lost server's replacement
+    restored_db.parent.mkdir()
+    shutil.copy(tmp_path / "backups" / "drill.db", restored_db)
+    restored = make_app(env_for(site_dir, tmp_path / "restored", f"sqlite:///{restored_db}"))
+    assert_rows_kept(hub_of(restored).engine, written)
+    assert_service_finds_everything(restored, written, tuple(posted))

@@ -23,7 +23,7 @@ from ..hub import current_hub
 from ..models import KINDS, STATUSES, Comment
 from ..webmention.review import mention_facts
 from . import actions
-from .auth import bearer_token, token_moderator
+from .auth import bearer_token, note_token_use, token_moderator
 from .queries import forget_today, search_filter
 from .scope import restrict
 
@@ -38,16 +38,17 @@ def token_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         token = bearer_token()
-        with current_hub().transaction() as s:
+        with current_hub().sessions() as s:
             found = token_moderator(s, token) if token else None
             if found is not None:
-                s.expunge(found[0])
+                s.expunge_all()
                 g.api_moderator, g.api_token = found[0], found[1].name
         if found is None:
             response = api_error(401, "A valid moderation token is required: send Authorization: Bearer TOKEN "
                                       "(create one with `hubbub token create EMAIL`).")
             response.headers["WWW-Authenticate"] = 'Bearer realm="hubbub-moderation"'
             return response
+        note_token_use(current_hub(), found[1])
         return view(*args, **kwargs)
 
     return wrapped

@@ -16,7 +16,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort, current_app, g, redirect, request, session, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..hub import current_hub
 from ..i18n import _
@@ -198,10 +198,16 @@ def token_moderator(session, token: str) -> tuple[Moderator, ApiToken] | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     if row is None or row.revoked is not None or row.moderator.disabled:
         return None
+    return row.moderator, row
+
+
+def note_token_use(hub, row: ApiToken) -> None:
+    """Record when a token was last used: at most one write a minute per token, so that the
+    API's reads stay reads."""
     now = utcnow()
     if row.last_used is None or (now - row.last_used).total_seconds() > 60:
-        row.last_used = now  # at most one write a minute per token
-    return row.moderator, row
+        with hub.transaction() as s:
+            s.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used=now))
 
 
 def bearer_token() -> str | None:

@@ -41,7 +41,7 @@ def send_cmd(post: str | None, dry_run: bool):
         if not public_site(hub):
             click.echo(f"Note: the site's address {hub.site_url()} is not public, so the other sites cannot "
                        "check these webmentions (set SITEURL in publishconf.py and build with --publish).")
-        with hub.sessions() as s:
+        with hub.write_sessions() as s:
             transaction = s.begin()
             due = scan(hub, s, thread=slug, force=slug is not None)
             planned = [(row.id, row.source, row.target, row.linked) for row in due]
