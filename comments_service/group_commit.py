@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from .jobs import jobs_added
+from .outage import database_outage
 
 T = TypeVar("T")
 
@@ -85,8 +86,10 @@ class GroupCommit:
                         try:
                             with contextlib.nullcontext() if alone else session.begin_nested():
                                 work.result = work.fn(session)
-                        except Exception as exc:  # this piece's fault: only its savepoint is rolled back
-                            work.error = exc
+                        except Exception as exc:
+                            if database_outage(exc):
+                                raise  # the connection is gone: the whole batch fails with it (503 each)
+                            work.error = exc  # this piece's fault: only its savepoint is rolled back
                     if alone and batch[0].error is not None:
                         raise batch[0].error
                 wake = jobs_added(session)

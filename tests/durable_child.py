@@ -32,58 +32,74 @@ BODY = re.compile(r"^Comment \d+ of writer \d+\.$")
 
 
 def install(app, point: str, nth: int, cut_path: str) -> None:
-    """Make the process die at the nth time it reaches `point`."""
+    """Make the process die at the nth time it reaches `point` in a comment's write transaction.
+
+    Read sessions run beside the writer (they take no write lock), so what a transaction inserted is
+    kept per connection, and only write transactions count."""
     hub = app.extensions["hubbub"]
     engine = hub.engine
     seen = {"n": 0}
-    in_transaction: list[str] = []  # bodies inserted by the open transaction (one writer at a time)
     lock = threading.Lock()
+
+    def inserted(conn) -> list[str]:  # bodies the connection's open transaction inserted
+        return conn.info.setdefault("comment_bodies", [])
+
+    def writing(conn) -> bool:
+        options = conn.get_execution_options()
+        return not (options.get("hubbub_read_only") or options.get("postgresql_readonly"))
 
     @event.listens_for(engine, "begin")
     def _(conn):
-        in_transaction.clear()
+        conn.info["comment_bodies"] = []
 
     @event.listens_for(engine, "after_cursor_execute")
     def _(conn, cursor, statement, parameters, *args):
         if statement.lstrip().upper().startswith("INSERT INTO COMMENTS"):
             values = parameters.values() if isinstance(parameters, dict) else parameters
-            in_transaction.extend(v for v in values if isinstance(v, str) and BODY.match(v))
+            inserted(conn).extend(v for v in values if isinstance(v, str) and BODY.match(v))
 
-    def reached() -> None:
+    def reached(bodies: list[str]) -> None:
+        """`bodies`: what the transaction being cut had inserted, for the parent to look for."""
         with lock:
             seen["n"] += 1
             if seen["n"] >= nth:
                 with open(cut_path, "w") as fh:
-                    json.dump(in_transaction, fh)
+                    json.dump(bodies, fh)
                     fh.flush()
                     os.fsync(fh.fileno())
                 os._exit(DIED)
 
     if point == "before-begin":  # first of the begin listeners: before BEGIN IMMEDIATE is sent
-        event.listen(engine, "begin", lambda conn: reached(), insert=True)
+        event.listen(engine, "begin", lambda conn: reached([]) if writing(conn) else None, insert=True)
     elif point == "after-insert":
         @event.listens_for(engine, "after_cursor_execute")
         def _(conn, cursor, statement, *args):
             if statement.lstrip().upper().startswith("INSERT INTO COMMENTS"):
-                reached()
+                reached(inserted(conn))
     elif point == "before-commit":  # the engine's commit event comes before the database's COMMIT
-        event.listen(engine, "commit", lambda conn: reached())
+        event.listen(engine, "commit", lambda conn: reached(inserted(conn)) if inserted(conn) else None)
     elif point == "after-commit":  # committed, waiters not yet told (a SAVEPOINT's release does not count)
-        @event.listens_for(hub.sessions, "after_commit")
+        committing = threading.local()  # the engine's commit event and the session's after_commit share a thread
+
+        @event.listens_for(engine, "commit")
+        def _(conn):
+            committing.bodies = list(inserted(conn))
+
+        @event.listens_for(hub.write_sessions, "after_commit")
         def _(session):
-            if not session.in_nested_transaction():
-                reached()
+            if not session.in_nested_transaction() and getattr(committing, "bodies", None):
+                reached(committing.bodies)
     elif point == "before-answer":
         @app.after_request
         def _(response):
             if response.status_code == 202:
-                reached()
+                reached([])
             return response
     elif point == "batched-commit":  # die in the COMMIT of a transaction holding several comments
         @event.listens_for(engine, "commit")
         def _(conn):
-            if len(in_transaction) >= 2:
-                reached()
+            if len(inserted(conn)) >= 2:
+                reached(inserted(conn))
             else:  # hold this commit until others queue up behind it: the next one is a batch
                 deadline = time.monotonic() + 10
                 while hub.group_commit.waiting() < 2 and time.monotonic() < deadline:
@@ -97,6 +113,7 @@ def main() -> None:
     from comments_service import create_app
 
     app = create_app(None, env=json.loads(settings_json), run_jobs=False)
+    app.extensions["hubbub_limiter"].enabled = False  # its counts are commits too; only comments' count here
     install(app, point, int(nth), acks_path + ".cut")
     acks = os.open(acks_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     ack_lock = threading.Lock()
