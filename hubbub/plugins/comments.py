@@ -359,7 +359,9 @@ def _all_generators_finalized(generators) -> None:
     settings = build.settings
     output = Path(settings["OUTPUT_PATH"])
     build.site = site = _site(settings)
-    previous = thread_states(output)
+    engine = current_build()
+    # A build stopped half-way may have written feeds that the saved thread states do not know of.
+    previous = {} if engine is not None and engine.report.repaired else thread_states(output)
     known_keys, keys = _kept("feed-keys"), {}
     site_part = feed_key_context(site)
     todo = []
