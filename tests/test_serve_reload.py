@@ -92,6 +92,27 @@ def test_a_save_reaches_the_file_and_ends_as_a_full_build_writes_it(served, tmp_
     assert tree_differences(site / "output", full) == []
 
 
+def test_a_save_made_before_the_watcher_starts_is_not_missed(tmp_path):
+    """`serve --reload` builds, then starts the service, then watches: a save in between must show
+    without waiting for another save."""
+    import threading
+
+    from hubbub.build.reload import LiveSite
+
+    site = make_site(tmp_path / "site", posts=6)
+    live = LiveSite(site)
+    live.build()
+    write_post(site, 2, title="Saved while the service started")
+    watcher = threading.Thread(target=live.watch, daemon=True)
+    watcher.start()
+    try:
+        page = site / "output" / "posts" / "post-2" / "index.html"
+        wait_for(lambda: "Saved while the service started" in page.read_text(encoding="utf-8"), 60, "the saved page")
+    finally:
+        live.stop()
+        watcher.join(10)
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)")
 def test_the_open_page_reloads_after_a_save_and_shows_build_errors(served):

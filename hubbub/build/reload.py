@@ -106,11 +106,17 @@ class LiveSite:
         from watchfiles import watch
 
         output = Path(load_settings(self.root, self.publish)["OUTPUT_PATH"]).resolve()
-        for changes in watch(*self.watched(), debounce=50, step=20, stop_event=self._stop):
+        caught_up = False
+        # yield_on_timeout: the first (maybe empty) batch says the watcher is running.
+        for changes in watch(*self.watched(), debounce=50, step=20, stop_event=self._stop,
+                             rust_timeout=1000, yield_on_timeout=True):
             paths = {Path(p).resolve() for _, p in changes}
             paths = {p for p in paths if not p.is_relative_to(output) and not p.name.startswith(".")}
-            if paths:
-                self.build(paths)
+            if paths or not caught_up:
+                # Once more when the watcher starts: a save made since the first build (while the
+                # service was starting) would otherwise wait for the next save.
+                caught_up = True
+                self.build(paths or None)
 
     def stop(self) -> None:
         self._stop.set()
