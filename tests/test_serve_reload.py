@@ -129,8 +129,8 @@ def test_the_open_page_reloads_after_a_save_and_shows_build_errors(served):
             page.goto(f"{base}/posts/post-4/")
             page.wait_for_load_state("networkidle")
             write_post(site, 4, title="Seen without pressing reload")
-            page.wait_for_function("document.querySelector('h1').textContent.includes('Seen without pressing')",
-                                   timeout=30_000)
+            # A locator, not wait_for_function: polling a string predicate needs eval, which the CSP forbids.
+            page.locator("h1", has_text="Seen without pressing").first.wait_for(timeout=30_000)
             # A profile with a date that is not a date stops the build: the page says so, with the file.
             profile = site / "content" / "authors" / f"{slugify('Dana Okafor')}.md"
             good = profile.read_text(encoding="utf-8")
