@@ -110,35 +110,49 @@ def test_dates_and_plurals_follow_the_language():
 
 # -- (b) a German site, every page type --------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def german_site(tmp_path_factory) -> Path:
-    site = make_site(tmp_path_factory.mktemp("de") / "site", posts=14)
+PAGE_TYPES = {
+    "index": "index.html", "article": "posts/post-1/index.html", "page": "about/index.html",
+    "tag": "tag/email/index.html", "category": "category/networking/index.html",
+    "author": "authors/dana-okafor/index.html", "authors": "authors/index.html",
+    "archives": "archives/index.html", "year": "archives/2015/index.html", "search": "search/index.html",
+    "404": "404.html", "categories": "categories/index.html", "tags": "tags/index.html",
+}
+
+
+def site_in(root: Path, lang: str) -> Path:
+    """A small site in `lang` with every page type (a 404 page and a comment thread included)."""
+    site = make_site(root / "site", posts=14)
     with open(site / "pelicanconf.py", "a", encoding="utf-8") as fh:
-        fh.write('\nDEFAULT_LANG = "de"\n')
+        fh.write(f'\nDEFAULT_LANG = "{lang}"\n')
     (site / "content" / "pages" / "404.md").write_text(
-        "Title: Seite nicht gefunden\nSlug: 404\nSave_as: 404.html\nURL: 404.html\nStatus: hidden\n"
-        "Template: 404\n\nHier ist nichts.\n", encoding="utf-8")
+        "Title: 404\nSlug: 404\nSave_as: 404.html\nURL: 404.html\nStatus: hidden\nTemplate: 404\n\n…\n",
+        encoding="utf-8")
     write_thread(site, "post-1", [(1, None, "Lee Marsh"), (2, 1, "A Reader"), (3, 2, "Dana Okafor")])
     run_build(site, OUTPUT_PATH=str(site / "output"))
     return site
 
 
+def assert_no_english_furniture(out: Path, lang: str, furniture: tuple[str, ...], same: tuple[str, ...] = ()):
+    """Every page type: <html lang>, the language's own furniture, none of the English (but for
+    words the language shares with English)."""
+    for kind, name in PAGE_TYPES.items():
+        page = (out / name).read_text(encoding="utf-8")
+        assert f'<html lang="{lang}">' in page, kind
+        text = visible_text(page)
+        found = [phrase for phrase in ENGLISH if phrase in text and phrase not in same]
+        assert not found, f"{kind} ({name}) shows English furniture: {found}"
+        assert all(word in text for word in furniture), (kind, furniture)
+
+
+@pytest.fixture(scope="module")
+def german_site(tmp_path_factory) -> Path:
+    return site_in(tmp_path_factory.mktemp("de"), "de")
+
+
 def test_a_german_site_shows_no_english_furniture_on_any_page_type(german_site):
     out = german_site / "output"
-    pages = {
-        "index": "index.html", "article": "posts/post-1/index.html", "page": "about/index.html",
-        "tag": "tag/email/index.html", "category": "category/networking/index.html",
-        "author": "authors/dana-okafor/index.html", "authors": "authors/index.html",
-        "archives": "archives/index.html", "year": "archives/2015/index.html", "search": "search/index.html",
-        "404": "404.html", "categories": "categories/index.html", "tags": "tags/index.html",
-    }
-    for kind, name in pages.items():
-        page = (out / name).read_text(encoding="utf-8")
-        assert '<html lang="de">' in page, kind
-        text = visible_text(page)
-        found = [phrase for phrase in ENGLISH if phrase in text]
-        assert not found, f"{kind} ({name}) shows English furniture: {found}"
-        assert "Zum Inhalt springen" in text and "Startseite" in text, kind
+    pages = PAGE_TYPES
+    assert_no_english_furniture(out, "de", ("Zum Inhalt springen", "Startseite"))
     article = visible_text((out / pages["article"]).read_text(encoding="utf-8"))
     for german in ("Schreiben Sie einen Kommentar", "Kommentar abschicken", "3 Kommentare zu",
                    "Ihre E-Mail-Adresse wird nicht veröffentlicht", "Antworten", "um 10:00", "Januar 2016",
@@ -175,6 +189,14 @@ def test_french_and_spanish_article_pages(tmp_path, lang, words, same):
         assert word in page, word
     text = visible_text(page)
     assert not [phrase for phrase in ENGLISH if phrase in text and phrase not in same]
+
+
+@pytest.mark.parametrize("lang, furniture, same", [
+    ("fr", ("Aller au contenu", "Accueil"), ("Archives", " comment ", "Page ", "page ")),
+    ("es", ("Saltar al contenido", "Inicio"), ()),
+])
+def test_french_and_spanish_sites_show_no_english_furniture_on_any_page_type(tmp_path, lang, furniture, same):
+    assert_no_english_furniture(site_in(tmp_path, lang) / "output", lang, furniture, same)
 
 
 # -- (e) the fast publisher, in German -------------------------------------------------------------
