@@ -54,6 +54,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
 import loadgen  # noqa: E402  (bench/loadgen.py, beside this file)
+import procgroup  # noqa: E402
 
 ISSO_VERSION = "0.14.0"
 SITE_PARTS = ("content", "pelicanconf.py", "publishconf.py")
@@ -220,17 +221,7 @@ class Process:
 
 def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU of every live process in a process group (a gunicorn master and its workers)."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        if int(fields[2]) == pgid:  # field 5 of stat: the process group
-            total += int(fields[11]) + int(fields[12])
+    total = sum(int(fields[11]) + int(fields[12]) for _pid, fields in procgroup.members(pgid))
     return total / os.sysconf("SC_CLK_TCK")
 
 

@@ -41,6 +41,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
+import procgroup  # noqa: E402  (bench/procgroup.py, beside this file)
 from bench_service import (  # noqa: E402  (bench/bench_service.py, beside this file)
     COMMENT_TEXT,
     GUNICORN_ARGS,
@@ -180,18 +181,12 @@ class Load:
 def gunicorn_rss_mb(pgid: int) -> float:
     """Resident memory of the gunicorn master and workers (not of short-lived children they start)."""
     total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid, _fields in procgroup.members(pgid):
         try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            if int(fields[2]) != pgid:
-                continue
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
                 if b"gunicorn" not in fh.read():
                     continue
-            with open(f"/proc/{entry}/status") as fh:
+            with open(f"/proc/{pid}/status") as fh:
                 total += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
         except (OSError, StopIteration):  # gone meanwhile
             continue
