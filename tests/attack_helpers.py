@@ -185,6 +185,20 @@ def store(database_url: str):
     return engine, db.make_sessionmaker(engine)
 
 
+def stored_field(database_url: str, field: str) -> dict:
+    """comment id -> one column (body, akismet, ...) of every comment a subprocess stored."""
+    from sqlalchemy import select
+
+    from comments_service.models import Comment
+
+    engine, sessions = store(database_url)
+    try:
+        with sessions() as s:
+            return dict(s.execute(select(Comment.id, getattr(Comment, field))).all())
+    finally:
+        engine.dispose()
+
+
 def fresh_site(dest: Path) -> Path:
     """The project's site copied to `dest` and built there: a site of the test's own, which it may
     publish into and rebuild without touching the session's built template."""

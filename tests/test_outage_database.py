@@ -18,7 +18,7 @@ import time
 
 import httpx
 import pytest
-from attack_helpers import fresh_site, hubbub_serve, process_env, store, wait_until
+from attack_helpers import fresh_site, hubbub_serve, process_env, store, stored_field, wait_until
 from moderation_helpers import fast_password_hashing, logged_in
 from outage_helpers import PrivatePostgres, fill, read_only, small_tmpfs
 from service_helpers import GOOD, comments, hub_of
@@ -104,7 +104,7 @@ def pg_outage(tmp_path_factory):
                 wait_until(lambda: load.count(202) >= back + 40, 60, "40 comments accepted after the restart")
             # The job thread survived the outage: every check, due before, during or after it, runs.
             wait_until(lambda: not due_checks(pg.url), 90, "every check job to run")
-            seen["stored"] = stored_bodies(pg.url)
+            seen["stored"] = stored_field(pg.url, "body")
         seen["log"] = server.log_text()
         seen["load"] = load
         yield seen
@@ -117,17 +117,6 @@ def due_checks(url: str) -> int:
     try:
         with sessions() as s:
             return s.scalar(select(func.count(Job.id)).where(Job.kind == "check"))
-    finally:
-        engine.dispose()
-
-
-def stored_bodies(url: str) -> dict[int, str]:
-    from comments_service.models import Comment
-
-    engine, sessions = store(url)
-    try:
-        with sessions() as s:
-            return {c.id: c.body for c in s.scalars(select(Comment))}
     finally:
         engine.dispose()
 
