@@ -28,6 +28,8 @@ from build_helpers import (
     write_thread,
 )
 
+from hubbub.build.fingerprint import Fingerprinter
+
 
 @pytest.fixture(scope="module")
 def built_template(tmp_path_factory) -> Path:
@@ -214,3 +216,19 @@ def test_a_build_killed_half_way_is_repaired_by_the_next(tmp_path):
         write_post(site, n)
     assert_same_as_full(site, tmp_path)
     assert not running.exists()
+
+
+def test_after_a_full_build_an_edit_checks_unchanged_pages_the_quick_way(site, tmp_path, monkeypatch):
+    """A full (or cold) build records quick fingerprints too, so the first edit after it does not
+    work out the full fingerprint of every page of the site."""
+    build(site, full=True)
+    checked = []
+    full_fingerprint = Fingerprinter.page
+    monkeypatch.setattr(Fingerprinter, "page", lambda self, template, output, context: (
+        checked.append(output), full_fingerprint(self, template, output, context))[1])
+    post = site / "content" / "posts" / "post-4.md"
+    post.write_text(post.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
+    report = build(site)
+    assert "posts/post-4/index.html" in report.written
+    assert len(checked) < 3 * len(report.rendered) + 5
+    assert report.kept > 5 * len(checked)

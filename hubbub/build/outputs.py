@@ -155,7 +155,8 @@ class BuildWriter(Writer):
     def _render(self, template, context) -> str:
         name = context["output_file"]
         key = f"{self.epoch}:{name}"
-        quick = self.fingerprints.quick_page(template.name, key, context) if name in self.previous.entries else None
+        # Worked out on every build, a cold one too: the next build compares against it.
+        quick = self.fingerprints.quick_page(template.name, key, context)
         if self.previous.quick_intact(name, quick):
             self._pending[name] = (self.previous.entries[name][0], quick)
             return UNCHANGED
@@ -188,7 +189,7 @@ class BuildWriter(Writer):
             items = elements[: self.settings["FEED_MAX_ITEMS"]]
             name = path.replace(os.sep, "/")
             key, parameters = f"{self.epoch}:{path}", [url, feed_type, feed_title]
-            quick = self.fingerprints.quick_feed(key, parameters, items) if name in self.previous.entries else None
+            quick = self.fingerprints.quick_feed(key, parameters, items)
             if self.previous.quick_intact(name, quick):
                 fingerprints = (self.previous.entries[name][0], quick)
             else:

@@ -53,9 +53,10 @@ def catalog_path(lang: str) -> Path:
     return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def languages() -> list[str]:
-    """The languages with a catalog in hubbub/locale."""
-    return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+@cache
+def languages() -> tuple[str, ...]:
+    """The languages with a catalog in hubbub/locale (shipped with the package: looked up once)."""
+    return tuple(sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")))
 
 
 def catalog_files() -> list[Path]:
