@@ -182,9 +182,12 @@ class HubbubPagesGenerator(_ContentGenerator, PagesGenerator):
 class HubbubPelican(Pelican):
     """Pelican with Hubbub's generators and writer; `run()` is Pelican's own."""
 
-    def __init__(self, settings, source: ContentSource, writer_factory, copy_file):
+    def __init__(self, settings, source: ContentSource, writer_factory, copy_file, prerender=None):
         self.hubbub_source = source
+        # writer_factory(output_path, settings, env, share=None); prerender(content generators,
+        # writer, writer for a share) may render pages elsewhere before Pelican's own output pass.
         self.hubbub_writer_factory = writer_factory
+        self.hubbub_prerender = prerender
         # (source, destination): static files and the theme's are copied through it, so it can
         # skip files whose bytes did not change and copy the others through a rename.
         self.hubbub_copy_file = copy_file
@@ -220,7 +223,12 @@ class HubbubPelican(Pelican):
             signals.generator_init.disconnect(prepare)
 
     def _get_writer(self):
-        return self.hubbub_writer_factory(self.output_path, self.settings, self.hubbub_env)
+        writer = self.hubbub_writer_factory(self.output_path, self.settings, self.hubbub_env)
+        if self.hubbub_prerender is not None:
+            content = [g for g in self.hubbub_generators if isinstance(g, _ContentGenerator)]
+            self.hubbub_prerender(content, writer, lambda share: self.hubbub_writer_factory(
+                self.output_path, self.settings, self.hubbub_env, share))
+        return writer
 
 
 _pelican_copy_file = utils.copy_file

@@ -6,7 +6,8 @@
               through Pelican's reader, whose Markdown output is cached by the file's bytes
     site      Pelican's generators group, sort and paginate as always, and the plugins run
     writing   a page is rendered only when its fingerprint changed, written only when its bytes
-              changed (outputs.py); static files are copied only when different
+              changed (outputs.py); static files are copied only when different. When most of the
+              site renders (cold, --full, new settings), renderers on every core do it (parallel.py)
     cleanup   files an earlier build made that this one did not are removed
 
 `--full` (full=True) ignores the store and the recorded fingerprints: everything is read and
@@ -28,7 +29,7 @@ from hubbub.core.atomic import atomic_remove, atomic_write
 from hubbub.core.background import can_fork
 from hubbub.core.manifest import HUBBUB_DIR
 
-from . import compat
+from . import compat, parallel
 from .fingerprint import Fingerprinter
 from .outputs import BuildWriter, OutputLog, WriteReport
 from .store import Store, dumps, loads
@@ -56,6 +57,7 @@ class BuildReport:
     kept: int = 0
     removed: list[str] = field(default_factory=list)
     repaired: bool = False  # the last build stopped half-way: every page was rendered again
+    renderers: int = 0  # processes that rendered pages besides the build's own (parallel.py)
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -63,7 +65,7 @@ class BuildReport:
             return f"Nothing changed ({self.seconds:.2f} s)"
         mode = "full build" if self.full else "incremental build"
         return (f"{mode}: {len(self.changed_sources)} source(s) changed, {self.read} read, {self.reused} reused; "
-                f"{len(self.rendered)} page(s) rendered, {len(self.written)} file(s) written, "
+                f"{len(self.rendered)} page(s) rendered{f' by {self.renderers} processes' if self.renderers else ''}, {len(self.written)} file(s) written, "
                 f"{len(self.removed)} removed ({self.seconds:.2f} s)")
 
 
@@ -414,14 +416,18 @@ class SiteBuild:
             remembered.clear()
             remembered["config"] = self.config
 
-        def make_writer(output_path, settings, env):
+        def make_writer(output_path, settings, env, share=None):
             fingerprints = Fingerprinter(env, build.stable, remembered, str(build.settings["PATH"]))
             return BuildWriter(output_path, settings, fingerprints=fingerprints, epoch=build.config,
                                previous=previous_log, current=current_log, report=writes,
-                               skip_early=build.reuse_objects)
+                               skip_early=build.reuse_objects, share=share)
 
+        # Most of the site to render (cold, --full, new settings or code): on every core, when only
+        # Hubbub's plugins run (parallel.py knows what theirs do in the build process).
+        renders_most = not previous_log.entries or previous_log.config != self.config
+        prerender = self._render_everywhere if renders_most and self.reuse_objects else None
         _current = self
-        pelican_run = compat.HubbubPelican(self.settings, source, make_writer, self._copy_file)
+        pelican_run = compat.HubbubPelican(self.settings, source, make_writer, self._copy_file, prerender)
         try:
             with self.store.batch():
                 self._preread(source)
@@ -476,6 +482,13 @@ class SiteBuild:
                         self.store.reader_put(key, data)
         finally:
             _PREREAD = None
+
+    def _render_everywhere(self, generators, writer, share_writer) -> None:
+        count = parallel.workers()
+        contents = sum(len(getattr(g, "articles", ())) + len(getattr(g, "pages", ())) for g in generators)
+        if count < 2 or contents < parallel.RENDER_AT_LEAST or not can_fork():
+            return
+        self.report.renderers = parallel.render_in_workers(generators, writer, share_writer, count)
 
     def _copy_file(self, source: str, destination: str) -> None:
         """Static files: copied only when the bytes differ, through a rename."""

@@ -28,6 +28,7 @@ from hubbub.core.atomic import atomic_write, write_if_changed
 from hubbub.core.manifest import HUBBUB_DIR, dump_json
 
 from .fingerprint import Fingerprinter
+from .parallel import mine
 
 LOG_NAME = "outputs.json"
 LOG_VERSION = 2
@@ -38,6 +39,7 @@ class _Unchanged(str):
 
 
 UNCHANGED = _Unchanged("")
+_HANDLED = ("handled",)  # a file another renderer rendered, or whose record was adopted from one
 
 
 def _stamp(path: Path) -> list[int] | None:
@@ -137,13 +139,29 @@ class BuildWriter(Writer):
     """Pelican's Writer, rendering and writing only what changed (see the module docstring)."""
 
     def __init__(self, output_path, settings, *, fingerprints: Fingerprinter, epoch: str, previous: OutputLog,
-                 current: OutputLog, report: WriteReport, skip_early: bool = False):
+                 current: OutputLog, report: WriteReport, skip_early: bool = False,
+                 share: tuple[int, int] | None = None):
         super().__init__(output_path, settings=settings)
         self.fingerprints, self.epoch = fingerprints, epoch
         if not skip_early:
             self.keep_unchanged = None  # generators then go through write_file for every page
         self.previous, self.current, self.report = previous, current, report
         self._pending: dict[str, tuple] = {}  # output name -> fingerprints, between render and write
+        # Rendering on every core (parallel.py): a renderer's writer handles only its share of the
+        # files; the build process's writer adopts what the renderers recorded for theirs.
+        self.share = share
+        self.adopted: dict[str, list] = {}
+
+    def _elsewhere(self, name: str) -> bool:
+        """Whether another renderer renders this file."""
+        return self.share is not None and not mine(name, self.share)
+
+    def _adopt(self, name: str) -> bool:
+        """Take a renderer's record of a file it wrote, if there is one."""
+        entry = self.adopted.pop(name, None)
+        if entry is not None:
+            self.current.entries[name] = entry
+        return entry is not None
 
     def _name(self, path: str) -> str:
         return os.path.relpath(path, self.output_path).replace(os.sep, "/")
@@ -154,6 +172,9 @@ class BuildWriter(Writer):
 
     def _render(self, template, context) -> str:
         name = context["output_file"]
+        if self._elsewhere(name) or self._adopt(name):
+            self._pending[name] = _HANDLED
+            return UNCHANGED
         key = f"{self.epoch}:{name}"
         # Worked out on every build, a cold one too: the next build compares against it.
         quick = self.fingerprints.quick_page(template.name, key, context)
@@ -169,16 +190,20 @@ class BuildWriter(Writer):
 
     def keep_unchanged(self, name, template, context, relative_urls, **kwargs) -> bool:
         """Before Pelican does anything for a page: if its quick fingerprint shows it unchanged,
-        count it as kept (Pelican's bookkeeping and its `content_written` signal included)."""
-        if name not in self.previous.entries:
-            return False
+        count it as kept (Pelican's bookkeeping and its `content_written` signal included); a page
+        a renderer wrote is adopted the same way, and a renderer skips other renderers' pages."""
+        if self._elsewhere(name):
+            return True
         local = _PageContext(context, name, relative_urls, kwargs)
-        quick = self.fingerprints.quick_page(template.name, f"{self.epoch}:{name}", local)
-        if not self.previous.quick_intact(name, quick):
-            return False
+        if not self._adopt(name):
+            if name not in self.previous.entries:
+                return False
+            quick = self.fingerprints.quick_page(template.name, f"{self.epoch}:{name}", local)
+            if not self.previous.quick_intact(name, quick):
+                return False
+            self._keep(name, (self.previous.entries[name][0], quick))
         path = sanitised_join(self.output_path, name)
         self._written_files.add(path)
-        self._keep(name, (self.previous.entries[name][0], quick))
         signals.content_written.send(path, context=local)
         return True
 
@@ -188,6 +213,11 @@ class BuildWriter(Writer):
         if path:
             items = elements[: self.settings["FEED_MAX_ITEMS"]]
             name = path.replace(os.sep, "/")
+            if self._elsewhere(name):
+                return None
+            if self._adopt(name):
+                self._open_w(os.path.join(self.output_path, path), "utf-8", override_output)  # Pelican's bookkeeping
+                return None
             key, parameters = f"{self.epoch}:{path}", [url, feed_type, feed_title]
             quick = self.fingerprints.quick_feed(key, parameters, items)
             if self.previous.quick_intact(name, quick):
@@ -222,7 +252,8 @@ class BuildWriter(Writer):
         name = self._name(path)
         fingerprints = self._pending.pop(name, (None, None))
         if len(parts) == 1 and parts[0] is UNCHANGED:
-            self._keep(name, fingerprints)
+            if fingerprints is not _HANDLED:
+                self._keep(name, fingerprints)
             return
         data = b"".join(part if isinstance(part, bytes) else part.encode("utf-8") for part in parts)
         target = Path(path)
