@@ -106,6 +106,9 @@ def test_dates_and_plurals_follow_the_language():
     assert i18n.ngettext("fr", *plural, 0) % {"num": 0} == "0 commentaire"  # French: 0 is singular
     assert i18n.ngettext("es", *plural, 1_000_000) % {"num": 1_000_000} == "1000000 de comentarios"
     assert i18n.site_language("de_DE") == "de" and i18n.site_language("pt") == "en"
+    # Open Graph wants language_TERRITORY.
+    assert [i18n.og_locale(v) for v in ("de", "fr", "es", "en", "de-AT", "", None)] == [
+        "de_DE", "fr_FR", "es_ES", "en_US", "de_AT", "en_US", "en_US"]
 
 
 # -- (b) a German site, every page type --------------------------------------------------------------
@@ -138,6 +141,7 @@ def assert_no_english_furniture(out: Path, lang: str, furniture: tuple[str, ...]
     for kind, name in PAGE_TYPES.items():
         page = (out / name).read_text(encoding="utf-8")
         assert f'<html lang="{lang}">' in page, kind
+        assert f'<meta property="og:locale" content="{i18n.og_locale(lang)}">' in page, kind
         text = visible_text(page)
         found = [phrase for phrase in ENGLISH if phrase in text and phrase not in same]
         assert not found, f"{kind} ({name}) shows English furniture: {found}"

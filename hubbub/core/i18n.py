@@ -162,3 +162,13 @@ def install(env, lang: str) -> None:
     env.globals["translated"] = translations(lang).gettext
     env.filters["localdate"] = lambda value, fmt=DATE_FORMAT: strftime(value, fmt, lang) if value else ""
     env.globals["MONTH_FORMAT"] = MONTH_FORMAT
+    env.filters["og_locale"] = og_locale
+
+
+def og_locale(value) -> str:
+    """A language as Open Graph's og:locale writes it, language_TERRITORY: "de" → "de_DE" (the
+    territory CLDR takes for the language), "de-AT" → "de_AT"; English when unset."""
+    from babel.core import LOCALE_ALIASES
+
+    text = str(value or "").strip().replace("-", "_") or SOURCE_LANGUAGE
+    return text if "_" in text else LOCALE_ALIASES.get(text.lower(), text)
