@@ -1,6 +1,6 @@
 """Hubbub's incremental build against plain Pelican, on the same generated posts, side by side.
 
-    .venv/bin/python bench/bench_build.py [--sizes 5000 20000] [--saves 10] [--keep]
+    .venv/bin/python bench/bench_build.py [--sizes 5000 20000] [--saves 10] [--keep] [--reload-only]
 
 For each size it generates a Hubbub site (about 600 words a post, 40 writers, 6 categories, 60
 tags, profiles and comment threads; bench/sitegen.py) and a plain Pelican site with the same posts
@@ -165,11 +165,22 @@ def new_post(site: Path, number: int) -> tuple[float, float]:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def measure(size: int, saves: int, workdir: Path) -> dict:
+def reload_saves(ours: Path, size: int, saves: int) -> list[float]:
+    print(f"{size} posts: saves under serve --reload...", flush=True)
+    times = watched_saves(ours, hubbub("serve", "--reload", "--port", "0"), saves,
+                          lambda p: ours / "output" / "posts" / p.stem / "index.html")
+    print(f"{size} posts, serve --reload saves (s): {times}", flush=True)
+    return times
+
+
+def measure(size: int, saves: int, workdir: Path, reload_only: bool = False) -> dict:
     ours, plain = workdir / f"hubbub-{size}", workdir / f"pelican-{size}"
     sitegen.generate(ours, size)
-    sitegen.generate(plain, size, plain=True)
     row: dict = {"posts": size}
+    if reload_only:
+        row["saves"] = reload_saves(ours, size, saves)
+        return row
+    sitegen.generate(plain, size, plain=True)
     print(f"\n{size} posts: cold builds...", flush=True)
     row["cold"], row["cold_mb"] = timed(hubbub("build", "--full"), ours)
     row["p_cold"], row["p_cold_mb"] = timed(pelican(), plain)
@@ -180,10 +191,8 @@ def measure(size: int, saves: int, workdir: Path) -> dict:
     row["edit"], _ = timed(hubbub("build"), ours)
     row["p_edit"], _ = timed(pelican(), plain)
     print(f"{size} posts, builds: {row}", flush=True)
-    print(f"{size} posts: saves under serve --reload and pelican --autoreload...", flush=True)
-    row["saves"] = watched_saves(ours, hubbub("serve", "--reload", "--port", "0"), saves,
-                                 lambda p: ours / "output" / "posts" / p.stem / "index.html")
-    print(f"{size} posts, serve --reload saves (s): {row['saves']}", flush=True)
+    row["saves"] = reload_saves(ours, size, saves)
+    print(f"{size} posts: saves under pelican --autoreload...", flush=True)
     row["p_saves"] = watched_saves(plain, [str(BIN / "pelican"), "content", "-s", "pelicanconf.py", "-q",
                                            "--autoreload"], max(2, saves // 4),
                                    lambda p: plain / "output" / "posts" / p.stem / "index.html")
@@ -201,7 +210,11 @@ def report(rows: list[dict]) -> None:
         print(f"| {posts} | {what} | {shown[0]} | {shown[1]} | {ratio} |")
 
     for r in rows:
-
+        if "cold" not in r:  # --reload-only
+            saves = sorted(r["saves"])
+            print(f"| {r['posts']} | save → that post's page, median / worst (serve --reload) | "
+                  f"{statistics.median(saves):.3f} s / {saves[-1]:.3f} s | | |")
+            continue
         line(r["posts"], "cold build (`hubbub build --full` / `pelican content`)", r["cold"], r["p_cold"])
         line(r["posts"], "peak memory, cold build", r["cold_mb"], r["p_cold_mb"], "MB")
         line(r["posts"], "build, nothing changed", r["nothing"], r["p_nothing"])
@@ -223,10 +236,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000])
     parser.add_argument("--saves", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the generated sites")
+    parser.add_argument("--reload-only", action="store_true",
+                        help="only the saves under `hubbub serve --reload` (no Pelican, no builds): for large sizes")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="hubbub-build-bench-"))
     try:
-        rows = [measure(size, args.saves, workdir) for size in args.sizes]
+        rows = [measure(size, args.saves, workdir, args.reload_only) for size in args.sizes]
     finally:
         if args.keep:
             print(f"sites kept in {workdir}")
