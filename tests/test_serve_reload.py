@@ -113,6 +113,44 @@ def test_a_save_made_before_the_watcher_starts_is_not_missed(tmp_path):
         watcher.join(10)
 
 
+def test_a_save_made_while_a_build_runs_shows_at_once_and_the_site_ends_as_a_full_build(tmp_path, monkeypatch):
+    """Saves do not wait for the build of the save before them (at 5,000 posts it takes seconds):
+    each takes the fast path at once, and the builds that follow leave what --full writes."""
+    import threading
+
+    from hubbub.build import reload
+
+    site = make_site(tmp_path / "site", posts=6)
+    live = reload.LiveSite(site)
+    live.build()
+    building, go_on = threading.Event(), threading.Event()
+    real_build = reload.run_build
+
+    def slow_build(*args, **kwargs):  # a build that goes on only when the test lets it
+        building.set()
+        go_on.wait(60)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(reload, "run_build", slow_build)
+    watcher = threading.Thread(target=live.watch, daemon=True)
+    watcher.start()
+    page = site / "output" / "posts" / "post-2" / "index.html"
+    try:
+        wait_for(building.is_set, 60, "the watcher's first build")
+        for title in ("Saved once", "Saved twice"):
+            write_post(site, 2, title=title)
+            wait_for(lambda title=title: title in page.read_text(encoding="utf-8"), 30, f"the page of {title!r}")
+        assert not go_on.is_set()  # both shown while a build was still running
+        go_on.set()
+        wait_for(lambda: not live.lock.locked() and not live._build_wanted, 120, "the builds to finish")
+    finally:
+        go_on.set()
+        live.stop()
+        watcher.join(30)
+    run_build(site, full=True, OUTPUT_PATH=str(tmp_path / "full"))
+    assert not tree_differences(site / "output", tmp_path / "full")
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)")
 def test_the_open_page_reloads_after_a_save_and_shows_build_errors(served):

@@ -188,7 +188,9 @@ class LastBuild:
     def __init__(self, generators, output_path: str, memory: Memory):
         self.content_generators = [g for g in generators if isinstance(g, compat._ContentGenerator)]
         self.output_path = output_path
-        self.memory = memory
+        # The objects as this build left them (the next build, which may be running while the fast
+        # path renders, puts freshly read ones in memory.objects before its plugins attach anything).
+        self.objects = dict(memory.objects)
 
     def read(self, generator, path: str):
         return compat.read_content(generator, path)
@@ -437,9 +439,9 @@ class SiteBuild:
         live = {entry[0] for entry in self.stable.values()}
         if self.memory is not None:
             self.memory.config = self.config
-            self.memory.pelican = LastBuild(pelican_run.hubbub_generators, str(self.output), self.memory)
             for path in [p for p in self.memory.objects if p not in live]:
                 del self.memory.objects[path]  # deleted or renamed since
+            self.memory.pelican = LastBuild(pelican_run.hubbub_generators, str(self.output), self.memory)
         self.report.rendered, self.report.kept = writes.rendered, writes.kept
         self.report.written = writes.written + self.report.written  # pages and feeds, then static files
         for key in [k for k in remembered if k != "config" and k[0] not in live]:

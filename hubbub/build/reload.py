@@ -7,6 +7,8 @@ A save goes two ways:
 2. then an incremental build with the site model kept in memory (no object is read or unpickled
    again unless its file changed) brings every page that depends on the change up to date, the
    post's own page included, exactly as `hubbub build --full` would write it.
+Builds run in a thread of their own, one after another, so a save made while one runs still takes
+the fast path at once (from what the last finished build left), and the next build takes it in.
 
 Listeners (the dev server's live-reload events) hear which output files changed, and about build
 errors, which leave the last good output in place.
@@ -35,25 +37,37 @@ class LiveSite:
         self.publish = publish
         self.memory = Memory()
         self.notify = notify or (lambda event: None)
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # one build at a time
+        self._fast_lock = threading.Lock()  # one fast path at a time
         self.failed: str | None = None
         self._stop = threading.Event()
+        # Saves the watcher has seen since the builder thread last started a build.
+        self._asked = threading.Condition()
+        self._build_wanted = False
+        self._saved_during: set[Path] = set()
 
     # -- building ----------------------------------------------------------------------------------
     def build(self, changed: set[Path] | None = None) -> None:
-        """Apply changes: the fast path for edited posts and pages, then an incremental build."""
+        """Apply changes now: the fast path for edited posts and pages, then an incremental build."""
+        if changed:
+            self._apply_fast(changed)
+        self._rebuild()
+
+    def _apply_fast(self, changed: set[Path]) -> None:
+        started = time.perf_counter()
+        with self._fast_lock:
+            try:
+                fast = self._fast(changed)
+            except Exception as exc:  # the build that follows reports it properly
+                log.debug("fast path skipped: %s", exc)
+                fast = []
+        if fast:
+            self.notify({"event": "change", "pages": fast})
+            log.warning("updated %s in %.0f ms; bringing the rest of the site up to date",
+                        ", ".join(fast), (time.perf_counter() - started) * 1000)
+
+    def _rebuild(self) -> None:
         with self.lock:
-            started = time.perf_counter()
-            if changed:
-                try:
-                    fast = self._fast(changed)
-                except Exception as exc:  # the full build below reports it properly
-                    log.debug("fast path skipped: %s", exc)
-                    fast = []
-                if fast:
-                    self.notify({"event": "change", "pages": fast})
-                    log.warning("updated %s in %.0f ms; bringing the rest of the site up to date",
-                                ", ".join(fast), (time.perf_counter() - started) * 1000)
             try:
                 report = run_build(self.root, self.publish, memory=self.memory)
             except BuildError as exc:
@@ -78,7 +92,7 @@ class LiveSite:
         for path in sorted(changed):
             for generator in state.content_generators:
                 relative = os.path.relpath(path, generator.path)
-                held = self.memory.objects.get(relative)
+                held = state.objects.get(relative)
                 if held is None or not path.is_file():
                     continue
                 old = held[1]
@@ -102,21 +116,56 @@ class LiveSite:
         return [p for p in dict.fromkeys(paths) if p.exists()]
 
     def watch(self) -> None:
-        """Apply each batch of saved changes until stop() (runs in its own thread)."""
+        """Apply each batch of saved changes until stop() (runs in its own thread). A save gets the
+        fast path at once, even while a build runs; builds run one after another in a thread of
+        their own, each taking every save made before it started."""
         from watchfiles import watch
 
+        builder = threading.Thread(target=self._build_when_asked, name="hubbub-rebuild", daemon=True)
+        builder.start()
         output = Path(load_settings(self.root, self.publish)["OUTPUT_PATH"]).resolve()
         caught_up = False
-        # yield_on_timeout: the first (maybe empty) batch says the watcher is running.
-        for changes in watch(*self.watched(), debounce=50, step=20, stop_event=self._stop,
-                             rust_timeout=1000, yield_on_timeout=True):
-            paths = {Path(p).resolve() for _, p in changes}
-            paths = {p for p in paths if not p.is_relative_to(output) and not p.name.startswith(".")}
-            if paths or not caught_up:
-                # Once more when the watcher starts: a save made since the first build (while the
-                # service was starting) would otherwise wait for the next save.
-                caught_up = True
-                self.build(paths or None)
+        try:
+            # yield_on_timeout: the first (maybe empty) batch says the watcher is running.
+            for changes in watch(*self.watched(), debounce=50, step=20, stop_event=self._stop,
+                                 rust_timeout=1000, yield_on_timeout=True):
+                paths = {Path(p).resolve() for _, p in changes}
+                paths = {p for p in paths if not p.is_relative_to(output) and not p.name.startswith(".")}
+                if paths or not caught_up:
+                    # Once more when the watcher starts: a save made since the first build (while the
+                    # service was starting) would otherwise wait for the next save.
+                    caught_up = True
+                    if paths:
+                        self._apply_fast(paths)
+                    with self._asked:
+                        self._build_wanted = True
+                        self._saved_during |= paths
+                        self._asked.notify()
+        finally:
+            self._stop.set()
+            with self._asked:
+                self._asked.notify()
+            builder.join()
+
+    def _build_when_asked(self) -> None:
+        while True:
+            with self._asked:
+                while not self._build_wanted and not self._stop.is_set():
+                    self._asked.wait()
+                if self._stop.is_set():
+                    return
+                self._build_wanted = False
+                self._saved_during = set()
+            try:
+                self._rebuild()
+            except Exception:  # a bug, not a build error: say so, and keep applying saves
+                log.exception("the build after a save failed unexpectedly")
+            with self._asked:
+                later = set(self._saved_during)
+            if later:
+                # This build read those files before they were saved and may have written their
+                # pages as they were: their saved version again at once (the next build follows).
+                self._apply_fast(later)
 
     def stop(self) -> None:
         self._stop.set()
