@@ -85,7 +85,10 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             gate = _WriteGate(path + ".writelock")
             connect_args["factory"] = _gated_connection_class(gate)
-        engine = create_engine(url, connect_args=connect_args)
+        # Room for every thread that may hold a connection at once (requests, each waiting on the
+        # write gate, and the job thread): past the pool's size, a connection is opened and closed
+        # again per use, which costs ten times what a rate-limit take does.
+        engine = create_engine(url, connect_args=connect_args, pool_size=12)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):

@@ -7,8 +7,6 @@ links, and marks every link `nofollow ugc noopener`.
 
 from __future__ import annotations
 
-import threading
-
 import markdown
 import nh3
 
@@ -36,17 +34,20 @@ def sanitise(html: str) -> str:
     )
 
 
-_local = threading.local()  # a parser per thread: one is not thread-safe, and building one costs
-# a third of a comment's CPU time
+# Idle parsers, shared by all threads: one is not thread-safe, and building one costs a third of a
+# comment's CPU time. Not one per thread: `hubbub serve` answers every request in a new thread.
+# (list.pop and list.append are atomic, so taking and giving back need no lock.)
+_idle: list[markdown.Markdown] = []
 
 
 def render(source: str) -> str:
     """Sanitised HTML for a comment's Markdown source."""
     # Lone surrogates cannot be encoded anywhere downstream; submit refuses them, this never raises.
     source = source.encode("utf-8", "replace").decode("utf-8")
-    md = getattr(_local, "md", None) or _markdown()
-    _local.md = None  # a conversion that raises leaves its state behind: that parser is not reused
+    try:
+        md = _idle.pop()
+    except IndexError:
+        md = _markdown()
     html = md.reset().convert(source)  # reset: nothing of the last comment (references, stash) stays
-    _local.md = md
+    _idle.append(md)  # not reached when the conversion raises: a parser left mid-way is not reused
     return sanitise(html).strip()
-

@@ -36,6 +36,10 @@ def init_limiter(app, hub) -> Limiter:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter = Limiter(key_func=current_client_address, default_limits=[], headers_enabled=True)
     limiter.init_app(app)
+    if not any(app.config.get(name) for name in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")):
+        # Every limit is on a view (limit_view), checked by its decorator; with no app-wide limits
+        # flask-limiter's pass before every request finds nothing to check, at a cost per request.
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
     app.extensions["hubbub_limiter"] = limiter
     return limiter
 

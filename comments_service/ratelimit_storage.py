@@ -7,15 +7,20 @@ the window and adds the new one, serialised per key: PostgreSQL by a transaction
 lock on the key, SQLite by its single writer (every transaction begins IMMEDIATE, db.py). So
 workers racing for the last slot never both get it. A taker drops its key's hits that left the
 window; the retention job deletes the rest (`purge_expired`).
+
+flask-limiter asks for the window of the limit it just took (for the response's headers, and
+Retry-After) right after taking it: the taking thread answers that from what its take saw, as
+long as none of it has left the window since, instead of counting again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 
 from limits.storage import MovingWindowSupport, Storage
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,6 +31,12 @@ SCHEME = "hubbub-db"
 KEY_LENGTH = Hit.key.type.length
 # Two-number advisory locks: a key space apart from the one-number locks of db.py and publish.py.
 LOCK_SPACE = 7275
+# Built once: a request takes one entry per limit, and building the statements cost more than running them.
+_IN_WINDOW = select(func.count(), func.min(Hit.at)).where(Hit.key == bindparam("key"), Hit.at > bindparam("since"))
+_LEFT_WINDOW = delete(Hit).where(Hit.key == bindparam("key"), Hit.at <= bindparam("since"))
+_ADD = insert(Hit)
+# How long what a take saw may answer its thread's next question about that window (seconds).
+SEEN_FOR = 1.0
 
 
 def _row_key(key: str) -> str:
@@ -50,10 +61,18 @@ class DatabaseStorage(Storage, MovingWindowSupport):
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, *, engine: Engine, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.engine = engine
+        self._local = threading.local()
 
     @property
     def base_exceptions(self) -> type[Exception]:
         return SQLAlchemyError
+
+    def _seen(self) -> dict[tuple[str, int], tuple[float, float, int]]:
+        """This thread's last takes: (row key, expiry) -> (when, oldest hit in the window, hits)."""
+        seen = getattr(self._local, "seen", None)
+        if seen is None or len(seen) > 16:  # a few limits per request; older ones are stale anyway
+            seen = self._local.seen = {}
+        return seen
 
     # Moving window --------------------------------------------------------------------------------
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
@@ -61,21 +80,30 @@ class DatabaseStorage(Storage, MovingWindowSupport):
             return False
         now = self.clock()
         key = _row_key(key)
+        since = now - expiry
         with unsynced_transaction(self.engine) as conn:  # a count lost to a power cut lets one more through
             _lock(conn, key)
-            taken = conn.scalar(select(func.count()).where(Hit.key == key, Hit.at > now - expiry))
-            if taken + amount > limit:
-                return False
-            conn.execute(delete(Hit).where(Hit.key == key, Hit.at <= now - expiry))
-            conn.execute(insert(Hit), [{"key": key, "at": now, "expires": now + expiry}] * amount)
-        return True
+            taken, oldest = conn.execute(_IN_WINDOW, {"key": key, "since": since}).one()
+            allowed = taken + amount <= limit
+            if allowed:
+                conn.execute(_LEFT_WINDOW, {"key": key, "since": since})
+                conn.execute(_ADD, [{"key": key, "at": now, "expires": now + expiry}] * amount)
+                oldest = oldest if taken else now
+                taken += amount
+        self._seen()[(key, expiry)] = (now, oldest, taken)
+        return allowed
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         """(when the oldest hit in the window was let through, how many are in it)."""
         now = self.clock()
+        key = _row_key(key)
+        seen = self._seen().pop((key, expiry), None)
+        if seen is not None:
+            at, oldest, taken = seen
+            if now - at < SEEN_FOR and taken and oldest > now - expiry:
+                return oldest, taken
         with self.engine.connect() as conn:
-            taken, oldest = conn.execute(select(func.count(), func.min(Hit.at))
-                                         .where(Hit.key == _row_key(key), Hit.at > now - expiry)).one()
+            taken, oldest = conn.execute(_IN_WINDOW, {"key": key, "since": now - expiry}).one()
         return (oldest if taken else now), taken
 
     # The rest of the Storage interface ---------------------------------------------------------------
@@ -97,10 +125,12 @@ class DatabaseStorage(Storage, MovingWindowSupport):
         return True
 
     def reset(self) -> int | None:
+        self._seen().clear()
         with self.engine.begin() as conn:
             return conn.execute(delete(Hit)).rowcount
 
     def clear(self, key: str) -> None:
+        self._seen().clear()
         with self.engine.begin() as conn:
             conn.execute(delete(Hit).where(Hit.key == _row_key(key)))
 

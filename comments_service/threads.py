@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 
 from hubbub.core.closing import closed_now
@@ -34,15 +35,23 @@ class Threads:
         self.output_dir = Path(output_dir)
         self.path = manifest_path(self.output_dir)
         self._last_good: dict = _EMPTY
+        self._stamp: tuple[int, int, int] | None = None  # the file version _last_good came from
 
     def _load(self) -> dict:
-        if not self.path.exists():
-            return _EMPTY  # not built yet: no thread accepts comments
+        # A request asks several times: one stat each, and the file is read again only when the
+        # build has replaced it.
         try:
-            self._last_good = load_manifest(self.output_dir)
-        except ManifestError as exc:
-            # The build replaces the manifest by rename, so this is a real fault: keep what we had.
-            log.error("%s", exc)
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return _EMPTY  # not built yet: no thread accepts comments
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if stamp != self._stamp:
+            try:
+                self._last_good = load_manifest(self.output_dir)
+                self._stamp = stamp
+            except ManifestError as exc:
+                # The build replaces the manifest by rename, so this is a real fault: keep what we had.
+                log.error("%s", exc)
         return self._last_good
 
     def get(self, slug: str) -> dict | None:
