@@ -47,14 +47,25 @@ if (form) {
     return fill(form || (n === 1 ? singular : plural), { num: n, ...values });
   };
 
+  // A large site's index comes in shards (hubbub-shards.json names their bundles): the first is
+  // loaded, the others merged into it, and each search runs over all of them, ranked together.
   function load() {
     if (!loading) {
-      loading = import(bundle + "pagefind.js").then(async (module) => {
-        await module.options({ baseUrl: basePath, excerptLength: 24 });
-        await module.init();
-        pagefind = module;
-        return module;
-      });
+      loading = fetch(bundle + "hubbub-shards.json", { cache: "no-cache" })
+        .then((answer) => {
+          if (!answer.ok) throw new Error("no search index (" + answer.status + ")");
+          return answer.json();
+        })
+        .then(async ({ bundles }) => {
+          const [first, ...others] = bundles.map((dir) => new URL(dir, bundle).href);
+          const module = await import(first + "pagefind.js");
+          const options = { baseUrl: basePath, excerptLength: 24 };
+          await module.options(options);
+          await module.init();
+          await Promise.all(others.map((dir) => module.mergeIndex(dir, options)));
+          pagefind = module;
+          return module;
+        });
     }
     return loading;
   }
@@ -247,11 +258,15 @@ if (form) {
     });
   });
 
-  fillFilters(wanted)
-    .catch(() => {
-      for (const name of FILTERS) form.elements.namedItem(name).closest(".field").hidden = true;
-    })
-    .then(() => {
+  const filters = () => fillFilters(wanted).catch(() => {
+    for (const name of FILTERS) form.elements.namedItem(name).closest(".field").hidden = true;
+  });
+  if (input.value && !Object.keys(wanted).length) {
+    // A query alone in the address: its results first; the filter lists (their own downloads) after.
+    search().then(filters);
+  } else {
+    filters().then(() => {
       if (input.value || Object.keys(chosenFilters()).length) search();
     });
+  }
 }
