@@ -296,12 +296,17 @@ def _relative(page, out: Path) -> str:
     return path.as_posix()
 
 
+# The attribute in a tag, not the words in a post's text (which the page escapes).
+OPTS_IN = re.compile(rb"<[A-Za-z][^<>]*\sdata-pagefind-body[\s=/>]")
+
+
 def _searchable(path: Path) -> bool | None:
     """True: a page that opts in (data-pagefind-body); False: one that does not; None: removed."""
     try:
-        return b"data-pagefind-body" in path.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
+    return b"data-pagefind-body" in data and OPTS_IN.search(data) is not None
 
 
 class _index_lock:
@@ -332,16 +337,17 @@ def _run_shards(settings: dict, out: Path, plan: _Plan, result: IndexResult) -> 
     members: dict[int, list[str]] = {}
     for path in plan.documents:
         members.setdefault(shard_of(path, plan.count), []).append(path)
-    globs = index_globs(settings)
-    if plan.record["comments"]:
-        globs = [*globs, f"{COMMENT_DOCS}/*.html"]
+    if plan.count == 1:  # the whole site: Pagefind's own globs
+        globs = index_globs(settings)
+        globs = {0: _one_glob([*globs, f"{COMMENT_DOCS}/*.html"] if plan.record["comments"] else globs)}
+    else:
+        globs = {shard: _glob_of(paths) for shard, paths in members.items()}
     staging = Path(tempfile.mkdtemp(prefix="pagefind-", dir=out / HUBBUB_DIR))
     try:
         dirty = sorted(s for s in plan.dirty if s in members)
         jobs = max(1, min(len(dirty), os.cpu_count() or 1))
         with ThreadPoolExecutor(jobs) as pool:
-            counts = list(pool.map(
-                lambda s: _run_pagefind(settings, out, members[s], globs, staging / str(s)), dirty))
+            counts = list(pool.map(lambda s: _run_pagefind(settings, out, globs[s], staging / str(s)), dirty))
         live = out / BUNDLE
         for shard, pages in zip(dirty, counts, strict=True):
             if pages:
@@ -362,22 +368,16 @@ def _run_shards(settings: dict, out: Path, plan: _Plan, result: IndexResult) -> 
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _run_pagefind(settings: dict, out: Path, documents: list[str], globs: list[str], work: Path) -> int:
-    """Pagefind over a copy of the site that holds just `documents` (hard links, at their own
-    paths, so URLs and content are the site's); the bundle goes to work/pagefind."""
-    site = work / "site"
-    for path in documents:
-        target = site / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(out / path, target)
-        except OSError:
-            shutil.copyfile(out / path, target)  # a file system without hard links
+def _run_pagefind(settings: dict, out: Path, glob: str, work: Path) -> int:
+    """Pagefind over the pages of `out` that `glob` matches; the bundle goes to work/pagefind."""
     binary = pagefind_binary()
-    glob = globs[0] if len(globs) == 1 else "{" + ",".join(globs) + "}"
-    # No pagefind.yml of the site and no PAGEFIND_* variables: the index depends on the build alone.
+    work.mkdir()
+    # The glob goes in a config file of its own (a shard's list of pages can be longer than one
+    # command-line argument may be); no pagefind.yml of the site and no PAGEFIND_* variables: the
+    # index depends on the build alone.
+    (work / "pagefind.json").write_text(json.dumps({"glob": glob}), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
-    command = [binary, "--site", str(site), "--glob", glob, "--output-path", str(work / BUNDLE)]
+    command = [binary, "--site", str(out), "--output-path", str(work / BUNDLE)]
     for selector in EXCLUDE_SELECTORS:
         command += ["--exclude-selectors", selector]
     try:
@@ -396,10 +396,19 @@ def _run_pagefind(settings: dict, out: Path, documents: list[str], globs: list[s
     return _indexed_pages(done.stdout)
 
 
+def _one_glob(globs: list[str]) -> str:
+    return globs[0] if len(globs) == 1 else "{" + ",".join(globs) + "}"
+
+
+def _glob_of(paths: list[str]) -> str:
+    """A glob that matches exactly these paths (Pagefind's metacharacters escaped)."""
+    return _one_glob([re.sub(r"([\\*?\[\]{}(),<>:!])", r"\\\1", path) for path in paths])
+
+
 def _indexed_pages(stdout: str) -> int:
     for line in stdout.splitlines():
         words = line.split()
-        if len(words) == 3 and words[0] == "Indexed" and words[2] == "pages" and words[1].isdigit():
+        if len(words) == 3 and words[0] == "Indexed" and words[2] in ("page", "pages") and words[1].isdigit():
             return int(words[1])
     return 0
 

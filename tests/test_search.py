@@ -262,6 +262,17 @@ def test_a_large_index_comes_in_shards_and_an_edit_reindexes_only_its_own(site, 
     assert indexed_pages(out) == len(documents) - 1
 
 
+def test_shards_take_pages_whose_paths_hold_glob_characters(tmp_path):
+    out = tmp_path / "out"
+    for name in ("a,b", "c[1]", "d{2}", "e(3)", "f*g", "plain"):
+        page = out / "posts" / name / "index.html"
+        page.parent.mkdir(parents=True)
+        page.write_text(f'<html lang="en"><body><main data-pagefind-body><h1>{name}</h1></main></body></html>')
+    settings = {"OUTPUT_PATH": str(out), "ARTICLE_SAVE_AS": "posts/{slug}/index.html", "SEARCH_SHARD_PAGES": 1}
+    assert index_site(settings, out).pages == 6
+    assert indexed_pages(out) == 6 and len(shard_bundles(out)) > 1
+
+
 def test_search_can_be_turned_off(site, tmp_path):
     out = tmp_path / "out"
     build_site(site, OUTPUT_PATH=str(out))
