@@ -157,11 +157,12 @@ def browser_figures(out: Path, queries: list[str], server: str) -> dict:
                 const form = document.querySelector('.search-form'), list = document.querySelector('.search-results');
                 const input = form.elements.namedItem('q');
                 let first = null;
+                const old = new Set(list.children);  // the last search's results, until they are replaced
                 const start = performance.now();
                 const done = () => list.getAttribute('aria-busy') === 'false'
                   && document.querySelector('.search-status').textContent.includes(word);
                 const observer = new MutationObserver(() => {
-                  if (first === null && list.children.length && list.getAttribute('aria-busy') === 'true') first = performance.now() - start;
+                  if (first === null && list.firstElementChild && !old.has(list.firstElementChild)) first = performance.now() - start;
                   if (done()) { observer.disconnect(); const all = performance.now() - start; resolve([first === null ? all : first, all]); }
                 });
                 observer.observe(document.querySelector('.search'), {subtree: true, childList: true, attributes: true, characterData: true});
