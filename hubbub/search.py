@@ -332,7 +332,6 @@ def _run_shards(settings: dict, out: Path, plan: _Plan, result: IndexResult) -> 
     RECORD, and remove what the index no longer uses. Returns the documents Pagefind indexed."""
     if not plan.documents:
         _remove_bundle(out, result, keep_comment_docs=True)  # a site with nothing searchable yet
-        atomic_remove(out / RECORD, fsync=False)
         return 0
     members: dict[int, list[str]] = {}
     for path in plan.documents:
@@ -352,11 +351,11 @@ def _run_shards(settings: dict, out: Path, plan: _Plan, result: IndexResult) -> 
         for shard, pages in zip(dirty, counts, strict=True):
             if pages:
                 _install_bundle(staging / str(shard) / BUNDLE, live / shard_dir(shard, plan.count), result)
+        # A shard whose pages Pagefind found nothing to take from has no bundle.
         bundles = [shard_dir(s, plan.count) for s in sorted(members)
-                   if s not in plan.dirty or counts[dirty.index(s)]]
+                   if (counts[dirty.index(s)] if s in dirty else (live / shard_dir(s, plan.count) / ENTRY).is_file())]
         if not bundles:
             _remove_bundle(out, result, keep_comment_docs=True)
-            atomic_remove(out / RECORD, fsync=False)
             return 0
         shards = (json.dumps({"bundles": bundles}) + "\n").encode()
         if write_if_changed(live / SHARDS, shards):
