@@ -262,6 +262,29 @@ def test_a_large_index_comes_in_shards_and_an_edit_reindexes_only_its_own(site, 
     assert indexed_pages(out) == len(documents) - 1
 
 
+def test_a_thread_with_new_comments_reindexes_the_shard_of_its_comment_document(site, tmp_path):
+    out = tmp_path / "out"
+    options = {"OUTPUT_PATH": str(out), "SEARCH_SHARD_PAGES": 5, "SEARCH_INDEX_COMMENTS": True}
+    build_site(site, **options)
+    count = json.loads((out / RECORD).read_text())["shards"]
+    slug = sorted(manifest(out)["threads"])[0]
+    doc = f"{COMMENT_DOCS}/{slug}.html"
+    before = {b: bundle_stats(out, b) for b in shard_bundles(out)}
+    save_thread(site, slug, [comment(site, 1, author="Quinn", html="<p>A thoroughly flabbergasting idea.</p>")])
+    report = run_build(site, **options)
+    documents = json.loads((out / RECORD).read_text())["documents"]
+    assert doc in documents and json.loads((out / RECORD).read_text())["shards"] == count
+    # The thread's document is new; the searchable pages the build rewrote (the article, with its
+    # comments) are indexed again too; every other shard stays as it was.
+    touched = {shard_dir(shard_of(d, count), count) for d in {doc, *report.written} & {*documents}}
+    after = {b: bundle_stats(out, b) for b in shard_bundles(out)}
+    assert len(touched) < len(after) and all(after[b] != before.get(b) for b in touched)
+    assert all(after[b] == before[b] for b in after if b not in touched)
+    full = tmp_path / "full"
+    build_site(site, **{**options, "OUTPUT_PATH": str(full)})
+    assert comparable_index(out) == comparable_index(full)
+
+
 def test_shards_take_pages_whose_paths_hold_glob_characters(tmp_path):
     out = tmp_path / "out"
     for name in ("a,b", "c[1]", "d{2}", "e(3)", "f*g", "plain"):
