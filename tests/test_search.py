@@ -367,9 +367,11 @@ def test_search_finds_filters_and_follows_an_incremental_build_in_chromium(site,
 @pytest.mark.browser
 def test_search_over_shards_finds_posts_in_every_shard_and_filters_by_author(site, tmp_path, app_for):
     out = tmp_path / "out"
+    posts = {p.slug: p for p in seed_posts(load_settings(site), site)}
+    unique = posts[sorted(posts)[-1]]  # gets a word no other page has, nor any longer word starting with it
+    unique.source.write_text(unique.source.read_text(encoding="utf-8") + "\nA quokkaesque idea.\n", encoding="utf-8")
     build_site(site, OUTPUT_PATH=str(out), SEARCH_SHARD_PAGES=5)
     count = json.loads((out / RECORD).read_text())["shards"]
-    posts = {p.slug: p for p in seed_posts(load_settings(site), site)}
     in_shard = {}
     for slug, post in sorted(posts.items()):
         in_shard.setdefault(shard_of(f"posts/{slug}/index.html", count), post)
@@ -393,11 +395,19 @@ def test_search_over_shards_finds_posts_in_every_shard_and_filters_by_author(sit
         page.wait_for_selector(".search-results[aria-busy=false]", state="attached")
         narrowed = page.eval_on_selector_all(".search-result .meta", "ps => ps.map(p => p.textContent)")
         assert 0 < len(narrowed) < len(merged) and all(writer in m for m in narrowed), narrowed
+        # A word only one shard holds narrows the query in every shard (Pagefind's own merge would
+        # let the other shards drop the word and answer "networking" alone).
+        both = "quokkaesque networking"
+        open_search(page, base + f"/search/?q={both}")
+        narrow = sorted(result_titles(page))
+        assert narrow in ([], [unique.title])
         # The same results as one bundle of the whole site gives.
         index_site(load_settings(site, OUTPUT_PATH=str(out)), out, [])
         assert shard_bundles(out) == [""]
         open_search(page, base + "/search/?q=networking")
         assert sorted(result_titles(page)) == merged
+        open_search(page, base + f"/search/?q={both}")
+        assert sorted(result_titles(page)) == narrow
         problems = csp_violations(page, watch)
         context.close()
     assert problems == [] and watch.errors == [] and watch.console_errors() == []
