@@ -82,12 +82,15 @@ if (form) {
   // hold every word the site has take part, as one index of the whole site would answer.
   async function find(api, query, chosen) {
     const words = query.replace(/"/g, " ").split(/\s+/).filter(Boolean);
-    if (shards < 2 || words.length < 2) return api.search(query || null, { filters: chosen });
-    const known = (await Promise.all(words.map((word) => api.search(word)))).filter((r) => r.results.length);
+    const plain = api.search(query || null, { filters: chosen });
+    if (shards < 2 || words.length < 2) return plain;
+    const alone = await Promise.all(words.map((word) => api.search(word)));
+    const known = alone.filter((r) => r.results.length);
     const holding = [];
     for (let n = 0; n < shards; n++) {
       if (known.every((r) => (r.filters[SHARD] || {})[String(n)] > 0)) holding.push(String(n));
     }
+    if (holding.length === shards) return plain; // (most queries: every shard has every word)
     if (!holding.length) return { results: [] };
     return api.search(query, { filters: { ...chosen, [SHARD]: { any: holding } } });
   }
