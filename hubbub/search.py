@@ -13,28 +13,38 @@ With SEARCH_INDEX_COMMENTS, each thread's published comments become one more doc
 comment is a heading anchored at the comment, so Pagefind shows it as a sub-result of its thread.
 
 Incremental use: Pagefind (1.x, its CLI and its Python API alike) builds a whole index in memory
-and writes it whole; it cannot update or remove one page of a written index. Given the pages a
-build changed, `index_site` therefore skips Pagefind when none of them is searchable (a tag page,
-a feed, the home page) and no thread's comments changed, and re-indexes everything otherwise.
+and writes it whole; it cannot update or remove one page of a written index. A site of more than
+SEARCH_SHARD_PAGES documents therefore gets its index in shards (pagefind/shard-<count>-<n>/, each
+a whole Pagefind bundle; a document's shard is a hash of its path), which the search page merges
+(Pagefind's mergeIndex); pagefind/hubbub-shards.json names the bundles. Given the pages a build
+changed, `index_site` runs Pagefind again only over the shards that hold changed or removed
+documents (none when no changed page is searchable: a tag page, a feed, the home page), from the
+record of the documents in <output>/.hubbub/search-index.json; a full index runs the shards in
+parallel. Either way each shard is Pagefind over the same documents, so an incremental index is
+what a full one writes.
 
 Settings (defaults in DEFAULTS): SEARCH_INDEX (False: no index, no search box), SEARCH_URL and
 SEARCH_SAVE_AS (the search page), SEARCH_INDEX_COMMENTS, SEARCH_INDEX_GLOBS (None: from the
-*_SAVE_AS settings), SEARCH_TIMEOUT (seconds Pagefind may take).
+*_SAVE_AS settings), SEARCH_TIMEOUT (seconds one Pagefind run may take), SEARCH_SHARD_PAGES (documents
+per shard at most; 0: one bundle however large the site).
 """
 
 from __future__ import annotations
 
-import fnmatch
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from .core.atomic import atomic_remove, atomic_write
+from .core.atomic import atomic_remove, atomic_write, write_if_changed
 from .core.manifest import HUBBUB_DIR, ManifestError, load_manifest
 
 DEFAULTS = {
@@ -44,10 +54,14 @@ DEFAULTS = {
     "SEARCH_INDEX_COMMENTS": False,
     "SEARCH_INDEX_GLOBS": None,
     "SEARCH_TIMEOUT": 600,
+    "SEARCH_SHARD_PAGES": 1500,
 }
 BUNDLE = "pagefind"  # <output>/pagefind/: the search page imports pagefind.js from here
 COMMENT_DOCS = f"{HUBBUB_DIR}/search"  # one document per thread with comments, for the indexer only
 ENTRY = "pagefind-entry.json"
+SHARDS = "hubbub-shards.json"  # in pagefind/: the bundles of the index, the first one to load first
+SHARD_PREFIX = "shard-"  # shard-<count>-<n>/: one shard's bundle inside pagefind/
+RECORD = f"{HUBBUB_DIR}/search-index.json"  # the documents of the index in place and its shard count
 # Pagefind also writes its own ready-made UIs; the theme's search page does not use them.
 # Hubbub's own comment markup (the thread, its reply form, comment counts) is never indexed as
 # part of a page: the fast publisher rewrites it on approval without re-indexing, so the index
@@ -68,7 +82,7 @@ class IndexResult:
     """What one `index_site` call did."""
 
     ran: bool = False  # False: the index was already up to date (or search is off)
-    pages: int = 0  # documents Pagefind indexed
+    pages: int = 0  # documents Pagefind indexed (in the shards it ran over)
     written: list[str] = field(default_factory=list)  # bundle files added or replaced
     removed: list[str] = field(default_factory=list)  # bundle files of the old index removed
     seconds: float = 0.0
@@ -108,20 +122,6 @@ def _placeholders_to_stars(pattern: str) -> str:
     return "".join(out)
 
 
-def matches(path: str, globs: list[str]) -> bool:
-    # A "*" of a glob never spans a "/" in Pagefind; fnmatch's does, so compare part by part.
-    parts = path.split("/")
-    for glob in globs:
-        if glob == "**/*.html":
-            if path.endswith(".html"):
-                return True
-            continue
-        pieces = glob.split("/")
-        if len(pieces) == len(parts) and all(fnmatch.fnmatchcase(p, g) for p, g in zip(parts, pieces, strict=True)):
-            return True
-    return False
-
-
 def pagefind_binary() -> str:
     """The Pagefind executable of the installed `pagefind[bin]` package."""
     try:
@@ -148,21 +148,145 @@ def index_site(settings: dict, output_dir: Path | str | None = None, changed_pag
     if not setting(settings, "SEARCH_INDEX"):
         _remove_bundle(out, result)
         return result
-    globs = index_globs(settings)
     with _index_lock(out):
-        comments_changed = _write_comment_docs(settings, out)
-        bundle_there = (out / BUNDLE / ENTRY).is_file()
-        if changed_pages is not None and bundle_there and not comments_changed:
-            searchable = [p for p in changed_pages if matches(_relative(p, out), globs)]
-            if not any(_searchable(out / _relative(p, out)) for p in searchable):
-                result.seconds = time.perf_counter() - started
-                return result
-        if setting(settings, "SEARCH_INDEX_COMMENTS"):
-            globs = [*globs, f"{COMMENT_DOCS}/*.html"]
-        result.pages = _run_pagefind(settings, out, globs, result)
-        result.ran = True
+        changed_docs = _write_comment_docs(settings, out)
+        plan = _plan(settings, out, changed_pages, changed_docs)
+        if plan is not None:
+            result.pages = _run_shards(settings, out, plan, result)
+            result.ran = True
     result.seconds = time.perf_counter() - started
     return result
+
+
+# -- shards ----------------------------------------------------------------------------------------
+#
+# A large site's index is split into shards by a stable hash of each document's path, each shard a
+# whole Pagefind bundle: an edit re-indexes only the shard holding the page, and the shards of a
+# full index are indexed in parallel. The search page loads the first bundle that SHARDS names and
+# merges the others into it (Pagefind's mergeIndex). A site of up to SEARCH_SHARD_PAGES documents
+# keeps one bundle, at pagefind/ itself.
+
+@dataclass
+class _Plan:
+    documents: list[str]  # output-relative paths of every searchable document
+    count: int  # number of shards
+    dirty: set[int]  # the shards to index again
+    record: dict  # what RECORD will say once the shards are installed
+
+
+def shard_count(documents: int, settings: dict) -> int:
+    """One bundle up to SEARCH_SHARD_PAGES documents, else the power of two that keeps each shard
+    at or under it (a power of two, so the count changes, and everything moves, only rarely)."""
+    size = setting(settings, "SEARCH_SHARD_PAGES")
+    count = 1
+    while size and documents > size * count:
+        count *= 2
+    return count
+
+
+def shard_of(path: str, count: int) -> int:
+    return zlib.crc32(path.encode("utf-8")) % count if count > 1 else 0
+
+
+def shard_dir(shard: int, count: int) -> str:
+    """The shard's bundle directory inside pagefind/ ("" for the one bundle of a small site)."""
+    return "" if count == 1 else f"{SHARD_PREFIX}{count}-{shard}/"
+
+
+def _plan(settings: dict, out: Path, changed_pages, changed_docs: set[str]) -> _Plan | None:
+    """What to index: everything, or (given the pages that changed) only the shards holding
+    changed or removed documents; None when the index is already up to date."""
+    globs = index_globs(settings)
+    key = {"version": 1, "globs": globs, "comments": bool(setting(settings, "SEARCH_INDEX_COMMENTS")),
+           "shard_pages": setting(settings, "SEARCH_SHARD_PAGES")}
+    record = _load_record(out) if changed_pages is not None else None
+    if record is not None and {k: record.get(k) for k in key} == key:
+        candidates = {_relative(p, out) for p in changed_pages} | changed_docs
+        found = _changed_documents(out, record, [p for p in sorted(candidates)
+                                                 if p in changed_docs or matches(p, globs)])
+        if found is not None:
+            documents, touched = found
+            if not touched:
+                return None
+            count = shard_count(len(documents), settings)
+            dirty = {shard_of(p, count) for p in touched} if count == record["shards"] else set(range(count))
+            return _Plan(documents, count, dirty, {**key, "marked": record["marked"], "shards": count,
+                                                   "documents": documents})
+    documents, marked = _find_documents(out, globs, key["comments"])
+    count = shard_count(len(documents), settings)
+    return _Plan(documents, count, set(range(count)),
+                 {**key, "marked": marked, "shards": count, "documents": documents})
+
+
+def _changed_documents(out: Path, record: dict, changed: list[str]) -> tuple[list[str], set[str]] | None:
+    """The documents after these pages changed, and those of them that were or are documents; None
+    when Pagefind's rule for the whole site may have changed (a full look is needed)."""
+    documents = set(record["documents"])
+    touched = set()
+    for path in changed:
+        state = _searchable(out / path)
+        if state and not record["marked"]:
+            return None  # the first page that opts in: from now on only such pages count
+        now = bool(state) if record["marked"] else state is not None
+        if now or path in documents:
+            touched.add(path)
+        (documents.add if now else documents.discard)(path)
+    if not documents:
+        return None  # no page opts in any more: Pagefind would take every page matched
+    return sorted(documents), touched
+
+
+def _find_documents(out: Path, globs: list[str], comments: bool) -> tuple[list[str], bool]:
+    """Every document to index, and whether the site marks them (data-pagefind-body). Pagefind's
+    rule: once any page opts in, only the pages that opt in; if none does, every page matched."""
+    pattern = glob_regex(globs)
+    found, marked = [], []
+    for dirpath, dirs, names in os.walk(out):
+        rel = os.path.relpath(dirpath, out)
+        if rel == ".":
+            rel = ""
+            dirs[:] = [d for d in dirs if d not in (HUBBUB_DIR, BUNDLE)]
+        for name in names:
+            path = f"{rel}/{name}" if rel else name
+            if pattern.fullmatch(path):
+                found.append(path)
+                if _searchable(out / path):
+                    marked.append(path)
+    if comments and (out / COMMENT_DOCS).is_dir():
+        marked += [f"{COMMENT_DOCS}/{p.name}" for p in (out / COMMENT_DOCS).glob("*.html")]
+    return (sorted(marked), True) if marked else (sorted(found), False)
+
+
+def glob_regex(globs: list[str]) -> re.Pattern:
+    """One regular expression for Pagefind's globs: "*" and "?" never span a "/", "**/" spans
+    directories, "{a,b}" is either."""
+    def convert(glob: str) -> str:
+        out, i = [], 0
+        while i < len(glob):
+            if glob.startswith("**/", i):
+                out.append("(?:[^/]+/)*")
+                i += 3
+                continue
+            ch = glob[i]
+            out.append({"*": "[^/]*", "?": "[^/]", "{": "(?:", "}": ")", ",": "|"}.get(ch, re.escape(ch)))
+            i += 1
+        return "".join(out)
+    return re.compile("|".join(f"(?:{convert(g)})" for g in globs))
+
+
+def matches(path: str, globs: list[str]) -> bool:
+    return glob_regex(globs).fullmatch(path) is not None
+
+
+def _load_record(out: Path) -> dict | None:
+    """The record of the index in place, if the bundle it describes is there."""
+    try:
+        record = json.loads((out / RECORD).read_bytes())
+        if not (out / BUNDLE / SHARDS).is_file():
+            return None
+        return record if isinstance(record, dict) else None
+    except (OSError, ValueError):
+        return None
 
 
 def _relative(page, out: Path) -> str:
@@ -172,12 +296,17 @@ def _relative(page, out: Path) -> str:
     return path.as_posix()
 
 
-def _searchable(path: Path) -> bool:
-    """A page that exists and opts in, or one that was removed (it may have been in the index)."""
+# The attribute in a tag, not the words in a post's text (which the page escapes).
+OPTS_IN = re.compile(rb"<[A-Za-z][^<>]*\sdata-pagefind-body[\s=/>]")
+
+
+def _searchable(path: Path) -> bool | None:
+    """True: a page that opts in (data-pagefind-body); False: one that does not; None: removed."""
     try:
-        return b"data-pagefind-body" in path.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError:
-        return True
+        return None
+    return b"data-pagefind-body" in data and OPTS_IN.search(data) is not None
 
 
 class _index_lock:
@@ -198,45 +327,98 @@ class _index_lock:
         os.close(self.fd)
 
 
-def _run_pagefind(settings: dict, out: Path, globs: list[str], result: IndexResult) -> int:
-    binary = pagefind_binary()
+def _run_shards(settings: dict, out: Path, plan: _Plan, result: IndexResult) -> int:
+    """Index the dirty shards (in parallel, one Pagefind per core), then install them, SHARDS and
+    RECORD, and remove what the index no longer uses. Returns the documents Pagefind indexed."""
+    if not plan.documents:
+        _remove_bundle(out, result, keep_comment_docs=True)  # a site with nothing searchable yet
+        return 0
+    members: dict[int, list[str]] = {}
+    for path in plan.documents:
+        members.setdefault(shard_of(path, plan.count), []).append(path)
+    if plan.count == 1:  # the whole site: Pagefind's own globs
+        globs = index_globs(settings)
+        globs = {0: _one_glob([*globs, f"{COMMENT_DOCS}/*.html"] if plan.record["comments"] else globs)}
+    else:
+        globs = {shard: _glob_of(paths) for shard, paths in members.items()}
     staging = Path(tempfile.mkdtemp(prefix="pagefind-", dir=out / HUBBUB_DIR))
-    glob = globs[0] if len(globs) == 1 else "{" + ",".join(globs) + "}"
-    # No pagefind.yml of the site and no PAGEFIND_* variables: the index depends on the build alone.
+    try:
+        dirty = sorted(s for s in plan.dirty if s in members)
+        jobs = max(1, min(len(dirty), os.cpu_count() or 1))
+        with ThreadPoolExecutor(jobs) as pool:
+            counts = list(pool.map(lambda s: _run_pagefind(settings, out, globs[s], staging / str(s)), dirty))
+        live = out / BUNDLE
+        for shard, pages in zip(dirty, counts, strict=True):
+            if pages:
+                _install_bundle(staging / str(shard) / BUNDLE, live / shard_dir(shard, plan.count), result)
+        # A shard whose pages Pagefind found nothing to take from has no bundle.
+        bundles = [shard_dir(s, plan.count) for s in sorted(members)
+                   if (counts[dirty.index(s)] if s in dirty else (live / shard_dir(s, plan.count) / ENTRY).is_file())]
+        if not bundles:
+            _remove_bundle(out, result, keep_comment_docs=True)
+            return 0
+        shards = (json.dumps({"bundles": bundles}) + "\n").encode()
+        if write_if_changed(live / SHARDS, shards):
+            result.written.append(SHARDS)
+        _remove_unused(live, bundles, result)
+        atomic_write(out / RECORD, json.dumps(plan.record).encode(), fsync=False)
+        return sum(counts)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _run_pagefind(settings: dict, out: Path, glob: str, work: Path) -> int:
+    """Pagefind over the pages of `out` that `glob` matches; the bundle goes to work/pagefind."""
+    binary = pagefind_binary()
+    work.mkdir()
+    # The glob goes in a config file of its own (a shard's list of pages can be longer than one
+    # command-line argument may be); no pagefind.yml of the site and no PAGEFIND_* variables: the
+    # index depends on the build alone.
+    (work / "pagefind.json").write_text(json.dumps({"glob": glob}), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
-    command = [binary, "--site", str(out), "--glob", glob, "--output-path", str(staging / BUNDLE)]
+    command = [binary, "--site", str(out), "--output-path", str(work / BUNDLE)]
     for selector in EXCLUDE_SELECTORS:
         command += ["--exclude-selectors", selector]
     try:
-        done = subprocess.run(command, cwd=staging, env=env, capture_output=True, text=True,
+        done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True,
                               timeout=setting(settings, "SEARCH_TIMEOUT"))
-        if done.returncode != 0 and _indexed_pages(done.stdout) == 0 and "Indexed 0 pages" in done.stdout:
-            _remove_bundle(out, result)  # a site with nothing searchable yet: no index, no error
-            return 0
-        if done.returncode != 0:
-            detail = (done.stderr or done.stdout).strip()[-2000:]
-            raise SearchError(f"Pagefind could not index {out} (exit status {done.returncode}): {detail}")
-        pages = _indexed_pages(done.stdout)
-        _install_bundle(staging / BUNDLE, out / BUNDLE, result)
-        return pages
     except subprocess.TimeoutExpired as exc:
         raise SearchError(f"Pagefind took longer than SEARCH_TIMEOUT ({exc.timeout} s) to index {out}; "
                           "raise SEARCH_TIMEOUT in pelicanconf.py") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    if done.returncode != 0 and _indexed_pages(done.stdout) == 0 and "Indexed 0 pages" in done.stdout:
+        return 0  # nothing searchable in these pages: no bundle, no error
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip()[-2000:]
+        raise SearchError(f"Pagefind could not index {out} (exit status {done.returncode}): {detail}")
+    if not (work / BUNDLE / ENTRY).is_file():
+        raise SearchError(f"Pagefind wrote no {ENTRY}: is any page marked with data-pagefind-body?")
+    return _indexed_pages(done.stdout)
+
+
+def _one_glob(globs: list[str]) -> str:
+    return globs[0] if len(globs) == 1 else "{" + ",".join(globs) + "}"
+
+
+def _glob_of(paths: list[str]) -> str:
+    """A glob that matches exactly these paths (Pagefind's metacharacters escaped)."""
+    return _one_glob([re.sub(r"([\\*?\[\]{}(),<>:!])", r"\\\1", path) for path in paths])
 
 
 def _indexed_pages(stdout: str) -> int:
     for line in stdout.splitlines():
         words = line.split()
-        if len(words) == 3 and words[0] == "Indexed" and words[2] == "pages" and words[1].isdigit():
+        if len(words) == 3 and words[0] == "Indexed" and words[2] in ("page", "pages") and words[1].isdigit():
             return int(words[1])
     return 0
 
 
-def _bundle_files(root: Path) -> dict[str, Path]:
+def _bundle_files(root: Path, nested: bool = True) -> dict[str, Path]:
+    """The files under root; without `nested`, not those of the shard bundles inside it, nor SHARDS."""
     files = {}
-    for dirpath, _dirs, names in os.walk(root):
+    for dirpath, dirs, names in os.walk(root):
+        if not nested and Path(dirpath) == root:
+            dirs[:] = [d for d in dirs if not d.startswith(SHARD_PREFIX)]
+            names = [n for n in names if n != SHARDS]
         for name in names:
             path = Path(dirpath, name)
             files[path.relative_to(root).as_posix()] = path
@@ -246,21 +428,35 @@ def _bundle_files(root: Path) -> dict[str, Path]:
 def _install_bundle(new: Path, live: Path, result: IndexResult) -> None:
     """Move the new bundle into place so that a reader always finds a whole index."""
     fresh = {k: v for k, v in _bundle_files(new).items() if k not in UNUSED}
-    if ENTRY not in fresh:
-        raise SearchError(f"Pagefind wrote no {ENTRY}: is any page marked with data-pagefind-body?")
-    old = _bundle_files(live) if live.is_dir() else {}
+    old = _bundle_files(live, nested=False) if live.is_dir() else {}
+    prefix = live.name + "/" if live.name.startswith(SHARD_PREFIX) else ""
     for name in sorted(fresh, key=lambda n: n == ENTRY):  # the entry file last: it names the rest
         target = live / name
         if name in old and _same(old[name], fresh[name]):
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(fresh[name], target)
-        result.written.append(name)
+        result.written.append(prefix + name)
     for name in sorted(set(old) - set(fresh)):
         atomic_remove(old[name], fsync=False)
+        result.removed.append(prefix + name)
+    _remove_empty_dirs(live)
+
+
+def _remove_unused(live: Path, bundles: list[str], result: IndexResult) -> None:
+    """After SHARDS names the new bundles: the files of bundles it no longer names go."""
+    for name, path in sorted(_bundle_files(live).items()):
+        top = name.split("/", 1)[0]
+        if name == SHARDS or (f"{top}/" in bundles if top.startswith(SHARD_PREFIX) else "" in bundles):
+            continue
+        atomic_remove(path, fsync=False)
         result.removed.append(name)
-    for dirpath, dirs, names in os.walk(live, topdown=False):
-        if not dirs and not names and Path(dirpath) != live:
+    _remove_empty_dirs(live)
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    for dirpath, dirs, names in os.walk(root, topdown=False):
+        if not names and Path(dirpath) != root and not any(Path(dirpath, d).exists() for d in dirs):
             os.rmdir(dirpath)
 
 
@@ -271,33 +467,35 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def _remove_bundle(out: Path, result: IndexResult) -> None:
-    """Search turned off: the old bundle and comment documents go."""
-    for directory in (out / BUNDLE, out / COMMENT_DOCS):
+def _remove_bundle(out: Path, result: IndexResult, keep_comment_docs: bool = False) -> None:
+    """No index: the old bundle (and, with search turned off, the comment documents) go."""
+    directories = (out / BUNDLE,) if keep_comment_docs else (out / BUNDLE, out / COMMENT_DOCS)
+    for directory in directories:
         if directory.is_dir():
             result.removed.extend(sorted(_bundle_files(directory)))
             shutil.rmtree(directory)
+    atomic_remove(out / RECORD, fsync=False)
 
 
 # -- comments as documents --------------------------------------------------------------------------
 
-def _write_comment_docs(settings: dict, out: Path) -> bool:
-    """Write (or remove) each thread's comment document; True if any changed."""
+def _write_comment_docs(settings: dict, out: Path) -> set[str]:
+    """Write (or remove) each thread's comment document; the output-relative paths of those that changed."""
     docs = out / COMMENT_DOCS
     wanted: dict[str, bytes] = {}
     if setting(settings, "SEARCH_INDEX_COMMENTS"):
         wanted = {f"{slug}.html": doc for slug, doc in _comment_documents(out).items()}
-    changed = False
+    changed = set()
     existing = {p.name for p in docs.glob("*.html")} if docs.is_dir() else set()
     for name, doc in wanted.items():
         path = docs / name
         if name in existing and path.read_bytes() == doc:
             continue
         atomic_write(path, doc, fsync=False)
-        changed = True
+        changed.add(f"{COMMENT_DOCS}/{name}")
     for name in existing - set(wanted):
         atomic_remove(docs / name, fsync=False)
-        changed = True
+        changed.add(f"{COMMENT_DOCS}/{name}")
     return changed
 
 

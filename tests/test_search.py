@@ -16,8 +16,21 @@ from attack_helpers import PageWatch, browser, serve_app
 from publish_helpers import comment, make_site, manifest, save_thread
 from site_helpers import seed_posts
 
-from hubbub.build import build_site, load_settings
-from hubbub.search import BUNDLE, COMMENT_DOCS, ENTRY, UNUSED, index_globs, index_site, matches
+from hubbub.build import build_site, load_settings, run_build
+from hubbub.search import (
+    BUNDLE,
+    COMMENT_DOCS,
+    ENTRY,
+    RECORD,
+    SHARD_PREFIX,
+    SHARDS,
+    UNUSED,
+    index_globs,
+    index_site,
+    matches,
+    shard_dir,
+    shard_of,
+)
 
 CSP_LISTENER = """
 window.__csp = [];
@@ -69,20 +82,22 @@ def cbor(data: bytes, i: int = 0):
 
 
 def comparable_index(out: Path) -> dict:
-    """The bundle, with what Pagefind writes in a different order on every run put in one order.
+    """The bundles, with what Pagefind writes in a different order on every run put in one order.
 
     Pagefind 1.5 writes each filter's values in hash-map order, so the filter files, the meta file
     that names them and the entry file that names the meta file differ between two runs over the
-    same pages. Everything else (pages, word index) is byte-identical; filters compare by content.
+    same pages. Everything else (pages, word index) is byte-identical; filters compare by content,
+    shard by shard.
     """
     files, filters = {}, {}
     for name, data in bundle_files(out).items():
+        shard = name.split("/", 1)[0] if name.startswith(SHARD_PREFIX) else ""
         if name.endswith(".pf_filter"):
             (key, values), _ = cbor(gzip.decompress(data), len(b"pagefind_dcd"))
-            filters[key] = sorted((value, tuple(pages)) for value, pages in values)
+            filters[shard, key] = sorted((value, tuple(pages)) for value, pages in values)
         elif name.endswith(".pf_meta"):
             continue
-        elif name == ENTRY:
+        elif name.endswith(ENTRY):
             entry = json.loads(data)
             files[name] = {lang: v["page_count"] for lang, v in entry["languages"].items()}
         else:
@@ -91,8 +106,12 @@ def comparable_index(out: Path) -> dict:
 
 
 def indexed_pages(out: Path) -> int:
-    entry = json.loads((out / BUNDLE / ENTRY).read_text())
-    return sum(language["page_count"] for language in entry["languages"].values())
+    return sum(language["page_count"] for entry in (out / BUNDLE).rglob(ENTRY)
+               for language in json.loads(entry.read_text())["languages"].values())
+
+
+def shard_bundles(out: Path) -> list[str]:
+    return json.loads((out / BUNDLE / SHARDS).read_text())["bundles"]
 
 
 @pytest.fixture
@@ -150,6 +169,8 @@ def test_globs_come_from_the_save_as_settings():
     assert matches("posts/2010/working/index.html", globs) and matches("about.html", globs)
     assert not matches("tag/networking/index.html", globs) and not matches("authors/x/page/2/index.html", globs)
     assert index_globs({**settings, "SEARCH_INDEX_GLOBS": ["docs/**/*.html"]}) == ["docs/**/*.html"]
+    assert matches("docs/a/b/c.html", ["docs/**/*.html"]) and matches("docs/c.html", ["docs/**/*.html"])
+    assert matches("x/index.html", ["{x,y}/*.html"]) and not matches("z/index.html", ["{x,y}/*.html"])
 
 
 def test_a_site_with_nothing_searchable_builds_without_an_index(tmp_path):
@@ -184,7 +205,95 @@ def test_an_incremental_index_skips_what_is_not_searchable_and_equals_a_full_one
     full = tmp_path / "full"
     build_site(site, OUTPUT_PATH=str(full))
     assert comparable_index(out) == comparable_index(full)
-    assert comparable_index(out)["filters"]["author"]  # the comparison sees the filters
+    assert comparable_index(out)["filters"]["", "author"]  # the comparison sees the filters
+
+
+def bundle_stats(out: Path, bundle: str) -> dict[str, tuple]:
+    """Each file of one bundle with what a rewrite would change (inode, time, bytes)."""
+    root = out / BUNDLE / bundle
+    return {p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes())
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.relative_to(root).as_posix().startswith(SHARD_PREFIX)
+            and p.name != SHARDS}
+
+
+def test_a_large_index_comes_in_shards_and_an_edit_reindexes_only_its_own(site, tmp_path):
+    out = tmp_path / "out"
+    build_site(site, OUTPUT_PATH=str(out), SEARCH_SHARD_PAGES=5)
+    record = json.loads((out / RECORD).read_text())
+    count, documents = record["shards"], record["documents"]
+    assert count > 2 and len(documents) <= 5 * count < 2 * len(documents)
+    assert not (out / BUNDLE / ENTRY).exists()  # pagefind/ holds the shards and the list of them
+    bundles = shard_bundles(out)
+    assert bundles == [shard_dir(n, count) for n in sorted({shard_of(d, count) for d in documents})]
+    for n in range(count):  # each document in the one shard its path hashes to
+        members = sum(shard_of(d, count) == n for d in documents)
+        entry = out / BUNDLE / shard_dir(n, count) / ENTRY
+        assert (json.loads(entry.read_text())["languages"]["en"]["page_count"] if members else 0) == members
+    assert indexed_pages(out) == len(documents)
+
+    # One post's text changes: only the shards of the searchable pages the build wrote are indexed
+    # again (the post's; the others stay as they are, not even rewritten).
+    posts = sorted(seed_posts(load_settings(site), site), key=lambda p: p.slug)
+    edited = posts[0]
+    before = {b: bundle_stats(out, b) for b in bundles}
+    word = distinctive_word(site / "content", edited.source)
+    edited.source.write_text(edited.source.read_text(encoding="utf-8").replace(word, "quokkaesque"), encoding="utf-8")
+    report = run_build(site, OUTPUT_PATH=str(out), SEARCH_SHARD_PAGES=5)
+    changed = {*report.written, *report.removed} & {*documents}
+    touched = {shard_dir(shard_of(d, count), count) for d in changed}
+    assert f"posts/{edited.slug}/index.html" in changed and len(touched) < len(bundles), sorted(changed)
+    after = {b: bundle_stats(out, b) for b in bundles}
+    assert all(after[b] != before[b] for b in touched)
+    assert all(after[b] == before[b] for b in bundles if b not in touched)
+    # A post is removed: its shards follow (its page and the pages that listed it).
+    posts[-1].source.unlink()
+    build_site(site, OUTPUT_PATH=str(out), SEARCH_SHARD_PAGES=5)
+    assert indexed_pages(out) == len(documents) - 1
+    # ... and the index is the one a full build of the same sources writes.
+    full = tmp_path / "full"
+    build_site(site, OUTPUT_PATH=str(full), SEARCH_SHARD_PAGES=5)
+    assert comparable_index(out) == comparable_index(full)
+
+    # A change of SEARCH_SHARD_PAGES re-shards everything; nothing of the old layout is left behind.
+    settings = load_settings(site, OUTPUT_PATH=str(out))
+    assert index_site(settings, out, []).ran
+    assert shard_bundles(out) == [""] and (out / BUNDLE / ENTRY).is_file()
+    assert not [p for p in (out / BUNDLE).iterdir() if p.name.startswith(SHARD_PREFIX)]
+    assert indexed_pages(out) == len(documents) - 1
+
+
+def test_a_thread_with_new_comments_reindexes_the_shard_of_its_comment_document(site, tmp_path):
+    out = tmp_path / "out"
+    options = {"OUTPUT_PATH": str(out), "SEARCH_SHARD_PAGES": 5, "SEARCH_INDEX_COMMENTS": True}
+    build_site(site, **options)
+    count = json.loads((out / RECORD).read_text())["shards"]
+    slug = sorted(manifest(out)["threads"])[0]
+    doc = f"{COMMENT_DOCS}/{slug}.html"
+    before = {b: bundle_stats(out, b) for b in shard_bundles(out)}
+    save_thread(site, slug, [comment(site, 1, author="Quinn", html="<p>A thoroughly flabbergasting idea.</p>")])
+    report = run_build(site, **options)
+    documents = json.loads((out / RECORD).read_text())["documents"]
+    assert doc in documents and json.loads((out / RECORD).read_text())["shards"] == count
+    # The thread's document is new; the searchable pages the build rewrote (the article, with its
+    # comments) are indexed again too; every other shard stays as it was.
+    touched = {shard_dir(shard_of(d, count), count) for d in {doc, *report.written} & {*documents}}
+    after = {b: bundle_stats(out, b) for b in shard_bundles(out)}
+    assert len(touched) < len(after) and all(after[b] != before.get(b) for b in touched)
+    assert all(after[b] == before[b] for b in after if b not in touched)
+    full = tmp_path / "full"
+    build_site(site, **{**options, "OUTPUT_PATH": str(full)})
+    assert comparable_index(out) == comparable_index(full)
+
+
+def test_shards_take_pages_whose_paths_hold_glob_characters(tmp_path):
+    out = tmp_path / "out"
+    for name in ("a,b", "c[1]", "d{2}", "e(3)", "f*g", "plain"):
+        page = out / "posts" / name / "index.html"
+        page.parent.mkdir(parents=True)
+        page.write_text(f'<html lang="en"><body><main data-pagefind-body><h1>{name}</h1></main></body></html>')
+    settings = {"OUTPUT_PATH": str(out), "ARTICLE_SAVE_AS": "posts/{slug}/index.html", "SEARCH_SHARD_PAGES": 1}
+    assert index_site(settings, out).pages == 6
+    assert indexed_pages(out) == 6 and len(shard_bundles(out)) > 1
 
 
 def test_search_can_be_turned_off(site, tmp_path):
@@ -250,6 +359,55 @@ def test_search_finds_filters_and_follows_an_incremental_build_in_chromium(site,
         assert post.title not in result_titles(page)
         open_search(page, base + "/search/?q=zzyzxqv")
         assert result_titles(page) == [] and "No results" in page.inner_text(".search-status")
+        problems = csp_violations(page, watch)
+        context.close()
+    assert problems == [] and watch.errors == [] and watch.console_errors() == []
+
+
+@pytest.mark.browser
+def test_search_over_shards_finds_posts_in_every_shard_and_filters_by_author(site, tmp_path, app_for):
+    out = tmp_path / "out"
+    posts = {p.slug: p for p in seed_posts(load_settings(site), site)}
+    unique = posts[sorted(posts)[-1]]  # gets a word no other page has, nor any longer word starting with it
+    unique.source.write_text(unique.source.read_text(encoding="utf-8") + "\nA quokkaesque idea.\n", encoding="utf-8")
+    build_site(site, OUTPUT_PATH=str(out), SEARCH_SHARD_PAGES=5)
+    count = json.loads((out / RECORD).read_text())["shards"]
+    in_shard = {}
+    for slug, post in sorted(posts.items()):
+        in_shard.setdefault(shard_of(f"posts/{slug}/index.html", count), post)
+    assert len(in_shard) > 2
+    with serve_app(app_for(site, out)) as base, browser() as b:
+        context = b.new_context()
+        context.add_init_script(CSP_LISTENER)
+        page = context.new_page()
+        watch = PageWatch(page)
+        for post in in_shard.values():  # a word of one post only: found, whichever shard holds it
+            open_search(page, base + f"/search/?q={distinctive_word(site / 'content', post.source)}")
+            assert post.title in result_titles(page)  # (other pages may share its stem)
+        # Results of all shards, ranked together; filtering by writer narrows them in every shard.
+        open_search(page, base + "/search/?q=networking")
+        merged = sorted(result_titles(page))
+        assert len({shard_of(f"posts/{s}/index.html", count) for s, p in posts.items() if p.title in merged}) > 1
+        writer = sorted({p.author for p in posts.values()})[0]
+        page.wait_for_function("() => document.querySelectorAll('#search-author option').length > 1")
+        page.select_option("#search-author", writer)
+        page.wait_for_function("() => document.querySelector('.search-status').textContent.includes('with these')")
+        page.wait_for_selector(".search-results[aria-busy=false]", state="attached")
+        narrowed = page.eval_on_selector_all(".search-result .meta", "ps => ps.map(p => p.textContent)")
+        assert 0 < len(narrowed) < len(merged) and all(writer in m for m in narrowed), narrowed
+        # A word only one shard holds narrows the query in every shard (Pagefind's own merge would
+        # let the other shards drop the word and answer "networking" alone).
+        both = "quokkaesque networking"
+        open_search(page, base + f"/search/?q={both}")
+        narrow = sorted(result_titles(page))
+        assert narrow in ([], [unique.title])
+        # The same results as one bundle of the whole site gives.
+        index_site(load_settings(site, OUTPUT_PATH=str(out)), out, [])
+        assert shard_bundles(out) == [""]
+        open_search(page, base + "/search/?q=networking")
+        assert sorted(result_titles(page)) == merged
+        open_search(page, base + f"/search/?q={both}")
+        assert sorted(result_titles(page)) == narrow
         problems = csp_violations(page, watch)
         context.close()
     assert problems == [] and watch.errors == [] and watch.console_errors() == []

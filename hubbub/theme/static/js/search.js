@@ -47,16 +47,52 @@ if (form) {
     return fill(form || (n === 1 ? singular : plural), { num: n, ...values });
   };
 
+  // A large site's index comes in shards (hubbub-shards.json names their bundles): the first is
+  // loaded, the others merged into it, and each search runs over all of them, ranked together.
+  // Each shard's results carry a filter of their own (SHARD: its number) for find() below.
+  const SHARD = "hubbub-shard";
+  let shards = 1;
+
   function load() {
     if (!loading) {
-      loading = import(bundle + "pagefind.js").then(async (module) => {
-        await module.options({ baseUrl: basePath, excerptLength: 24 });
-        await module.init();
-        pagefind = module;
-        return module;
-      });
+      loading = fetch(bundle + "hubbub-shards.json", { cache: "no-cache" })
+        .then((answer) => {
+          if (!answer.ok) throw new Error("no search index (" + answer.status + ")");
+          return answer.json();
+        })
+        .then(async ({ bundles }) => {
+          const [first, ...others] = bundles.map((dir) => new URL(dir, bundle).href);
+          const options = (n) => ({ baseUrl: basePath, excerptLength: 24,
+            ...(bundles.length > 1 ? { mergeFilter: { [SHARD]: String(n) } } : {}) });
+          const module = await import(first + "pagefind.js");
+          await module.options(options(0));
+          await module.init();
+          await Promise.all(others.map((dir, n) => module.mergeIndex(dir, options(n + 1))));
+          shards = bundles.length;
+          pagefind = module;
+          return module;
+        });
     }
     return loading;
+  }
+
+  // Pagefind leaves out a word its index does not have (a forgiving search). Over shards, a word
+  // that only some of them hold would be left out by the others, which would then answer with the
+  // rest of the query alone: so each word is first looked up on its own, and only the shards that
+  // hold every word the site has take part, as one index of the whole site would answer.
+  async function find(api, query, chosen) {
+    const words = query.replace(/"/g, " ").split(/\s+/).filter(Boolean);
+    const plain = api.search(query || null, { filters: chosen });
+    if (shards < 2 || words.length < 2) return plain;
+    const alone = await Promise.all(words.map((word) => api.search(word)));
+    const known = alone.filter((r) => r.results.length);
+    const holding = [];
+    for (let n = 0; n < shards; n++) {
+      if (known.every((r) => (r.filters[SHARD] || {})[String(n)] > 0)) holding.push(String(n));
+    }
+    if (holding.length === shards) return plain; // (most queries: every shard has every word)
+    if (!holding.length) return { results: [] };
+    return api.search(query, { filters: { ...chosen, [SHARD]: { any: holding } } });
   }
 
   function el(tag, className, text) {
@@ -186,7 +222,7 @@ if (form) {
     list.setAttribute("aria-busy", "true");
     try {
       const api = pagefind || (await load());
-      const found = await api.search(query || null, { filters: chosen });
+      const found = await find(api, query, chosen);
       if (id !== generation) return;
       results = found.results;
       shown = 0;
@@ -247,11 +283,15 @@ if (form) {
     });
   });
 
-  fillFilters(wanted)
-    .catch(() => {
-      for (const name of FILTERS) form.elements.namedItem(name).closest(".field").hidden = true;
-    })
-    .then(() => {
+  const filters = () => fillFilters(wanted).catch(() => {
+    for (const name of FILTERS) form.elements.namedItem(name).closest(".field").hidden = true;
+  });
+  if (input.value && !Object.keys(wanted).length) {
+    // A query alone in the address: its results first; the filter lists (their own downloads) after.
+    search().then(filters);
+  } else {
+    filters().then(() => {
       if (input.value || Object.keys(chosenFilters()).length) search();
     });
+  }
 }
