@@ -234,7 +234,7 @@ def run(size: int, queries: int, shard_pages: list[int], servers: list[str], rep
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000])
-    parser.add_argument("--shard-pages", type=int, nargs="+", default=[0, 1500],
+    parser.add_argument("--shard-pages", type=int, nargs="+", default=[0, 3000],
                         help="SEARCH_SHARD_PAGES values to compare (0: one bundle)")
     parser.add_argument("--servers", nargs="+", choices=sorted(SERVERS), default=["nginx", "python"])
     parser.add_argument("--queries", type=int, default=15, help="timed searches after the first")

@@ -54,7 +54,7 @@ DEFAULTS = {
     "SEARCH_INDEX_COMMENTS": False,
     "SEARCH_INDEX_GLOBS": None,
     "SEARCH_TIMEOUT": 600,
-    "SEARCH_SHARD_PAGES": 1500,
+    "SEARCH_SHARD_PAGES": 3000,
 }
 BUNDLE = "pagefind"  # <output>/pagefind/: the search page imports pagefind.js from here
 COMMENT_DOCS = f"{HUBBUB_DIR}/search"  # one document per thread with comments, for the indexer only
