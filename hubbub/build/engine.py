@@ -64,9 +64,9 @@ class BuildReport:
         if self.nothing_changed:
             return f"Nothing changed ({self.seconds:.2f} s)"
         mode = "full build" if self.full else "incremental build"
+        rendered = f"{len(self.rendered)} page(s) rendered" + (f" by {self.renderers} processes" if self.renderers else "")
         return (f"{mode}: {len(self.changed_sources)} source(s) changed, {self.read} read, {self.reused} reused; "
-                f"{len(self.rendered)} page(s) rendered{f' by {self.renderers} processes' if self.renderers else ''}, {len(self.written)} file(s) written, "
-                f"{len(self.removed)} removed ({self.seconds:.2f} s)")
+                f"{rendered}, {len(self.written)} file(s) written, {len(self.removed)} removed ({self.seconds:.2f} s)")
 
 
 # -- the current build, for plugins --------------------------------------------------------------
