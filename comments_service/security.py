@@ -49,5 +49,7 @@ def init_security(app, hub) -> None:
                 response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
                 response.headers["Access-Control-Allow-Headers"] = "Content-Type"
                 response.headers["Access-Control-Max-Age"] = "600"
+                # comments.js tells a reader who posts too fast when to send again (a 429's wait).
+                response.headers["Access-Control-Expose-Headers"] = "Retry-After"
             response.vary.add("Origin")
         return response

@@ -5,6 +5,7 @@ own comments, pending and published, and closed threads, with and without JavaSc
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 from pathlib import Path
@@ -37,7 +38,12 @@ def set_meta(site: Path, slug: str, line: str) -> None:
 
 
 @pytest.fixture
-def server(make_app, tmp_path, akismet, monkeypatch):
+def rate_limit() -> str:
+    return "1000/minute"
+
+
+@pytest.fixture
+def server(make_app, tmp_path, akismet, monkeypatch, rate_limit):
     from werkzeug.serving import make_server
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(BUILT_ON.timestamp())))
@@ -47,7 +53,7 @@ def server(make_app, tmp_path, akismet, monkeypatch):
     build(site, site / "output", COMMENTS_CLOSE_AFTER_DAYS=30)
     env = {"HUBBUB_SITE_DIR": str(site), "HUBBUB_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
            "HUBBUB_INSTANCE_DIR": str(tmp_path / "instance"), "HUBBUB_SECRET_KEY": "browser",
-           "HUBBUB_DEVELOPMENT": "1", "HUBBUB_RATE_LIMIT": "1000/minute"}
+           "HUBBUB_DEVELOPMENT": "1", "HUBBUB_RATE_LIMIT": rate_limit}
     app = make_app(akismet_env(env, akismet), run_jobs=True)
     add_moderator(app)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
@@ -218,3 +224,18 @@ def test_closed_threads_in_the_browser(server, browser):
     assert plain.locator("h1.page-title").inner_text() == "Comments are closed"
     assert comments(app) == []
     assert closed.problems == [] and aged.problems == []
+
+
+@pytest.mark.parametrize("rate_limit", ["1/minute"])
+def test_a_reader_who_posts_too_fast_is_told_when_to_send_again(server, browser):
+    _app, base = server
+    page = open_page(browser, f"{base}/posts/{OPEN}/")
+    send_comment(page, "A first comment.")
+    page.fill("#comment-body", "A second one, too soon.")
+    page.click("form.comment-form button[type=submit]")
+    status = page.locator("form.comment-form .form-status")
+    status.filter(has_text="faster than we allow").wait_for()
+    # The 429's Retry-After as the clock time from which sending works, and the text is kept.
+    assert re.search(r"Please send again from \d{1,2}:\d{2}", status.inner_text()), status.inner_text()
+    assert page.input_value("#comment-body") == "A second one, too soon."
+    assert not page.problems

@@ -105,6 +105,7 @@ def test_cors_allows_exactly_the_site_origin(make_app, service_env, site_dir, sl
     url = f"/api/threads/{slug}/comments"
     ok = client.get(url, headers={"Origin": "https://blog.example.org"})
     assert ok.headers["Access-Control-Allow-Origin"] == "https://blog.example.org"
+    assert ok.headers["Access-Control-Expose-Headers"] == "Retry-After"  # comments.js reads a 429's wait
     evil = client.get(url, headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in evil.headers
     pre = client.options(url, headers={"Origin": "https://blog.example.org", "Access-Control-Request-Method": "POST"})

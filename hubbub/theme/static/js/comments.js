@@ -576,9 +576,19 @@
     if (item) item.scrollIntoView({ block: "nearest" });
   }
 
+  // A 429's Retry-After is the wait until the limit lets one more comment through: shown as the
+  // clock time (rounded up to the minute) from which sending works, which needs no plural forms.
+  function tooFast(response) {
+    const seconds = Number(response.headers.get("Retry-After"));
+    if (!(seconds > 0)) return t("You are commenting faster than we allow. Please wait a minute and send again; your text is still here.");
+    const from = new Date(Math.ceil((Date.now() + seconds * 1000) / 60000) * 60000);
+    const time = from.toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
+    return t("You are commenting faster than we allow. Please send again from %(time)s; your text is still here.", { time });
+  }
+
   function failed(response) {
     if (response.status === 413) showStatus(t("Your comment is too long to send. Please shorten it."));
-    else if (response.status === 429) showStatus(t("You are commenting faster than we allow. Please wait a minute and send again; your text is still here."));
+    else if (response.status === 429) showStatus(tooFast(response));
     else if (response.status === 404) showStatus(t("This article does not take comments."));
     else if (response.status === 403) closeForm();
     else if (response.status === 503) showStatus(t("The comments cannot be stored for a moment. Please send again in half a minute; your text is still here."));
