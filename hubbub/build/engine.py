@@ -468,7 +468,7 @@ class SiteBuild:
         then finds each file in the reader cache. The reader is the same, so are the bytes."""
         global _PREREAD
         paths = source.to_read()
-        workers = min(os.cpu_count() or 1, 8)
+        workers = parallel.workers()  # HUBBUB_BUILD_WORKERS, as for rendering
         if workers < 2 or len(paths) < PREREAD_AT_LEAST or not can_fork():
             return
         import multiprocessing

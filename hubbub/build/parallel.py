@@ -11,8 +11,8 @@ are the same bytes, each rendered by the same templates from the same context.
 A renderer that fails leaves its share to the build process, which renders it (and reports an
 error the way a one-process build does).
 
-HUBBUB_BUILD_WORKERS sets how many renderers (default: the cores this process may use, at most 8;
-0 or 1: render in the build process alone).
+HUBBUB_BUILD_WORKERS sets how many renderers, and how many processes read Markdown in a cold
+build (default: the cores this process may use, at most 8; 0 or 1: the build process alone).
 """
 
 from __future__ import annotations
