@@ -25,8 +25,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hubbub.core.atomic import atomic_remove, atomic_write
+from hubbub.core.atomic import atomic_remove, atomic_write, remove_temporaries
 from hubbub.core.background import can_fork
+from hubbub.core.lock import publish_lock
 from hubbub.core.manifest import HUBBUB_DIR
 
 from . import compat, parallel
@@ -392,6 +393,8 @@ class SiteBuild:
         if interrupted:
             log.warning("the last build of %s stopped half-way: rendering every page again", self.output)
             self.report.repaired = True
+            with publish_lock(self.output):  # a publisher's write in progress keeps its temporary file
+                remove_temporaries(self.output)
         built_from = previous_log.sources if previous_log.config == self.config and not self.full else None
         self.report.changed_sources = sorted(
             p for p in set(self.sources) | set(built_from or {})

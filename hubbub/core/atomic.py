@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -14,6 +15,10 @@ STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 def storage_fault(exc: BaseException) -> bool:
     """Whether `exc` is the storage failing (retry later) rather than a missing or bad file."""
     return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
+
+
+# The names atomic_write gives its temporary files.
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
 
 
 def atomic_write(path: Path, data: bytes, *, fsync: bool = True, mode: int = 0o644) -> None:
@@ -65,6 +70,19 @@ def atomic_remove(path: Path, *, fsync: bool = True) -> bool:
     if fsync:
         fsync_dir(path.parent)
     return True
+
+
+def remove_temporaries(root: Path) -> int:
+    """Remove the temporary files that writers killed mid-write left under `root`. Returns how many.
+
+    Only call it while no writer can be running there (the caller holds the publish lock)."""
+    removed = 0
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            if _TEMPORARY.fullmatch(name):
+                Path(directory, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def fsync_dir(directory: Path) -> None:
