@@ -182,6 +182,7 @@ def measure(size: int, saves: int, workdir: Path, reload_only: bool = False) -> 
     row: dict = {"posts": size}
     if reload_only:
         row["saves"] = reload_saves(ours, size, saves)
+        row["new_home"], row["new_tag"] = new_post(ours, size + 1)
         return row
     sitegen.generate(plain, size, plain=True)
     print(f"\n{size} posts: cold builds...", flush=True)
@@ -217,6 +218,8 @@ def report(rows: list[dict]) -> None:
             saves = sorted(r["saves"])
             print(f"| {r['posts']} | save → that post's page, median / worst (serve --reload) | "
                   f"{statistics.median(saves):.3f} s / {saves[-1]:.3f} s | | |")
+            print(f"| {r['posts']} | new post → home page / its tag page (serve --reload) | "
+                  f"{r['new_home']:.2f} s / {r['new_tag']:.2f} s | | |")
             continue
         line(r["posts"], "cold build (`hubbub build --full` / `pelican content`)", r["cold"], r["p_cold"])
         line(r["posts"], "peak memory, cold build", r["cold_mb"], r["p_cold_mb"], "MB")
@@ -240,7 +243,7 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the generated sites")
     parser.add_argument("--reload-only", action="store_true",
-                        help="only the saves under `hubbub serve --reload` (no Pelican, no builds): for large sizes")
+                        help="only saves and a new post under `hubbub serve --reload` (no Pelican, no builds): for large sizes")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="hubbub-build-bench-"))
     try:

@@ -53,6 +53,30 @@ def test_the_methods_the_build_overrides_or_calls_keep_their_signatures():
     assert "copy_file" in inspect.getsource(utils.copy)
 
 
+def test_a_first_page_writer_stops_pelicans_pagination_before_the_second_page(tmp_path):
+    """serve --reload's fast path for a new post relies on Writer.write_file rendering a page before
+    it opens the file or sends content_written."""
+    from jinja2 import Template
+    from pelican import signals
+
+    from hubbub.build.outputs import FirstPageWriter
+
+    settings = read_settings(override={"DEFAULT_PAGINATION": 2, "PAGINATED_TEMPLATES": {"index": None}})
+    told = []
+    signals.content_written.connect(receiver := lambda path, context=None: told.append(path))
+    try:
+        writer = FirstPageWriter(str(tmp_path), settings)
+        template = Template("{{ articles_page.number }} of {{ articles_paginator.num_pages }}")
+        template.name = "index.html"
+        writer.write_file("index.html", template, {}, articles=list(range(5)), template_name="index",
+                          url="index.html", relative_urls=False)
+    finally:
+        signals.content_written.disconnect(receiver)
+    assert writer.written == ["index.html"] and (tmp_path / "index.html").read_text() == "1 of 3"
+    assert told == [str(tmp_path / "index.html")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
+
+
 def _article(n: int, slug: str, lang: str, translation: bool = False) -> Article:
     metadata = {"title": f"T{n}", "slug": slug, "lang": lang, "date": SafeDatetime(2020, 1, 1 + n % 28)}
     if translation:

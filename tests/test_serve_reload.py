@@ -113,42 +113,78 @@ def test_a_save_made_before_the_watcher_starts_is_not_missed(tmp_path):
         watcher.join(10)
 
 
+class HeldBuilds:
+    """A LiveSite watching its site, whose builds wait until the test lets them go on."""
+
+    def __init__(self, site: Path, monkeypatch):
+        import threading
+
+        from hubbub.build import reload
+
+        self.live = reload.LiveSite(site)
+        self.live.build()
+        self.building, self.go_on = threading.Event(), threading.Event()
+        real_build = reload.run_build
+
+        def slow_build(*args, **kwargs):
+            self.building.set()
+            self.go_on.wait(60)
+            return real_build(*args, **kwargs)
+
+        monkeypatch.setattr(reload, "run_build", slow_build)
+        self.watcher = threading.Thread(target=self.live.watch, daemon=True)
+
+    def __enter__(self):
+        self.watcher.start()
+        wait_for(self.building.is_set, 60, "the watcher's first build")
+        return self
+
+    def finish(self) -> None:
+        """Let the builds go on, and wait until they have taken in every save."""
+        self.go_on.set()
+        wait_for(lambda: not self.live.lock.locked() and not self.live._build_wanted, 120, "the builds to finish")
+
+    def __exit__(self, *exc):
+        self.go_on.set()
+        self.live.stop()
+        self.watcher.join(30)
+
+
 def test_a_save_made_while_a_build_runs_shows_at_once_and_the_site_ends_as_a_full_build(tmp_path, monkeypatch):
     """Saves do not wait for the build of the save before them (at 5,000 posts it takes seconds):
     each takes the fast path at once, and the builds that follow leave what --full writes."""
-    import threading
-
-    from hubbub.build import reload
-
     site = make_site(tmp_path / "site", posts=6)
-    live = reload.LiveSite(site)
-    live.build()
-    building, go_on = threading.Event(), threading.Event()
-    real_build = reload.run_build
-
-    def slow_build(*args, **kwargs):  # a build that goes on only when the test lets it
-        building.set()
-        go_on.wait(60)
-        return real_build(*args, **kwargs)
-
-    monkeypatch.setattr(reload, "run_build", slow_build)
-    watcher = threading.Thread(target=live.watch, daemon=True)
-    watcher.start()
     page = site / "output" / "posts" / "post-2" / "index.html"
-    try:
-        wait_for(building.is_set, 60, "the watcher's first build")
+    with HeldBuilds(site, monkeypatch) as held:
         for title in ("Saved once", "Saved twice"):
             write_post(site, 2, title=title)
             wait_for(lambda title=title: title in page.read_text(encoding="utf-8"), 30, f"the page of {title!r}")
-        assert not go_on.is_set()  # both shown while a build was still running
-        go_on.set()
-        wait_for(lambda: not live.lock.locked() and not live._build_wanted, 120, "the builds to finish")
-    finally:
-        go_on.set()
-        live.stop()
-        watcher.join(30)
+        assert not held.go_on.is_set()  # both shown while a build was still running
+        held.finish()
     run_build(site, full=True, OUTPUT_PATH=str(tmp_path / "full"))
     assert not tree_differences(site / "output", tmp_path / "full")
+
+
+def test_a_new_post_shows_at_once_on_the_home_page_and_its_lists(tmp_path, monkeypatch):
+    """A new post's page and the first page of the lists it joins are written before any build:
+    those lists exactly as --full writes them; the builds then bring the rest of the site up."""
+    site = make_site(tmp_path / "site", posts=14)
+    output = site / "output"
+    lists = ["index.html", "tag/seo/index.html", "tag/a-brand-new-tag/index.html", "category/analytics/index.html"]
+    with HeldBuilds(site, monkeypatch) as held:
+        page_two = (output / "page" / "2" / "index.html").read_bytes()
+        write_post(site, 99, title="Brand new post", date="2031-01-01 10:00", category="Analytics",
+                   tags=["seo", "a brand new tag"])
+        wait_for(lambda: all((output / name).exists() and "Brand new post" in (output / name).read_text("utf-8")
+                             for name in ["posts/post-99/index.html", *lists]), 30, "the new post's pages")
+        assert not held.go_on.is_set()  # written while the build was held
+        first_pages = {name: (output / name).read_bytes() for name in lists}
+        assert (output / "page" / "2" / "index.html").read_bytes() == page_two  # later pages wait for the build
+        held.finish()
+    full = tmp_path / "full"
+    run_build(site, full=True, OUTPUT_PATH=str(full))
+    assert not tree_differences(output, full)
+    assert {name: (full / name).read_bytes() for name in lists} == first_pages
 
 
 @pytest.mark.browser

@@ -11,6 +11,8 @@ supported range is pinned in pyproject.toml (SUPPORTED below must agree).
 from __future__ import annotations
 
 import logging
+import os
+from functools import partial
 from itertools import chain, groupby
 from operator import attrgetter
 
@@ -272,6 +274,54 @@ def render_alone(generator, content, write_file) -> None:
                    blog=True, **common)
     else:
         write_file(content.save_as, template, generator.context, page=content, **common)
+
+
+def new_article(generator, path: str):
+    """The article a new source file adds to the generator's site, read as generate_context reads
+    it; None when it is not a plain new published article (not an article source, a draft, or a
+    translation or replacement of one the generator has: the build sorts those out)."""
+    if not isinstance(generator, ArticlesGenerator):
+        return None
+    settings = generator.settings
+    if path not in generator.get_files(settings["ARTICLE_PATHS"], exclude=settings["ARTICLE_EXCLUDES"]):
+        return None
+    article = read_content(generator, path)
+    if article is None or article.status != "published":
+        return None
+    known = chain(generator.articles, generator.translations, generator.hidden_articles,
+                  generator.hidden_translations, generator.drafts, generator.drafts_translations)
+    if any(other.slug == article.slug or other.save_as == article.save_as for other in known):
+        return None
+    return article
+
+
+def render_first_pages(generator, article, write_file) -> None:
+    """Write the pages that list a new article first, as generate_pages would write them with it:
+    the paginated direct templates (the home page), its category's, tags' and authors' pages.
+    `write_file` renders only the first page of each; the build brings the rest up to date."""
+    settings = generator.settings
+    articles = utils.order_content([*generator.articles, article], settings["ARTICLE_ORDER_BY"])
+    dates = sorted(articles, key=attrgetter("date"), reverse=generator.context["NEWEST_FIRST_ARCHIVES"])
+    context = {**generator.context, "articles": articles, "dates": dates}
+    write = partial(write_file, relative_urls=settings["RELATIVE_URLS"])
+    for template in settings["DIRECT_TEMPLATES"]:
+        save_as = settings.get(f"{template.upper()}_SAVE_AS", f"{template}.html")
+        if save_as and template in settings["PAGINATED_TEMPLATES"]:
+            write(save_as, generator.get_template(template), context, articles=articles, dates=dates, blog=True,
+                  template_name=template, page_name=os.path.splitext(save_as)[0],
+                  url=settings.get(f"{template.upper()}_URL", f"{template}.html"))
+    groups = [("category", dict(generator.categories), [article.category] if hasattr(article, "category") else []),
+              ("tag", generator.tags, getattr(article, "tags", [])),
+              ("author", dict(generator.authors), getattr(article, "authors", []))]
+    for kind, lists, wrappers in groups:
+        for wrapper in wrappers:
+            if not wrapper.save_as:
+                continue
+            members = {id(a) for a in lists.get(wrapper, ())} | {id(article)}
+            listed = [a for a in articles if id(a) in members]
+            write(wrapper.save_as, generator.get_template(kind), context, url=wrapper.url, **{kind: wrapper},
+                  articles=listed, dates=[a for a in dates if id(a) in members], template_name=kind, blog=True,
+                  page_name=wrapper.page_name, all_articles=articles)
 
 
 def clear_memoized_html() -> None:

@@ -23,6 +23,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 from hubbub.core.atomic import atomic_remove, atomic_write, remove_temporaries
@@ -202,12 +203,21 @@ class LastBuild:
         `read`: the attributes the old object had when it was read."""
         for name in set(vars(old)) - read:
             setattr(fresh, name, getattr(old, name))
-        wrappers = {(type(w), w.slug): w for w in _wrappers(old)}
-        for wrapper in _wrappers(fresh):
-            former = wrappers.get((type(wrapper), wrapper.slug))
-            for name, value in vars(former or wrapper).items():
-                if name not in vars(wrapper):
-                    setattr(wrapper, name, value)
+        _fill_wrappers(fresh, _wrappers(old))
+
+    def adopt_site(self, fresh, generator) -> None:
+        """Give a new article's category, tags and authors what plugins attached to the site's."""
+        _fill_wrappers(fresh, chain(generator.tags, dict(generator.categories), dict(generator.authors)))
+
+
+def _fill_wrappers(content, known) -> None:
+    """Give the content's category, tags and authors the attributes their namesakes in `known` have."""
+    known = {(type(w), w.slug): w for w in known}
+    for wrapper in _wrappers(content):
+        former = known.get((type(wrapper), wrapper.slug))
+        for name, value in vars(former or wrapper).items():
+            if name not in vars(wrapper):
+                setattr(wrapper, name, value)
 
 
 def _wrappers(content) -> list:

@@ -283,6 +283,31 @@ class DirectWriter(Writer):
         return _DirectFile(self, filename)
 
 
+class FirstPageWriter(DirectWriter):
+    """A DirectWriter that writes only the first page of each paginated list it is given."""
+
+    def write_file(self, name, template, context, *args, **kwargs):
+        try:
+            super().write_file(name, _FirstPageTemplate(template, name), context, *args, **kwargs)
+        except _AfterFirstPage:
+            pass  # Pelican's loop stops before it writes the second page or tells plugins of it
+
+
+class _AfterFirstPage(Exception):
+    pass
+
+
+class _FirstPageTemplate:
+    def __init__(self, template, first: str):
+        self.template, self.first = template, first
+        self.name = template.name
+
+    def render(self, context):
+        if context["output_file"] != self.first:
+            raise _AfterFirstPage
+        return self.template.render(context)
+
+
 class _DirectFile(_OutputFile):
     def __exit__(self, kind, value, traceback):
         if kind is None:

@@ -3,7 +3,8 @@
 A save goes two ways:
 1. the fast path: a post or page that already had a page is read again and its own page
    rendered at once, with what the last build worked out about it (similar posts, comments),
-   so the writer sees the edit in milliseconds whatever the size of the site;
+   so the writer sees the edit in milliseconds whatever the size of the site; a new post gets
+   its page and the first page of each list it joins (the home page, its tags' pages, ...);
 2. then an incremental build with the site model kept in memory (no object is read or unpickled
    again unless its file changed) brings every page that depends on the change up to date, the
    post's own page included, exactly as `hubbub build --full` would write it.
@@ -24,9 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import BuildError, load_settings, run_build
-from .compat import render_alone
+from .compat import new_article, render_alone, render_first_pages
 from .engine import Memory
-from .outputs import DirectWriter
+from .outputs import DirectWriter, FirstPageWriter
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,10 @@ class LiveSite:
             for generator in state.content_generators:
                 relative = os.path.relpath(path, generator.path)
                 held = state.objects.get(relative)
-                if held is None or not path.is_file():
+                if not path.is_file():
+                    continue
+                if held is None:
+                    written += self._fast_new(state, generator, relative)
                     continue
                 old = held[1]
                 fresh = state.read(generator, relative)
@@ -104,6 +108,19 @@ class LiveSite:
                 render_alone(generator, fresh, writer.write_file)
                 written += writer.written
         return written
+
+    def _fast_new(self, state, generator, relative: str) -> list[str]:
+        """A new post: its page, and the first page of the home page and of its category's, tags'
+        and authors' lists, so the writer sees it where readers will."""
+        fresh = new_article(generator, relative)
+        if fresh is None:
+            return []
+        state.adopt_site(fresh, generator)
+        writer = DirectWriter(state.output_path, generator.settings)
+        render_alone(generator, fresh, writer.write_file)
+        lists = FirstPageWriter(state.output_path, generator.settings)
+        render_first_pages(generator, fresh, lists.write_file)
+        return writer.written + lists.written
 
     # -- watching ------------------------------------------------------------------------------------
     def watched(self) -> list[Path]:
