@@ -165,6 +165,36 @@ def test_a_save_made_while_a_build_runs_shows_at_once_and_the_site_ends_as_a_ful
     assert not tree_differences(site / "output", tmp_path / "full")
 
 
+def test_the_first_save_after_starting_on_a_built_site_takes_the_fast_path(tmp_path, monkeypatch):
+    """Starting on a site built earlier finds nothing changed and serves at once; the site is then
+    worked out in the background, so the first save shows without waiting for its build."""
+    import threading
+
+    from hubbub.build import reload
+
+    site = make_site(tmp_path / "site", posts=6)
+    run_build(site)
+    live = reload.LiveSite(site)
+    live.build()
+    assert live.memory.pelican is None  # nothing changed: no Pelican run before serving
+    watcher = threading.Thread(target=live.watch, daemon=True)
+    watcher.start()
+    go_on = threading.Event()
+    try:
+        wait_for(lambda: live.memory.pelican is not None, 60, "the site worked out after starting")
+        wait_for(lambda: not live.lock.locked(), 60, "that build to finish")
+        real_build = reload.run_build
+        monkeypatch.setattr(reload, "run_build", lambda *a, **k: go_on.wait(60) and real_build(*a, **k))
+        write_post(site, 2, title="The first save")
+        page = site / "output" / "posts" / "post-2" / "index.html"
+        wait_for(lambda: "The first save" in page.read_text(encoding="utf-8"), 30, "the first save's page")
+        assert not go_on.is_set()  # shown by the fast path: its build has not run
+    finally:
+        go_on.set()
+        live.stop()
+        watcher.join(30)
+
+
 def test_a_new_post_shows_at_once_on_the_home_page_and_its_lists(tmp_path, monkeypatch):
     """A new post's page and the first page of the lists it joins are written before any build:
     those lists exactly as --full writes them; the builds then bring the rest of the site up."""

@@ -182,6 +182,9 @@ class Memory:
         self.config: str | None = None
         self.objects: dict[str, tuple[str, object, frozenset]] = {}  # source -> (stamp, object, attributes read)
         self.pelican: LastBuild | None = None
+        # Set while saves are watched: a build that finds nothing changed still works the site out
+        # once, so that the first save already takes the fast path.
+        self.watching = False
 
 
 class LastBuild:
@@ -409,7 +412,8 @@ class SiteBuild:
         self.report.changed_sources = sorted(
             p for p in set(self.sources) | set(built_from or {})
             if (built_from or {}).get(p) != list(self.sources.get(p) or ()) or p not in self.sources)
-        if (built_from is not None and not interrupted and not self.report.changed_sources
+        wants_model = self.memory is not None and self.memory.watching and self.memory.pelican is None
+        if (built_from is not None and not interrupted and not self.report.changed_sources and not wants_model
                 and previous_log.entries and previous_log.all_intact()
                 and all((self.output / name).exists() for name in previous_log.claimed)):
             self.report.nothing_changed = True

@@ -138,6 +138,7 @@ class LiveSite:
         their own, each taking every save made before it started."""
         from watchfiles import watch
 
+        self.memory.watching = True
         builder = threading.Thread(target=self._build_when_asked, name="hubbub-rebuild", daemon=True)
         builder.start()
         output = Path(load_settings(self.root, self.publish)["OUTPUT_PATH"]).resolve()
