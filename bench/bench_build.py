@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -106,17 +107,31 @@ def warm_up(site: Path, page_of) -> None:
     settle(site / "watch.log")
 
 
-def watched_saves(site: Path, command: list[str], saves: int, page_of) -> list[float]:
-    """Start a watching server, save posts one after another, time each until its page shows it."""
+@contextmanager
+def watching(site: Path, command: list[str]):
+    """A watching server for `site`, its output in site/watch.log; stopped on leaving."""
     log = open(site / "watch.log", "w")
     proc = subprocess.Popen(command, cwd=site, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, "HUBBUB_SITE_DIR": str(site), "HUBBUB_DEVELOPMENT": "1"})
-    times = []
     try:
+        yield
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def watched_saves(site: Path, command: list[str], saves: int, page_of) -> list[float]:
+    """Start a watching server, save posts one after another, time each until its page shows it."""
+    times = []
+    with watching(site, command):
         try:
             warm_up(site, page_of)
         except TimeoutError as exc:  # a watcher that never noticed a save: its figures say "never"
-            print(f"  {exc} (see {log.name})", flush=True)
+            print(f"  {exc} (see watch.log)", flush=True)
             return [float("inf")]
         for n in range(saves):
             post = sorted((site / "content" / "posts").glob("*.md"))[101 + 37 * n]
@@ -125,32 +140,20 @@ def watched_saves(site: Path, command: list[str], saves: int, page_of) -> list[f
             try:
                 times.append(wait_for(page_of(post), marker))
             except TimeoutError as exc:  # the figure says "never", the run goes on
-                print(f"  {exc} (within {TIMEOUT} s; see {log.name})", flush=True)
+                print(f"  {exc} (within {TIMEOUT} s; see watch.log)", flush=True)
                 times.append(float("inf"))
                 break
             settle(site / "watch.log")  # the rest of the rebuild finishes before the next save
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
     return times
 
 
 def new_post(site: Path, number: int) -> tuple[float, float]:
-    """Seconds until a new post is on the home page, and on its first tag's page, under serve --reload."""
+    """Seconds until a new post is on the home page, and on its first tag's page, under serve --reload
+    (once the watcher shows saves, as in watched_saves)."""
     import random
 
-    proc = subprocess.Popen(hubbub("serve", "--reload", "--port", "0"), cwd=site, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "HUBBUB_SITE_DIR": str(site), "HUBBUB_DEVELOPMENT": "1"})
-    try:
-        probe = sorted((site / "content" / "posts").glob("*.md"))[5]
-        edit(probe, "started")
-        wait_for(site / "output" / "posts" / probe.stem / "index.html", "started", timeout=1800)
-        time.sleep(3)
+    with watching(site, hubbub("serve", "--reload", "--port", "0")):
+        warm_up(site, lambda p: site / "output" / "posts" / p.stem / "index.html")
         title = f"Brand New Post {time.time_ns()}"
         text = sitegen.post_source(random.Random(number), number, number, title=title, date="2099-01-01 10:00")
         tag = [line for line in text.splitlines() if line.startswith("Tags: ")][0][6:].split(", ")[0]
@@ -160,12 +163,6 @@ def new_post(site: Path, number: int) -> tuple[float, float]:
         tag_page = site / "output" / "tag" / tag.replace(" ", "-") / "index.html"
         wait_for(tag_page, title)
         return home, time.perf_counter() - started
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def reload_saves(ours: Path, size: int, saves: int) -> list[float]:
