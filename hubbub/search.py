@@ -18,7 +18,8 @@ SEARCH_SHARD_PAGES documents therefore gets its index in shards (pagefind/shard-
 a whole Pagefind bundle; a document's shard is a hash of its path), which the search page merges
 (Pagefind's mergeIndex); pagefind/hubbub-shards.json names the bundles. Given the pages a build
 changed, `index_site` runs Pagefind again only over the shards that hold changed or removed
-documents (none when no changed page is searchable: a tag page, a feed, the home page), from the
+documents (none when no changed page is searchable: a tag page, a feed, the home page; nor for a
+page the build rewrote outside what Pagefind reads: see IndexedPages), from the
 record of the documents in <output>/.hubbub/search-index.json; a full index runs the shards in
 parallel. Either way each shard is Pagefind over the same documents, so an incremental index is
 what a full one writes.
@@ -42,6 +43,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html import escape
+from html.parser import HTMLParser
 from pathlib import Path
 
 from .core.atomic import atomic_remove, atomic_write, write_if_changed
@@ -307,6 +309,84 @@ def _searchable(path: Path) -> bool | None:
     except FileNotFoundError:
         return None
     return b"data-pagefind-body" in data and OPTS_IN.search(data) is not None
+
+
+# -- pages rewritten, their index part unchanged -----------------------------------------------------
+#
+# An edit rewrites pages beside the edited one (the "Similar posts" of its neighbours, a count in a
+# sidebar) whose searchable part stays as it was; re-indexing their shards for that would cost
+# seconds. The build compares, for each page it rewrites, what Pagefind can read from the old and
+# the new bytes, and leaves out the pages where that did not change.
+
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+
+
+class _IndexedPart(HTMLParser):
+    """What Pagefind may read from a page that opts in, taken generously: the <html> tag, the
+    <head> whole, and every element with a data-pagefind-* attribute with all it holds (excluded
+    and ignored parts included)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.parts: list[str] = []
+        self.open: list[tuple[str, bool]] = []  # open elements: (tag, whether it is taken whole)
+        self.taking = 0
+
+    def handle_starttag(self, tag, attrs):
+        whole = tag == "head" or any(name.startswith("data-pagefind") for name, _ in attrs)
+        if tag == "html" or whole or self.taking:
+            self.parts.append(self.get_starttag_text())
+        if tag not in _VOID:
+            self.open.append((tag, whole))
+            self.taking += whole
+
+    def handle_startendtag(self, tag, attrs):
+        if self.taking or any(name.startswith("data-pagefind") for name, _ in attrs):
+            self.parts.append(self.get_starttag_text())
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.open) - 1, -1, -1):  # closes what is open inside it too, as browsers do
+            if self.open[i][0] == tag:
+                if self.taking:
+                    self.parts.append(f"</{tag}>")
+                self.taking -= sum(whole for _, whole in self.open[i:])
+                del self.open[i:]
+                return
+
+    def handle_data(self, data):
+        if self.taking:
+            self.parts.append(data)
+
+    def handle_entityref(self, name):
+        self.handle_data(f"&{name};")
+
+    def handle_charref(self, name):
+        self.handle_data(f"&#{name};")
+
+
+def _indexed_part(page: bytes) -> list[str]:
+    parser = _IndexedPart()
+    parser.feed(page.decode("utf-8", "replace"))
+    parser.close()
+    return parser.parts
+
+
+class IndexedPages:
+    """For the build's writer: whether a rewritten page's searchable part is what it was."""
+
+    COMPARED_AT_MOST = 200  # past this many pages in one build, every shard is dirty anyway
+
+    def __init__(self, settings: dict):
+        self.globs = glob_regex(index_globs(settings)) if setting(settings, "SEARCH_INDEX") else None
+        self.compared = 0
+
+    def unchanged(self, name: str, old: bytes, new: bytes) -> bool:
+        if self.globs is None or self.compared >= self.COMPARED_AT_MOST or not self.globs.fullmatch(name):
+            return False
+        if not (OPTS_IN.search(old) and OPTS_IN.search(new)):
+            return False  # Pagefind takes the whole <body> of a page that does not opt in
+        self.compared += 1
+        return _indexed_part(old) == _indexed_part(new)
 
 
 class _index_lock:

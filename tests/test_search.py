@@ -25,6 +25,7 @@ from hubbub.search import (
     SHARD_PREFIX,
     SHARDS,
     UNUSED,
+    IndexedPages,
     index_globs,
     index_site,
     matches,
@@ -208,6 +209,33 @@ def test_an_incremental_index_skips_what_is_not_searchable_and_equals_a_full_one
     assert comparable_index(out)["filters"]["", "author"]  # the comparison sees the filters
 
 
+PAGE = """<!DOCTYPE html><html lang="{lang}"><head><title>{title}</title></head><body>
+<nav><a href="/">Home</a></nav>
+<article data-pagefind-body><h1 data-pagefind-weight="10">{title}</h1><p>{body}<br>&amp; more</p>
+<p data-pagefind-ignore>by <a data-pagefind-filter="author">{author}</a></p><img src="a.png" alt=""></article>
+<aside><h2>Similar posts</h2><ul><li>{similar}</li></ul></aside><section data-thread="x">{comments}</section>
+</body></html>"""
+
+
+def test_a_rewritten_page_counts_for_search_only_when_what_pagefind_reads_changed():
+    fields = {"lang": "en", "title": "Pricing", "body": "Words", "author": "Dana", "similar": "Other post",
+              "comments": "2 comments"}
+    old = PAGE.format(**fields).encode()
+    pages = IndexedPages({"ARTICLE_SAVE_AS": "posts/{slug}/index.html"})
+    # Outside the searchable part: the same for search.
+    for name, value in (("similar", "Another post"), ("comments", "3 comments")):
+        assert pages.unchanged("posts/p/index.html", old, PAGE.format(**{**fields, name: value}).encode()), name
+    # What Pagefind reads: the text, the title, a filter (even in an ignored part), the language.
+    for name, value in (("body", "Other words"), ("title", "Prices"), ("author", "Lee"), ("lang", "de")):
+        assert not pages.unchanged("posts/p/index.html", old, PAGE.format(**{**fields, name: value}).encode()), name
+    similar = PAGE.format(**{**fields, "similar": "Another post"}).encode()
+    assert not pages.unchanged("index.html", old, similar)  # not a searchable page: the index decides
+    assert not pages.unchanged("posts/p/index.html", old.replace(b" data-pagefind-body", b""),
+                               similar.replace(b" data-pagefind-body", b""))  # Pagefind takes the whole body
+    assert not IndexedPages({"ARTICLE_SAVE_AS": "posts/{slug}/index.html", "SEARCH_INDEX": False}).unchanged(
+        "posts/p/index.html", old, similar)
+
+
 def bundle_stats(out: Path, bundle: str) -> dict[str, tuple]:
     """Each file of one bundle with what a rewrite would change (inode, time, bytes)."""
     root = out / BUNDLE / bundle
@@ -239,7 +267,7 @@ def test_a_large_index_comes_in_shards_and_an_edit_reindexes_only_its_own(site, 
     word = distinctive_word(site / "content", edited.source)
     edited.source.write_text(edited.source.read_text(encoding="utf-8").replace(word, "quokkaesque"), encoding="utf-8")
     report = run_build(site, OUTPUT_PATH=str(out), SEARCH_SHARD_PAGES=5)
-    changed = {*report.written, *report.removed} & {*documents}
+    changed = ({*report.written, *report.removed} - {*report.unindexed}) & {*documents}
     touched = {shard_dir(shard_of(d, count), count) for d in changed}
     assert f"posts/{edited.slug}/index.html" in changed and len(touched) < len(bundles), sorted(changed)
     after = {b: bundle_stats(out, b) for b in bundles}
@@ -260,6 +288,30 @@ def test_a_large_index_comes_in_shards_and_an_edit_reindexes_only_its_own(site, 
     assert shard_bundles(out) == [""] and (out / BUNDLE / ENTRY).is_file()
     assert not [p for p in (out / BUNDLE).iterdir() if p.name.startswith(SHARD_PREFIX)]
     assert indexed_pages(out) == len(documents) - 1
+
+
+def test_pages_rewritten_only_outside_what_search_reads_leave_their_shards_alone(tmp_path):
+    """A retitled post shows its new title in its neighbours' "Similar posts": their pages are
+    rewritten, but no shard is indexed again for them, and the index still equals a full one."""
+    import build_helpers
+
+    site = build_helpers.make_site(tmp_path / "site", posts=40)
+    out, shard_pages = site / "output", {"SEARCH_SHARD_PAGES": 6}
+    run_build(site, **shard_pages)
+    record = json.loads((out / RECORD).read_text())
+    count, bundles = record["shards"], shard_bundles(out)
+    before = {b: bundle_stats(out, b) for b in bundles}
+    build_helpers.write_post(site, 5, title="A title its neighbours show")
+    report = run_build(site, **shard_pages)
+    edited = "posts/post-5/index.html"
+    neighbours = [p for p in report.written if p.startswith("posts/") and p != edited]
+    assert neighbours and set(neighbours) <= set(report.unindexed)
+    assert edited not in report.unindexed
+    spared = {shard_dir(shard_of(p, count), count) for p in neighbours} - {shard_dir(shard_of(edited, count), count)}
+    assert spared and all(bundle_stats(out, b) == before[b] for b in spared)
+    full = tmp_path / "full"
+    run_build(site, full=True, OUTPUT_PATH=str(full), **shard_pages)
+    assert comparable_index(out) == comparable_index(full)
 
 
 def test_a_thread_with_new_comments_reindexes_the_shard_of_its_comment_document(site, tmp_path):

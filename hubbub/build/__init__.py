@@ -81,7 +81,8 @@ def run_build(root: Path | None = None, publish: bool = False, *, full: bool = F
     if errors.messages:
         raise BuildError("site build reported errors:\n  " + "\n  ".join(errors.messages))
     if not report.nothing_changed:  # the search index follows the pages that changed
-        changed = None if full or report.repaired else sorted({*report.written, *report.removed})
+        changed = None if full or report.repaired else sorted(
+            {*report.written, *report.removed} - set(report.unindexed))
         index_search(report.settings, changed)
     return report
 

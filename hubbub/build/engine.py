@@ -58,6 +58,7 @@ class BuildReport:
     written: list[str] = field(default_factory=list)
     kept: int = 0
     removed: list[str] = field(default_factory=list)
+    unindexed: list[str] = field(default_factory=list)  # written, with what search indexes of them unchanged
     repaired: bool = False  # the last build stopped half-way: every page was rendered again
     renderers: int = 0  # processes that rendered pages besides the build's own (parallel.py)
     seconds: float = 0.0
@@ -459,7 +460,7 @@ class SiteBuild:
             for path in [p for p in self.memory.objects if p not in live]:
                 del self.memory.objects[path]  # deleted or renamed since
             self.memory.pelican = LastBuild(pelican_run.hubbub_generators, str(self.output), self.memory)
-        self.report.rendered, self.report.kept = writes.rendered, writes.kept
+        self.report.rendered, self.report.kept, self.report.unindexed = writes.rendered, writes.kept, writes.unindexed
         self.report.written = writes.written + self.report.written  # pages and feeds, then static files
         for key in [k for k in remembered if k != "config" and k[0] not in live]:
             del remembered[key]  # sources gone since

@@ -26,6 +26,7 @@ from pelican.writers import FileOverwriteFailedError, Writer
 
 from hubbub.core.atomic import atomic_write, write_if_changed
 from hubbub.core.manifest import HUBBUB_DIR, dump_json
+from hubbub.search import IndexedPages
 
 from .fingerprint import Fingerprinter
 from .parallel import mine
@@ -103,6 +104,7 @@ class OutputLog:
 class WriteReport:
     rendered: list[str] = field(default_factory=list)  # fingerprint changed: rendered again
     written: list[str] = field(default_factory=list)  # bytes changed: replaced on disk
+    unindexed: list[str] = field(default_factory=list)  # written, but what search indexes of them is the same
     kept: int = 0  # fingerprint unchanged and the file intact: not rendered
 
 
@@ -142,6 +144,7 @@ class BuildWriter(Writer):
                  current: OutputLog, report: WriteReport, skip_early: bool = False,
                  share: tuple[int, int] | None = None):
         super().__init__(output_path, settings=settings)
+        self.indexed = IndexedPages(settings)
         self.fingerprints, self.epoch = fingerprints, epoch
         if not skip_early:
             self.keep_unchanged = None  # generators then go through write_file for every page
@@ -258,12 +261,14 @@ class BuildWriter(Writer):
         data = b"".join(part if isinstance(part, bytes) else part.encode("utf-8") for part in parts)
         target = Path(path)
         try:
-            same = target.read_bytes() == data
+            old = target.read_bytes()
         except OSError:
-            same = False
-        if not same:
+            old = None
+        if old != data:
             atomic_write(target, data, fsync=False)
             self.report.written.append(name)
+            if old is not None and self.indexed.unchanged(name, old, data):
+                self.report.unindexed.append(name)
         self.current.entries[name] = [*fingerprints, *_stamp(target)]
 
     def _keep(self, name: str, fingerprints: tuple) -> None:
