@@ -314,6 +314,24 @@ def test_pages_rewritten_only_outside_what_search_reads_leave_their_shards_alone
     assert comparable_index(out) == comparable_index(full)
 
 
+def test_an_edit_shown_by_serve_reload_at_once_still_reaches_the_index(tmp_path):
+    """serve --reload writes an edited post's page before its build; the build then finds the page
+    already as it would write it, and the index must still take the edit."""
+    import build_helpers
+
+    from hubbub.build.reload import LiveSite
+
+    site = build_helpers.make_site(tmp_path / "site", posts=8)
+    live = LiveSite(site)
+    live.build()
+    edited = site / "content" / "posts" / "post-3.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nA quokkaesque last word.\n", encoding="utf-8")
+    live.build({edited.resolve()})  # the fast path, then the build
+    full = tmp_path / "full"
+    run_build(site, full=True, OUTPUT_PATH=str(full))
+    assert comparable_index(site / "output") == comparable_index(full)
+
+
 def test_a_thread_with_new_comments_reindexes_the_shard_of_its_comment_document(site, tmp_path):
     out = tmp_path / "out"
     options = {"OUTPUT_PATH": str(out), "SEARCH_SHARD_PAGES": 5, "SEARCH_INDEX_COMMENTS": True}

@@ -58,9 +58,11 @@ class _ErrorCounter(logging.Handler):
 
 
 def run_build(root: Path | None = None, publish: bool = False, *, full: bool = False, memory=None,
-              **override):
+              shown=(), **override):
     """Build the site: incrementally (only what changed since the last build), or from scratch with
-    full=True; both write the same bytes. Returns the BuildReport; raises BuildError on any error."""
+    full=True; both write the same bytes. Returns the BuildReport; raises BuildError on any error.
+    `shown`: pages written since the last build by other means (serve --reload's fast path), which
+    the search index has not taken in yet."""
     from .engine import SiteBuild
 
     root = Path(root or site_dir()).resolve()
@@ -80,9 +82,9 @@ def run_build(root: Path | None = None, publish: bool = False, *, full: bool = F
             logger.removeHandler(errors)
     if errors.messages:
         raise BuildError("site build reported errors:\n  " + "\n  ".join(errors.messages))
-    if not report.nothing_changed:  # the search index follows the pages that changed
+    if not report.nothing_changed or shown:  # the search index follows the pages that changed
         changed = None if full or report.repaired else sorted(
-            {*report.written, *report.removed} - set(report.unindexed))
+            {*report.written, *report.removed} - set(report.unindexed) | set(shown))
         index_search(report.settings, changed)
     return report
 

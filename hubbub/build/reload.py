@@ -46,6 +46,8 @@ class LiveSite:
         self._asked = threading.Condition()
         self._build_wanted = False
         self._saved_during: set[Path] = set()
+        # Pages the fast path wrote that no build has handed to the search index yet.
+        self._shown: set[str] = set()
 
     # -- building ----------------------------------------------------------------------------------
     def build(self, changed: set[Path] | None = None) -> None:
@@ -63,15 +65,23 @@ class LiveSite:
                 log.debug("fast path skipped: %s", exc)
                 fast = []
         if fast:
+            with self._asked:
+                self._shown.update(fast)
             self.notify({"event": "change", "pages": fast})
             log.warning("updated %s in %.0f ms; bringing the rest of the site up to date",
                         ", ".join(fast), (time.perf_counter() - started) * 1000)
 
     def _rebuild(self) -> None:
         with self.lock:
+            with self._asked:
+                shown, self._shown = self._shown, set()
             try:
-                report = run_build(self.root, self.publish, memory=self.memory)
-            except BuildError as exc:
+                report = run_build(self.root, self.publish, memory=self.memory, shown=shown)
+            except Exception as exc:
+                with self._asked:
+                    self._shown |= shown  # the next build hands them to the index
+                if not isinstance(exc, BuildError):
+                    raise
                 self.failed = str(exc)
                 log.error("%s\nThe last good output is still served.", exc)
                 self.notify({"event": "failure", "message": str(exc)})
