@@ -75,6 +75,12 @@ def browser():
         b.close()
 
 
+def reload(page) -> None:
+    """Load the page again, up to its scripts having run (what the tests look at); its images and
+    stylesheet are not waited for (on a loaded machine one once took over the 10 s timeout)."""
+    page.reload(wait_until="domcontentloaded")
+
+
 def open_page(browser, url: str, javascript: bool = True):
     context = browser.new_context(java_script_enabled=javascript)
     page = context.new_page()
@@ -140,7 +146,7 @@ def test_edit_and_delete_own_comments_pending_then_published(server, browser):
     wait_for(lambda: comment(app, cid).akismet == "ham", "the check")
     approve(app, cid)
     wait_for(lambda: f'id="comment-{cid}"' in page_file(app, OPEN), "the publish")
-    page.reload()
+    reload(page)
     built = page.locator(f"#comment-{cid}")
     assert page.locator(f"#pending-{cid}").count() == 0
     built.locator("button.own-edit").click()
@@ -151,7 +157,7 @@ def test_edit_and_delete_own_comments_pending_then_published(server, browser):
     assert "Edited" in built.locator(".pending-label").inner_text()
     # Akismet passes it and the fast publisher puts the new text on the page.
     wait_for(lambda: "First post, now <strong>final</strong>" in page_file(app, OPEN), "the edit on the page")
-    page.reload()
+    reload(page)
     assert page.locator(f"#comment-{cid} .comment-body").inner_text() == "First post, now final"
 
     # Delete another one, after a second thought.
@@ -161,7 +167,7 @@ def test_edit_and_delete_own_comments_pending_then_published(server, browser):
     page.locator(f"#pending-{other} button.own-delete-yes").click()
     page.wait_for_selector(f"#pending-{other} .own-deleted")
     assert comment(app, other) is None
-    page.reload()
+    reload(page)
     assert page.locator(f"#pending-{other}").count() == 0
     assert page.problems == []
 
@@ -186,7 +192,7 @@ def test_controls_go_when_the_window_closes_or_the_token_is_refused(server, brow
     assert page.locator(f"#pending-{second} .own-actions").count() == 1
     page.evaluate(f"""() => {{ const all = JSON.parse(localStorage.getItem("{key}"));
         all["{second}"].until = Date.now() - 1000; localStorage.setItem("{key}", JSON.stringify(all)); }}""")
-    page.reload()
+    reload(page)
     page.wait_for_selector(f"#pending-{second}")
     assert page.locator(".own-actions").count() == 0
 
