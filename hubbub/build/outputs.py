@@ -144,7 +144,9 @@ class BuildWriter(Writer):
                  current: OutputLog, report: WriteReport, skip_early: bool = False,
                  share: tuple[int, int] | None = None):
         super().__init__(output_path, settings=settings)
-        self.indexed = IndexedPages(settings)
+        # A renderer's (share set) pages all count as changed for the search index: parallel.py
+        # hands back what it wrote, not this comparison, so a renderer does not make it.
+        self.indexed = IndexedPages(settings) if share is None else None
         self.fingerprints, self.epoch = fingerprints, epoch
         if not skip_early:
             self.keep_unchanged = None  # generators then go through write_file for every page
@@ -267,7 +269,7 @@ class BuildWriter(Writer):
         if old != data:
             atomic_write(target, data, fsync=False)
             self.report.written.append(name)
-            if old is not None and self.indexed.unchanged(name, old, data):
+            if old is not None and self.indexed is not None and self.indexed.unchanged(name, old, data):
                 self.report.unindexed.append(name)
         self.current.entries[name] = [*fingerprints, *_stamp(target)]
 
