@@ -296,9 +296,9 @@ def new_article(generator, path: str):
 
 
 def render_first_pages(generator, article, write_file) -> None:
-    """Write the pages that list a new article first, as generate_pages would write them with it:
-    the paginated direct templates (the home page), its category's, tags' and authors' pages.
-    `write_file` renders only the first page of each; the build brings the rest up to date."""
+    """Write the first page of each list a new article joins, as generate_pages would write it with
+    the article: the paginated direct templates (the home page), its category's, tags' and authors'
+    pages. `write_file` renders only the first page of each; the build brings the rest up to date."""
     settings = generator.settings
     articles = utils.order_content([*generator.articles, article], settings["ARTICLE_ORDER_BY"])
     dates = sorted(articles, key=attrgetter("date"), reverse=generator.context["NEWEST_FIRST_ARCHIVES"])
