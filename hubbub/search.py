@@ -374,7 +374,7 @@ def _indexed_part(page: bytes) -> list[str]:
 class IndexedPages:
     """For the build's writer: whether a rewritten page's searchable part is what it was."""
 
-    COMPARED_AT_MOST = 200  # past this many pages in one build, every shard is dirty anyway
+    COMPARED_AT_MOST = 200  # past this many pages in one build the rest count as changed: about 1 s of parsing at most
 
     def __init__(self, settings: dict):
         self.globs = glob_regex(index_globs(settings)) if setting(settings, "SEARCH_INDEX") else None
