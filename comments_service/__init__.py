@@ -29,8 +29,9 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
         app.config.update(test_config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    hub = Hub(config, run_jobs=run_jobs)
+    hub = Hub(config, run_jobs=run_jobs, wait_for_database=True)
     app.extensions["hubbub"] = hub
+    app.before_request(_database_ready)  # first: before anything that asks the database
     app.extensions["hubbub_published"] = public_api.PublishedCache(config.site_dir, config.output_dir)
 
     i18n.init_app(app)  # pages, messages and emails in the site's language
@@ -43,9 +44,23 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     limit_view(app, "webmention.receive", comment_rate)
     limit_view(app, "public_api.change_comment", comment_rate, methods=("PATCH", "DELETE"))
     init_moderation(app)
-    schedule_scan(hub)  # sending webmentions for posts the build changed
+    hub.when_ready(schedule_scan)  # sending webmentions for posts the build changed
     app.register_blueprint(static_site.bp)  # last: it answers every other path from output/
 
     hub.start()
     atexit.register(hub.stop)
     return app
+
+
+# The static site never needs the database; these views call Hub.database_ready() themselves.
+_DATABASE_READY_IN_VIEW = ("static", "public_api.health", "public_api.post_comment")
+
+
+def _database_ready() -> None:
+    """Started while the database was down: 503 until it is back (outage.py)."""
+    from flask import request
+
+    from .hub import current_hub
+
+    if request.blueprint != "static_site" and request.endpoint not in _DATABASE_READY_IN_VIEW:
+        current_hub().database_ready()

@@ -1,5 +1,5 @@
 """Engine and sessions; SQLite gets WAL, synchronous commits, foreign keys and a busy timeout;
-migrations on start."""
+migrations on start (or, when the database cannot be reached yet, as soon as it can: Schema)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from alembic import command
@@ -223,3 +224,44 @@ def migrate(engine: Engine, lock_dir: Path) -> None:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+class SchemaPending(Exception):
+    """The schema is not up to date because the database could not be reached (an outage)."""
+
+
+class Schema:
+    """The schema brought to the newest revision once the database can be reached.
+
+    A service started while its database is down still starts, serves the static site and answers
+    503 where it needs the database; whatever needs it calls `ensure()`, which migrates on the
+    first call that reaches the database (a failed try is not repeated within RETRY_EVERY seconds).
+    """
+
+    RETRY_EVERY = 1.0
+
+    def __init__(self, engine: Engine, lock_dir: Path):
+        self.engine, self.lock_dir = engine, lock_dir
+        self.ready = threading.Event()
+        self._lock = threading.Lock()
+        self._failed: tuple[float, BaseException] | None = None  # (when, why) of the last try
+
+    def ensure(self) -> None:
+        """Migrate unless done; raises SchemaPending (caused by the database's error) while down."""
+        if self.ready.is_set():
+            return
+        with self._lock:
+            if self.ready.is_set():
+                return
+            if self._failed is not None and time.monotonic() - self._failed[0] < self.RETRY_EVERY:
+                raise SchemaPending(str(self._failed[1])) from self._failed[1]
+            try:
+                migrate(self.engine, self.lock_dir)
+            except Exception as exc:
+                from .outage import database_outage
+
+                if database_outage(exc):  # a bug (a schema from a newer Hubbub) is tried each time
+                    self._failed = (time.monotonic(), exc)
+                raise
+            self._failed = None
+            self.ready.set()

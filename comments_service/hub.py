@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 
 from flask import current_app
@@ -16,6 +17,7 @@ from . import db, journey
 from .config import Config
 from .group_commit import GroupCommit
 from .jobs import JobRunner, RedisWaker, jobs_added
+from .outage import database_outage, describe
 from .spam.akismet import AkismetService
 from .spam.guards import Guards, RulesFile
 from .threads import Threads
@@ -25,11 +27,22 @@ log = logging.getLogger(__name__)
 
 
 class Hub:
-    def __init__(self, config: Config, *, run_jobs: bool = True):
+    def __init__(self, config: Config, *, run_jobs: bool = True, wait_for_database: bool = False):
+        """`wait_for_database`: start even when the database cannot be reached (the service: it
+        answers 503 until the database is back, see db.Schema); otherwise (commands) fail now."""
         journey.connect_receivers()
         self.config = config
         self.engine = db.make_engine(config.database_url)
-        db.migrate(self.engine, config.instance_dir)
+        self.schema = db.Schema(self.engine, config.instance_dir)
+        self._when_ready: list = []  # what to do once the database is there (when_ready)
+        self._ready_lock = threading.Lock()
+        try:
+            self.schema.ensure()
+        except Exception as exc:
+            if not (wait_for_database and database_outage(exc)):
+                raise
+            log.warning("the comment database cannot be reached (%s): the service answers 503 until it is "
+                        "back, and then brings its schema up to date", describe(exc))
         # Reads use `sessions()`: read-only, so they never hold up a writer (nor can they write);
         # writes use `transaction()` (or, to decide at the end whether to commit, `write_sessions()`).
         self.sessions = db.make_sessionmaker(db.read_only(self.engine))
@@ -47,6 +60,25 @@ class Hub:
         # In-process mode runs jobs in a thread of every service process; Redis mode leaves
         # them to `hubbub worker`.
         self.run_jobs_here = run_jobs and self.waker is None
+
+    def when_ready(self, action) -> None:
+        """Call action(hub) now, or (for a service started while its database was down) as
+        soon as the database is back (the first time `database_ready()` succeeds)."""
+        with self._ready_lock:
+            if not self.schema.ready.is_set():
+                self._when_ready.append(action)
+                return
+        action(self)
+
+    def database_ready(self) -> None:
+        """Raise the database's error (an outage: 503) until the schema is up to date."""
+        if self.schema.ready.is_set() and not self._when_ready:
+            return
+        self.schema.ensure()
+        with self._ready_lock:
+            while self._when_ready:
+                self._when_ready[0](self)  # a failure leaves it first in line for the next call
+                self._when_ready.pop(0)
 
     def start(self) -> None:
         if self.run_jobs_here:

@@ -239,7 +239,6 @@ class JobRunner:
 
     def start(self) -> None:
         if self._thread is None:
-            self.release_orphans()
             self._thread = threading.Thread(target=self._loop, name="hubbub-jobs", daemon=True)
             self._thread.start()
 
@@ -251,8 +250,13 @@ class JobRunner:
 
     def _loop(self) -> None:
         failures = 0
+        released = False
         while not self._stop.is_set():
             try:
+                if not released:  # first of all, once the database is there
+                    self.hub.database_ready()
+                    self.release_orphans()
+                    released = True
                 self.run_due()
                 wait = self.next_due_in()
                 failures = 0

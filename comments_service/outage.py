@@ -11,6 +11,7 @@ import sqlite3
 
 from sqlalchemy import exc as sa
 
+from .db import SchemaPending
 from .i18n import N_
 
 RETRY_AFTER = 30  # seconds: a restarted database server is usually back within that
@@ -20,7 +21,7 @@ MESSAGE = N_("The comment database is unavailable for a moment: send it again in
 # Errors that say something about the query, not about the database being there.
 _BUGS = (sa.IntegrityError, sa.ProgrammingError, sa.DataError, sa.NotSupportedError)
 # sa.TimeoutError: no pooled connection came free in time, which a 503 with Retry-After fits too.
-_OUTAGES = (sa.DBAPIError, sa.DisconnectionError, sa.TimeoutError, sqlite3.OperationalError, sqlite3.InterfaceError)
+_OUTAGES = (SchemaPending, sa.DBAPIError, sa.DisconnectionError, sa.TimeoutError, sqlite3.OperationalError, sqlite3.InterfaceError)
 try:
     import psycopg
 
@@ -44,6 +45,8 @@ def database_outage(exc: BaseException | None) -> bool:
 
 def describe(exc: BaseException) -> str:
     """One line for logs and the health answer (the driver's message, without the SQL)."""
+    if isinstance(exc, SchemaPending) and exc.__cause__ is not None:
+        exc = exc.__cause__
     orig = getattr(exc, "orig", None) or exc
     lines = str(orig).strip().splitlines()
     return f"{type(orig).__name__}: {lines[0] if lines else ''}"[:300]

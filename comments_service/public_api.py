@@ -141,6 +141,7 @@ def post_comment(slug: str):
     if error:
         return error
     try:
+        current_hub().database_ready()  # here, not before the view: a form gets its page back
         current_hub().threads.check_open(slug)  # before the fields: no point fixing them
         accepted = accept(current_hub(), slug, parse(data), _client(), source="form" if is_form else "api")
     except InvalidSubmission as exc:
@@ -262,6 +263,7 @@ def health():
     answer: dict = {"status": "ok", "time": utcnow().isoformat()}
     code = 200
     try:
+        h.database_ready()
         with h.sessions() as s:
             s.execute(text("SELECT 1"))
             due = s.scalar(select(func.count(Job.id)).where(Job.due_at <= utcnow())) or 0

@@ -75,7 +75,8 @@ class LiveProcess:
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{port}"
 
-    def start(self, ready_timeout: float = 30.0) -> LiveProcess:
+    def start(self, ready_timeout: float = 30.0, ready_status: int = 200) -> LiveProcess:
+        """Start, and wait until /api/health answers `ready_status` (503: up, its database down)."""
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
@@ -87,7 +88,7 @@ class LiveProcess:
             if self.proc.poll() is not None:
                 raise AssertionError(f"{self.argv[0]} exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:
+                if httpx.get(self.url + "/api/health", timeout=2).status_code == ready_status:
                     return self
             except httpx.HTTPError:
                 pass

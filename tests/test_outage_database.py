@@ -159,6 +159,43 @@ def test_the_reply_form_keeps_what_the_reader_typed(pg_outage):
     assert 'value="Ada Reader"' in r.text and 'value="ada@example.org"' in r.text
 
 
+def test_a_service_started_while_postgresql_is_down_waits_for_it(tmp_path):
+    """A restart during an outage (a deploy, a crash) must not leave the service down after the
+    database returns: it starts, serves the static site, answers 503 where it needs the database,
+    and once PostgreSQL is there brings the schema up to date, takes comments and runs their jobs."""
+    site = fresh_site(tmp_path / "site")
+    with PrivatePostgres() as pg:
+        pg.stop()  # a new cluster with an empty database: the schema is made only after the restart
+        env = process_env(HUBBUB_SITE_DIR=site, HUBBUB_DATABASE_URL=pg.url, HUBBUB_INSTANCE_DIR=tmp_path / "instance",
+                          HUBBUB_SECRET_KEY="outage-secret", HUBBUB_REBUILD_AFTER_PUBLISH="0")
+        server = hubbub_serve(env, site, tmp_path / "serve.log")
+        try:
+            server.start(ready_status=503)
+            code, body = health(server.url)
+            assert code == 503 and body["database"]["state"] == "down", body
+            assert "Connection refused" in body["database"]["error"]
+            assert httpx.get(f"{server.url}/posts/{SLUG}/", timeout=30).status_code == 200  # the static site
+            r = httpx.post(f"{server.url}/api/threads/{SLUG}/comments", json={**GOOD, "body": "Too early."}, timeout=30)
+            assert r.status_code == 503 and int(r.headers["retry-after"]) > 0 and "unavailable" in r.json()["error"]
+            r = httpx.post(f"{server.url}/api/threads/{SLUG}/comments", data={**GOOD, "body": TYPED}, timeout=30)
+            assert r.status_code == 503 and "could not be stored yet" in r.text
+            assert "&lt;angle brackets&gt;" in r.text
+            assert httpx.get(f"{server.url}/moderate/login", timeout=30).status_code == 503
+
+            pg.start()
+            wait_until(lambda: health(server.url)[0] == 200, 60, "health ok once PostgreSQL is up")
+            r = httpx.post(f"{server.url}/api/threads/{SLUG}/comments", json={**GOOD, "body": "Just in time."},
+                           timeout=30)
+            assert r.status_code == 202, r.text
+            wait_until(lambda: not due_checks(pg.url), 60, "the comment's check job to run")
+            assert stored_field(pg.url, "body") == {r.json()["id"]: "Just in time."}
+        finally:
+            server.stop()
+        log = server.log_text()
+    assert "the comment database cannot be reached" in log
+    assert "unhandled error" not in log and "Traceback" not in log
+
+
 # SQLite ----------------------------------------------------------------------------------------------
 def sqlite_env(site_dir, db_dir, tmp_path) -> dict:
     return {"HUBBUB_SITE_DIR": str(site_dir), "HUBBUB_DATABASE_URL": f"sqlite:///{db_dir / 'comments.db'}",

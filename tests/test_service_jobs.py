@@ -16,7 +16,9 @@ def test_a_restart_picks_up_every_check_that_was_due(make_app, service_env, akis
     hub_of(first).stop()  # "crash": no job has run
     assert akismet.requests_to("comment-check") == []
     second = make_app(env)
-    assert hub_of(second).runner.run_due() == 5
+    # At least: the minute's webmention scan comes due too when the test crosses a minute.
+    assert hub_of(second).runner.run_due() >= 5
+    assert len(akismet.requests_to("comment-check")) == 5
     assert all(comment(second, i).akismet == "ham" for i in ids)
 
 

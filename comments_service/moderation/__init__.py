@@ -16,9 +16,8 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    from . import api, email_actions, notify, retention, unsubscribe, views
+    from . import api, email_actions, unsubscribe, views
     from .auth import current_moderator
-    from .schedule import schedule_next
 
     hub = app.extensions["hubbub"]
     config = hub.config
@@ -59,6 +58,13 @@ def init_app(app: Flask) -> None:
         return response
 
     app.jinja_env.globals.setdefault("current_moderator", current_moderator)
+    hub.when_ready(_schedule_chores)
+
+
+def _schedule_chores(hub) -> None:
+    from . import notify, retention
+    from .schedule import schedule_next
+
     with hub.transaction() as s:
         schedule_next(s, "retention", retention.EVERY)
         schedule_next(s, "notify-digest", notify.DIGEST_EVERY)
