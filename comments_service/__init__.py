@@ -52,8 +52,10 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     return app
 
 
-# The static site never needs the database; these views call Hub.database_ready() themselves.
-_DATABASE_READY_IN_VIEW = ("static", "public_api.health", "public_api.post_comment")
+# Views that never ask the database (the static site's blueprint neither): published comments
+# come from the thread files. The last two call Hub.database_ready() themselves.
+_NO_GATE = frozenset({"static", "moderate.static", "public_api.thread_comments", "public_api.openapi",
+                      "public_api.unknown_api", "public_api.health", "public_api.post_comment"})
 
 
 def _database_ready() -> None:
@@ -62,5 +64,5 @@ def _database_ready() -> None:
 
     from .hub import current_hub
 
-    if request.blueprint != "static_site" and request.endpoint not in _DATABASE_READY_IN_VIEW:
+    if request.endpoint is not None and request.blueprint != "static_site" and request.endpoint not in _NO_GATE:
         current_hub().database_ready()

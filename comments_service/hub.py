@@ -77,7 +77,13 @@ class Hub:
         self.schema.ensure()
         with self._ready_lock:
             while self._when_ready:
-                self._when_ready[0](self)  # a failure leaves it first in line for the next call
+                try:
+                    self._when_ready[0](self)
+                except Exception as exc:
+                    if database_outage(exc):
+                        raise  # gone again: first in line for the next call
+                    # A bug must not keep every request failing: it is logged once.
+                    log.exception("%s failed once the database was back", self._when_ready[0])
                 self._when_ready.pop(0)
 
     def start(self) -> None:

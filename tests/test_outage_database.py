@@ -174,7 +174,11 @@ def test_a_service_started_while_postgresql_is_down_waits_for_it(tmp_path):
             code, body = health(server.url)
             assert code == 503 and body["database"]["state"] == "down", body
             assert "Connection refused" in body["database"]["error"]
-            assert httpx.get(f"{server.url}/posts/{SLUG}/", timeout=30).status_code == 200  # the static site
+            # What needs no database keeps working: the static site, its published comments, the API's description.
+            assert httpx.get(f"{server.url}/posts/{SLUG}/", timeout=30).status_code == 200
+            assert httpx.get(f"{server.url}/api/threads/{SLUG}/comments", timeout=30).status_code == 200
+            assert httpx.get(f"{server.url}/api/openapi.json", timeout=30).status_code == 200
+            assert httpx.get(f"{server.url}/api/nothing-here", timeout=30).status_code == 404
             r = httpx.post(f"{server.url}/api/threads/{SLUG}/comments", json={**GOOD, "body": "Too early."}, timeout=30)
             assert r.status_code == 503 and int(r.headers["retry-after"]) > 0 and "unavailable" in r.json()["error"]
             r = httpx.post(f"{server.url}/api/threads/{SLUG}/comments", data={**GOOD, "body": TYPED}, timeout=30)
