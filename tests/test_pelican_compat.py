@@ -101,6 +101,16 @@ def test_the_linear_process_translations_answers_as_pelicans_does():
         assert {id(i): [id(x) for x in i.translations] for i in made} == expected_translations
 
 
+def test_a_fresh_summary_is_pelicans_summary_left_out_of_its_memo():
+    article = _article(1, "s1", "en")
+    article.metadata["summary"] = "<p>Written first.</p>"
+    assert compat.fresh_summary(article) == "<p>Written first.</p>"
+    article.metadata["summary"] = "<p>Refreshed later.</p>"  # as refresh_metadata_intersite_links does
+    assert article.summary == compat.fresh_summary(article) == "<p>Refreshed later.</p>"
+    del article.metadata["summary"]  # memoized now: Pelican keeps answering what it found first
+    assert article.summary == "<p>Refreshed later.</p>" and compat.fresh_summary(article) == "<p>1</p>"
+
+
 def test_member_lists_answer_in_by_identity():
     a, b = object(), object()
     listed = compat.MemberList([a])

@@ -513,10 +513,17 @@ def test_hostile_markdown_is_sanitised_everywhere(hostile_site):
     for page in hostile_site.pages():
         rel = page.relative_to(hostile_site.output).as_posix()
         assert executable_parts(hostile_site.tree(rel)) == [], rel
-    for feed in sorted((hostile_site.output / "feeds").rglob("*.xml")):
+    assert feed_problems(hostile_site.output) == []
+
+
+def feed_problems(output) -> list[str]:
+    """Executable parts of the HTML in every feed entry's content, summary or description."""
+    problems = []
+    for feed in sorted((output / "feeds").rglob("*.xml")):
         for entry_html in re.findall(r"<(?:content|summary|description)[^>]*>(.*?)</", feed.read_text(), re.S):
             fragment = parse_html(html.unescape(entry_html).encode(), strict=False)
-            assert executable_parts(fragment) == [], feed.name
+            problems += [f"{feed.name}: {p}" for p in executable_parts(fragment)]
+    return problems
 
 
 def test_executable_parts_finds_what_it_looks_for():
@@ -531,7 +538,30 @@ def test_hostile_summary_and_title_metadata_are_sanitised(tmp_path):
     for page in hostile.pages():
         rel = page.relative_to(hostile.output).as_posix()
         problems += [f"{rel}: {p}" for p in executable_parts(hostile.tree(rel))]
+    # Feeds too: a plugin asking for the summary before Pelican refreshes it (the JSON-LD does)
+    # must not get the metadata as written.
+    problems += feed_problems(hostile.output)
     assert not problems, "\n".join(problems)
+
+
+def test_a_summary_written_in_the_metadata_has_its_links_resolved_everywhere(tmp_path):
+    """Pelican resolves a metadata summary's {filename} links only after the plugins ran: one
+    asking for the summary earlier (the JSON-LD's description) must not fix it unresolved."""
+    site = build_with_post(tmp_path, """Title: Linked summary
+Date: 2012-05-06 10:00
+Author: Mallory Example
+Category: Networking
+Summary: Read [the router post]({filename}what-a-router-teaches-about-networking.md) first.
+
+A quiet body.
+""")
+    target = "/posts/what-a-router-teaches-us-about-networking/"
+    feed = (site.output / "feeds" / "all.atom.xml").read_text()
+    [summary] = [s for s in re.findall(r"<summary[^>]*>(.*?)</summary>", feed, re.S) if "router post" in s]
+    assert target in html.unescape(summary)
+    offenders = [p.relative_to(site.output).as_posix() for p in sorted(site.output.rglob("*"))
+                 if p.suffix in (".html", ".xml") and "{filename}" in p.read_text(encoding="utf-8")]
+    assert offenders == []
 
 
 # -- the development server serving output/ -----------------------------------------------------

@@ -10,6 +10,7 @@ supported range is pinned in pyproject.toml (SUPPORTED below must agree).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from functools import partial
@@ -338,5 +339,13 @@ def has_intrasite_links(content: Content) -> bool:
                for text in (getattr(content, "_content", None), getattr(content, "_summary", None)))
 
 
-__all__ = ["ContentSource", "HubbubPelican", "MemberList", "Writer", "check_version", "has_intrasite_links",
+def fresh_summary(content: Content) -> str:
+    """content.summary, worked out without Pelican's memo (Content.get_summary is memoized per
+    object and site URL). Plugins run before Pelican resolves the {filename} links of a summary
+    written in the metadata (refresh_metadata_intersite_links): a summary memoized then would
+    keep those links unresolved on every page and feed."""
+    return inspect.getattr_static(type(content), "get_summary").func(content, content.get_siteurl())
+
+
+__all__ = ["ContentSource", "HubbubPelican", "MemberList", "Writer", "check_version", "fresh_summary", "has_intrasite_links",
            "process_translations"]

@@ -374,6 +374,12 @@ class SiteBuild:
         """An output file a plugin wrote or kept on this build (output-relative): not stale."""
         self.claimed.add(name.replace(os.sep, "/"))
 
+    def source_of(self, content) -> tuple[str, str] | None:
+        """(source path, stamp) of a content object this build read or reused; None for any other
+        (made by a plugin, or a translation Pelican derived)."""
+        found = self.stable.get(id(content))
+        return None if found is None else found[:2]
+
     def cache(self, name: str) -> dict:
         """A named dict a plugin keeps from one build to the next (saved at the end)."""
         found = self._caches.get(name)

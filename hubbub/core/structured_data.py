@@ -39,8 +39,9 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def posting(article, base: str, sitename: str, image: str = "") -> dict:
-    """The fixed part of an article's BlogPosting (JSON-safe), from a Pelican article."""
+def posting(article, summary: str, base: str, sitename: str, image: str = "") -> dict:
+    """The fixed part of an article's BlogPosting (JSON-safe), from a Pelican article and its
+    summary (HTML)."""
     url = absolute(base, article.url)
     authors = getattr(article, "authors", None) or [article.author]
     data = {
@@ -50,7 +51,7 @@ def posting(article, base: str, sitename: str, image: str = "") -> dict:
         "mainEntityOfPage": url,
         "url": url,
         "headline": plain_title(str(article.title)),
-        "description": text_of(str(getattr(article, "summary", "") or "")),
+        "description": text_of(str(summary or "")),
         "datePublished": _iso(getattr(article, "date", None)),
         "dateModified": _iso(getattr(article, "modified", None) or getattr(article, "date", None)),
         "author": [{"@type": "Person", "name": str(a), "url": absolute(base, a.url)} for a in authors],

@@ -33,10 +33,12 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from markupsafe import Markup
 from pelican import signals
 
 from hubbub import STATIC, TEMPLATES, THEME
 from hubbub.build import claim_output, current_build
+from hubbub.build.compat import fresh_summary, has_intrasite_links
 from hubbub.core import i18n
 from hubbub.core.atomic import atomic_write, write_if_changed
 from hubbub.core.background import ChildTask
@@ -187,6 +189,9 @@ def _articles_finalized(generator) -> None:
     links_cache = _kept("outbound-links")
     known_links = dict(links_cache)
     links_cache.clear()  # what this build uses, found again or parsed now
+    data_cache = _kept("structured-data")
+    known_data = dict(data_cache)
+    data_cache.clear()
     for article in generator.articles:
         thread = read_thread(directory, article.slug)  # raises ThreadFileError naming the file
         # Pelican put a `Comments:` line on the article as `comments`, which _attach replaces.
@@ -195,8 +200,9 @@ def _articles_finalized(generator) -> None:
         fields = closing.manifest_fields()
         _attach(article, _tree(settings, thread.comments), len(conversation(thread.comments)),
                 reaction_rows(thread.comments), closing.closed, fields["closes_at"])
-        fixed = posting(article, canonical, settings.get("SITENAME", ""), _share_image(article, settings))
-        article.structured_data = article_region(article.slug, fixed, conversation(thread.comments))
+        fixed, article.structured_data = _structured_data(
+            article, thread, known_data, data_cache, canonical, settings.get("SITENAME", ""),
+            _share_image(article, settings))
         build.comments[article.slug] = thread.comments
         build.digests[article.slug] = thread.digest
         absolute_url = absolute(base, article.url)
@@ -230,6 +236,25 @@ def _kept(name: str) -> dict:
     """A cache the build keeps between runs (a plain dict under a plain `pelican` run)."""
     build = current_build()
     return build.cache(name) if build is not None else {}
+
+
+def _structured_data(article, thread, known: dict, used: dict, *fixed_args) -> tuple[dict, Markup]:
+    """The article's posting() and JSON-LD region, kept from the last build while its source, its
+    thread and the configuration are unchanged (5,000 summaries to parse and JSON texts to make
+    would cost more than a second on every build)."""
+    build = current_build()
+    source = build.source_of(article) if build is not None else None
+    if source is None or has_intrasite_links(article):  # links in its summary follow other posts
+        fixed = posting(article, fresh_summary(article), *fixed_args)
+        return fixed, article_region(article.slug, fixed, conversation(thread.comments))
+    path, stamp = source
+    key = [stamp, build.config, thread.digest, *fixed_args]
+    found = known.get(path)
+    if found is None or found[0] != key:
+        fixed = posting(article, fresh_summary(article), *fixed_args)
+        found = (key, fixed, str(article_region(article.slug, fixed, conversation(thread.comments))))
+    used[path] = found
+    return found[1], Markup(found[2])
 
 
 def _links(known: dict, used: dict, html: str, page_url: str, site_url: str) -> list[str]:

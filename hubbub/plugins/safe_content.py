@@ -48,9 +48,13 @@ def _sanitise(content):
         return
     if getattr(content, "_content", None):
         content._content = clean_html(content._content)
-    # Metadata written by hand reaches listings and feeds as HTML too.
+    # Metadata written by hand reaches listings and feeds as HTML too. Pelican answers `summary`
+    # from the metadata until it copies _summary back there (refresh_metadata_intersite_links,
+    # after every plugin's finalized signal): a plugin asking earlier must get the clean one too.
     if getattr(content, "_summary", None):
         content._summary = clean_html(content._summary)
+        if "summary" in content.metadata:
+            content.metadata["summary"] = content._summary
     if getattr(content, "title", None):
         content.title = clean_title(content.title)
         content.metadata["title"] = content.title
