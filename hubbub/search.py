@@ -323,8 +323,10 @@ _VOID = frozenset("area base br col embed hr img input link meta param source tr
 
 class _IndexedPart(HTMLParser):
     """What Pagefind may read from a page that opts in, taken generously: the <html> tag, the
-    <head> whole, and every element with a data-pagefind-* attribute with all it holds (excluded
-    and ignored parts included)."""
+    <head> whole, every element with a data-pagefind-* attribute with all it holds (excluded
+    and ignored parts included), and wherever they are, every <h1> whole and every <img> tag
+    (Pagefind's automatic title and image come from the first <h1> and the <img> after it,
+    inside the searchable part or not)."""
 
     def __init__(self):
         super().__init__(convert_charrefs=False)
@@ -333,15 +335,15 @@ class _IndexedPart(HTMLParser):
         self.taking = 0
 
     def handle_starttag(self, tag, attrs):
-        whole = tag == "head" or any(name.startswith("data-pagefind") for name, _ in attrs)
-        if tag == "html" or whole or self.taking:
+        whole = tag in ("head", "h1") or any(name.startswith("data-pagefind") for name, _ in attrs)
+        if tag in ("html", "img") or whole or self.taking:
             self.parts.append(self.get_starttag_text())
         if tag not in _VOID:
             self.open.append((tag, whole))
             self.taking += whole
 
     def handle_startendtag(self, tag, attrs):
-        if self.taking or any(name.startswith("data-pagefind") for name, _ in attrs):
+        if self.taking or tag == "img" or any(name.startswith("data-pagefind") for name, _ in attrs):
             self.parts.append(self.get_starttag_text())
 
     def handle_endtag(self, tag):

@@ -24,6 +24,7 @@ from build_helpers import (
     build,
     make_site,
     slugify,
+    tree_differences,
     write_post,
     write_thread,
 )
@@ -113,6 +114,17 @@ def test_deleted_and_renamed_posts(site, tmp_path):
     posts = site / "content" / "posts"
     (posts / "post-8.md").rename(posts / "renamed-file.md")
     assert_same_as_full(site, tmp_path)
+
+
+def test_a_full_build_removes_what_earlier_builds_made_and_it_does_not(site, tmp_path):
+    """--full starts from scratch, but a deleted post must not stay published because of it."""
+    (site / "content" / "posts" / "post-7.md").unlink()
+    report = build(site, full=True)
+    assert "posts/post-7/index.html" in report.removed
+    assert not (site / "output" / "posts" / "post-7").exists()
+    fresh = tmp_path / "fresh"
+    build(site, full=True, output=fresh)  # into an empty directory
+    assert tree_differences(site / "output", fresh) == []
 
 
 def test_profiles_edited_and_new(site, tmp_path):

@@ -16,7 +16,7 @@ from attack_helpers import PageWatch, browser, serve_app
 from publish_helpers import comment, make_site, manifest, save_thread
 from site_helpers import seed_posts
 
-from hubbub.build import build_site, load_settings, run_build
+from hubbub.build import BuildError, build_site, load_settings, run_build
 from hubbub.search import (
     BUNDLE,
     COMMENT_DOCS,
@@ -228,6 +228,9 @@ def test_a_rewritten_page_counts_for_search_only_when_what_pagefind_reads_change
     # What Pagefind reads: the text, the title, a filter (even in an ignored part), the language.
     for name, value in (("body", "Other words"), ("title", "Prices"), ("author", "Lee"), ("lang", "de")):
         assert not pages.unchanged("posts/p/index.html", old, PAGE.format(**{**fields, name: value}).encode()), name
+    # Pagefind's automatic image may be any <img> on the page (a commenter's photo after the article).
+    pictured = PAGE.format(**{**fields, "comments": '<img src="/photo-1.png" alt="">'}).encode()
+    assert not pages.unchanged("posts/p/index.html", pictured, pictured.replace(b"photo-1", b"photo-2"))
     similar = PAGE.format(**{**fields, "similar": "Another post"}).encode()
     assert not pages.unchanged("index.html", old, similar)  # not a searchable page: the index decides
     assert not pages.unchanged("posts/p/index.html", old.replace(b" data-pagefind-body", b""),
@@ -330,6 +333,43 @@ def test_an_edit_shown_by_serve_reload_at_once_still_reaches_the_index(tmp_path)
     edited.write_text(edited.read_text(encoding="utf-8") + "\nA quokkaesque last word.\n", encoding="utf-8")
     live.build({edited.resolve()})  # the fast path, then the build
     full = tmp_path / "full"
+    run_build(site, full=True, OUTPUT_PATH=str(full))
+    assert comparable_index(site / "output") == comparable_index(full)
+
+
+def test_pages_a_failed_build_or_index_wrote_reach_the_index_later(tmp_path, monkeypatch):
+    """A build that reports an error has written pages all the same, and an index may fail: the
+    next build's index takes those pages in, even when it writes them again only outside what
+    Pagefind reads, or not at all."""
+    import build_helpers
+
+    import hubbub.search
+
+    site = build_helpers.make_site(tmp_path / "site", posts=8)
+    run_build(site)
+    build_helpers.write_post(site, 99, title="A quokkaesque new post", date="2031-01-01 10:00")
+    broken = site / "content" / "posts" / "post-3.md"
+    text = broken.read_text(encoding="utf-8")
+    broken.write_text(text.replace("Date: ", "Date: not a date "), encoding="utf-8")
+    with pytest.raises(BuildError):
+        run_build(site)
+    broken.write_text(text, encoding="utf-8")
+    run_build(site)
+    full = tmp_path / "full"
+    run_build(site, full=True, OUTPUT_PATH=str(full))
+    assert comparable_index(site / "output") == comparable_index(full)
+
+    edited = site / "content" / "posts" / "post-5.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nA flabbergasting last word.\n", encoding="utf-8")
+
+    def pagefind_fails(*args):
+        raise hubbub.search.SearchError("Pagefind could not run (the test)")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(hubbub.search, "_run_pagefind", pagefind_fails)
+        with pytest.raises(BuildError, match="the test"):
+            run_build(site)
+    assert run_build(site).nothing_changed  # the pages are built; the index still follows
     run_build(site, full=True, OUTPUT_PATH=str(full))
     assert comparable_index(site / "output") == comparable_index(full)
 

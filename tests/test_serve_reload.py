@@ -3,6 +3,7 @@ show in the page (and go away once fixed), and the output ends as a full build w
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -215,6 +216,47 @@ def test_a_new_post_shows_at_once_on_the_home_page_and_its_lists(tmp_path, monke
     run_build(site, full=True, OUTPUT_PATH=str(full))
     assert not tree_differences(output, full)
     assert {name: (full / name).read_bytes() for name in lists} == first_pages
+
+
+def test_a_new_post_renamed_before_any_build_leaves_no_page_behind(tmp_path):
+    """Two saves of a new post reach the fast path before a build reads it (a slug and a tag
+    changed in between): the next build removes what the first save showed, search included."""
+    from hubbub.build.reload import LiveSite
+    from hubbub.search import RECORD
+
+    site = make_site(tmp_path / "site", posts=8)
+    output = site / "output"
+    live = LiveSite(site)
+    live.build()
+    post = write_post(site, 99, title="Alph", date="2031-01-01 10:00", tags=["a typo tag"], extra="Slug: alph\n")
+    live._apply_fast({post.resolve()})
+    assert (output / "posts" / "alph" / "index.html").exists() and (output / "tag" / "a-typo-tag").exists()
+    write_post(site, 99, title="Alpha", date="2031-01-01 10:00", tags=["seo"], extra="Slug: alpha\n")
+    live._apply_fast({post.resolve()})
+    live._rebuild()
+    assert not (output / "posts" / "alph").exists() and not (output / "tag" / "a-typo-tag").exists()
+    documents = json.loads((output / RECORD).read_text())["documents"]
+    assert "posts/alpha/index.html" in documents and "posts/alph/index.html" not in documents
+    full = tmp_path / "full"
+    run_build(site, full=True, OUTPUT_PATH=str(full))
+    assert not tree_differences(output, full)
+
+
+def test_a_file_the_fast_path_cannot_read_keeps_what_it_showed_of_the_others(tmp_path):
+    """One batch of saves (a `git pull`): a new post, then a post with a broken date. The new
+    post's pages are shown and handed to the next build (its search index among them)."""
+    from hubbub.build.reload import LiveSite
+
+    site = make_site(tmp_path / "site", posts=8)
+    live = LiveSite(site)
+    live.build()
+    new = write_post(site, 10, title="Brand new post", date="2031-01-01 10:00")
+    broken = site / "content" / "posts" / "post-3.md"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("Date: ", "Date: not a date "), encoding="utf-8")
+    shown = []
+    live.notify = lambda event: shown.extend(event.get("pages", []))
+    live._apply_fast({new.resolve(), broken.resolve()})
+    assert "posts/post-10/index.html" in shown and "posts/post-10/index.html" in live._shown
 
 
 @pytest.mark.browser

@@ -6,9 +6,13 @@ the last build; `full=True` (`hubbub build --full`) starts from scratch. Both wr
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
+
+from hubbub.core.atomic import atomic_remove, atomic_write
+from hubbub.core.manifest import HUBBUB_DIR
 
 
 class BuildError(Exception):
@@ -72,7 +76,7 @@ def run_build(root: Path | None = None, publish: bool = False, *, full: bool = F
     for logger in loggers:
         logger.addHandler(errors)
     try:
-        report = SiteBuild(settings, root, full=full, memory=memory).run()
+        report = SiteBuild(settings, root, full=full, memory=memory, shown=shown).run()
     except BuildError:
         raise
     except Exception as exc:  # Pelican and plugins raise many kinds; report them as one.
@@ -80,11 +84,13 @@ def run_build(root: Path | None = None, publish: bool = False, *, full: bool = F
     finally:
         for logger in loggers:
             logger.removeHandler(errors)
+    # The search index follows the pages that changed (None: all of them).
+    changed = None if full or report.repaired else (
+        {*report.written, *report.removed} - set(report.unindexed) | set(shown))
     if errors.messages:
+        owe_search(report.settings, changed)  # pages written all the same: the next index takes them in
         raise BuildError("site build reported errors:\n  " + "\n  ".join(errors.messages))
-    if not report.nothing_changed or shown:  # the search index follows the pages that changed
-        changed = None if full or report.repaired else sorted(
-            {*report.written, *report.removed} - set(report.unindexed) | set(shown))
+    if not report.nothing_changed or shown or owed_search(report.settings) != set():
         index_search(report.settings, changed)
     return report
 
@@ -109,11 +115,44 @@ def claim_output(output_dir, path) -> None:
         build.claim(os.path.relpath(path, output_dir))
 
 
+OWED = f"{HUBBUB_DIR}/search-owed.json"  # pages written that the search index has not taken in
+
+
 def index_search(settings: dict, changed_pages=None) -> None:
-    """The search index (hubbub.search) after Pelican wrote the site; `changed_pages` as there."""
+    """The search index (hubbub.search) after Pelican wrote the site; `changed_pages` as there,
+    with those earlier builds left to it (owe_search)."""
     from hubbub.search import SearchError, index_site
 
+    owed = owed_search(settings)
+    if changed_pages is not None and owed is not None:
+        changed_pages = sorted({*changed_pages, *owed})
+    else:
+        changed_pages = None
+    owe_search(settings, changed_pages)  # until the index has them: it may fail, or be cut short
     try:
         index_site(settings, settings["OUTPUT_PATH"], changed_pages)
     except SearchError as exc:
         raise BuildError(f"search index: {exc}") from exc
+    atomic_remove(Path(settings["OUTPUT_PATH"]) / OWED, fsync=False)
+
+
+def owed_search(settings: dict) -> set[str] | None:
+    """Pages earlier builds wrote that the search index has not taken in (their index failed, or
+    the build reported errors after writing them); None: the whole site."""
+    try:
+        owed = json.loads((Path(settings["OUTPUT_PATH"]) / OWED).read_bytes())
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(owed, dict) or owed.get("all") or not isinstance(owed.get("pages"), list):
+        return None  # unreadable: the whole site, to be safe
+    return set(owed["pages"])
+
+
+def owe_search(settings: dict, pages) -> None:
+    """Add pages (None: the whole site) to what the search index owes."""
+    owed = owed_search(settings)
+    everything = pages is None or owed is None
+    data = {"all": True} if everything else {"pages": sorted({*owed, *pages})}
+    atomic_write(Path(settings["OUTPUT_PATH"]) / OWED, json.dumps(data).encode(), fsync=False)

@@ -350,7 +350,8 @@ class _Source(compat.ContentSource):
 
 
 class SiteBuild:
-    def __init__(self, settings: dict, root: Path, *, full: bool = False, memory: Memory | None = None):
+    def __init__(self, settings: dict, root: Path, *, full: bool = False, memory: Memory | None = None,
+                 shown=()):
         compat.check_version()
         self.settings = settings
         self.root = Path(root).resolve()
@@ -368,6 +369,9 @@ class SiteBuild:
         self.stable: dict[int, tuple] = {}  # id(content object) -> (source path, stamp, attributes read)
         self.sources: dict[str, tuple[int, int]] = {}
         self.preread: dict[str, bytes] = {}  # reader cache entries read on other cores for this build
+        # Pages written since the last build by serve --reload's fast path: removed if this build
+        # does not make them (a new post renamed or dropped before any build took it in).
+        self.shown = {name.replace(os.sep, "/") for name in shown}
 
     # -- what plugins may ask of the build ---------------------------------------------------------
     def claim(self, name: str) -> None:
@@ -428,6 +432,7 @@ class SiteBuild:
             return self.report
 
         atomic_write(running, f"{os.getpid()}\n".encode(), fsync=False)
+        made_before = previous_log  # what earlier builds made: removed at the end if no longer made
         if self.full or interrupted:
             previous_log = OutputLog(self.output)  # no page is assumed up to date
         current_log = OutputLog(self.output)
@@ -473,7 +478,7 @@ class SiteBuild:
         current_log.claimed = sorted(self.claimed)
         current_log.config = self.config
         current_log.sources = {path: list(stamp) for path, stamp in self.sources.items()}
-        self._remove_stale(previous_log, current_log)
+        self._remove_stale(made_before, current_log)
         current_log.save()
         with self.store.batch():
             for name, value in self._caches.items():
@@ -531,7 +536,7 @@ class SiteBuild:
         self.report.written.append(name)
 
     def _remove_stale(self, previous: OutputLog, current: OutputLog) -> None:
-        before = set(previous.entries) | set(previous.claimed)
+        before = set(previous.entries) | set(previous.claimed) | self.shown
         now = set(current.entries) | set(current.claimed)
         for name in sorted(before - now):
             path = self.output / name

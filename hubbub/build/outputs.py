@@ -282,9 +282,9 @@ class DirectWriter(Writer):
     """Pelican's Writer writing each file through a rename, and only when its bytes change (no
     fingerprints: for the pages `hubbub serve --reload` renders at once)."""
 
-    def __init__(self, output_path, settings):
+    def __init__(self, output_path, settings, written: list[str] | None = None):
         super().__init__(output_path, settings=settings)
-        self.written: list[str] = []
+        self.written: list[str] = [] if written is None else written  # output names, as each is written
 
     def _open_w(self, filename, encoding, override=False):
         return _DirectFile(self, filename)

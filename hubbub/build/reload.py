@@ -59,11 +59,7 @@ class LiveSite:
     def _apply_fast(self, changed: set[Path]) -> None:
         started = time.perf_counter()
         with self._fast_lock:
-            try:
-                fast = self._fast(changed)
-            except Exception as exc:  # the build that follows reports it properly
-                log.debug("fast path skipped: %s", exc)
-                fast = []
+            fast = self._fast(changed)
         if fast:
             with self._asked:
                 self._shown.update(fast)
@@ -99,38 +95,40 @@ class LiveSite:
         state = self.memory.pelican
         if state is None:
             return []
-        written = []
+        written: list[str] = []  # filled as pages are written: a later file failing keeps them
         for path in sorted(changed):
             for generator in state.content_generators:
-                relative = os.path.relpath(path, generator.path)
-                held = state.objects.get(relative)
-                if not path.is_file():
-                    continue
-                if held is None:
-                    written += self._fast_new(state, generator, relative)
-                    continue
-                old = held[1]
-                fresh = state.read(generator, relative)
-                if fresh is None or fresh.save_as != old.save_as or fresh.status != old.status:
-                    continue  # it moves or disappears: the build takes care of it
-                state.adopt(fresh, old, held[2])
-                writer = DirectWriter(state.output_path, generator.settings)
-                render_alone(generator, fresh, writer.write_file)
-                written += writer.written
+                try:
+                    self._fast_one(state, generator, path, written)
+                except Exception as exc:  # the build that follows reports it properly
+                    log.debug("fast path skipped for %s: %s", path, exc)
         return written
 
-    def _fast_new(self, state, generator, relative: str) -> list[str]:
+    def _fast_one(self, state, generator, path: Path, written: list[str]) -> None:
+        relative = os.path.relpath(path, generator.path)
+        held = state.objects.get(relative)
+        if not path.is_file():
+            return
+        if held is None:
+            self._fast_new(state, generator, relative, written)
+            return
+        old = held[1]
+        fresh = state.read(generator, relative)
+        if fresh is None or fresh.save_as != old.save_as or fresh.status != old.status:
+            return  # it moves or disappears: the build takes care of it
+        state.adopt(fresh, old, held[2])
+        writer = DirectWriter(state.output_path, generator.settings, written)
+        render_alone(generator, fresh, writer.write_file)
+
+    def _fast_new(self, state, generator, relative: str, written: list[str]) -> None:
         """A new post: its page, and the first page of the home page and of its category's, tags'
         and authors' lists, so the writer sees it where readers will."""
         fresh = new_article(generator, relative)
         if fresh is None:
-            return []
+            return
         state.adopt_site(fresh, generator)
-        writer = DirectWriter(state.output_path, generator.settings)
-        render_alone(generator, fresh, writer.write_file)
-        lists = FirstPageWriter(state.output_path, generator.settings)
-        render_first_pages(generator, fresh, lists.write_file)
-        return writer.written + lists.written
+        render_alone(generator, fresh, DirectWriter(state.output_path, generator.settings, written).write_file)
+        render_first_pages(generator, fresh, FirstPageWriter(state.output_path, generator.settings, written).write_file)
 
     # -- watching ------------------------------------------------------------------------------------
     def watched(self) -> list[Path]:
