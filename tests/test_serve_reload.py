@@ -259,6 +259,19 @@ def test_a_file_the_fast_path_cannot_read_keeps_what_it_showed_of_the_others(tmp
     assert "posts/post-10/index.html" in shown and "posts/post-10/index.html" in live._shown
 
 
+def test_a_new_post_saved_over_a_page_of_the_site_does_not_replace_it_at_once(tmp_path):
+    from hubbub.build.reload import LiveSite
+
+    site = make_site(tmp_path / "site", posts=8)
+    live = LiveSite(site)
+    live.build()
+    about = site / "output" / "about" / "index.html"
+    before = about.read_bytes()
+    post = write_post(site, 99, title="Squatter", date="2031-01-01 10:00", extra="Slug: squatter\nSave_as: about/index.html\n")
+    live._apply_fast({post.resolve()})
+    assert about.read_bytes() == before and not live._shown
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)")
 def test_the_open_page_reloads_after_a_save_and_shows_build_errors(served):

@@ -191,9 +191,10 @@ class Memory:
 class LastBuild:
     """The last build's generators, with what the fast path of `serve --reload` needs from them."""
 
-    def __init__(self, generators, output_path: str, memory: Memory):
+    def __init__(self, generators, output_path: str, memory: Memory, made=frozenset()):
         self.content_generators = [g for g in generators if isinstance(g, compat._ContentGenerator)]
         self.output_path = output_path
+        self.made = frozenset(made)  # the files the build made (output names): a new post must not take one
         # The objects as this build left them (the next build, which may be running while the fast
         # path renders, puts freshly read ones in memory.objects before its plugins attach anything).
         self.objects = dict(memory.objects)
@@ -470,7 +471,8 @@ class SiteBuild:
             self.memory.config = self.config
             for path in [p for p in self.memory.objects if p not in live]:
                 del self.memory.objects[path]  # deleted or renamed since
-            self.memory.pelican = LastBuild(pelican_run.hubbub_generators, str(self.output), self.memory)
+            self.memory.pelican = LastBuild(pelican_run.hubbub_generators, str(self.output), self.memory,
+                                            set(current_log.entries) | self.claimed)
         self.report.rendered, self.report.kept, self.report.unindexed = writes.rendered, writes.kept, writes.unindexed
         self.report.written = writes.written + self.report.written  # pages and feeds, then static files
         for key in [k for k in remembered if k != "config" and k[0] not in live]:

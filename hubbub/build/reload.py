@@ -124,8 +124,8 @@ class LiveSite:
         """A new post: its page, and the first page of the home page and of its category's, tags'
         and authors' lists, so the writer sees it where readers will."""
         fresh = new_article(generator, relative)
-        if fresh is None:
-            return
+        if fresh is None or fresh.save_as.replace(os.sep, "/") in state.made:
+            return  # a page or file of the site already there (the build reports a clash)
         state.adopt_site(fresh, generator)
         render_alone(generator, fresh, DirectWriter(state.output_path, generator.settings, written).write_file)
         render_first_pages(generator, fresh, FirstPageWriter(state.output_path, generator.settings, written).write_file)
