@@ -30,6 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import procgroup  # noqa: E402
 import sitegen  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -116,11 +117,7 @@ def watching(site: Path, command: list[str]):
     try:
         yield
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        procgroup.stop(proc, signal.SIGINT, grace=30)
         log.close()
 
 

@@ -36,7 +36,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import socket
 import sqlite3
 import statistics
@@ -207,16 +206,8 @@ class Process:
         raise BenchError(f"{self.name} did not answer {ready_url} within {timeout:.0f} s; see {self.log}")
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
+        if self.proc is not None:
+            procgroup.stop(self.proc)
 
 
 def group_cpu_seconds(pgid: int) -> float:

@@ -1,8 +1,12 @@
-"""The live processes of a process group, from /proc (a server's master and workers)."""
+"""Process groups (a server's master and workers): their live members, from /proc, and stopping
+them whole."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 from collections.abc import Iterator
 
 
@@ -18,3 +22,17 @@ def members(pgid: int) -> Iterator[tuple[str, list[str]]]:
             continue
         if int(fields[2]) == pgid:  # field 5 of stat: the process group
             yield entry, fields
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, grace: float = 15.0) -> None:
+    """Send `sig` to the process's whole group (it was started with start_new_session=True), wait
+    up to `grace` seconds for it, then SIGKILL whatever of the group is left."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(grace)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)

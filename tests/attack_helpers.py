@@ -64,6 +64,20 @@ def process_env(**settings) -> dict:
     return env
 
 
+def stop_group(proc: subprocess.Popen, sig: int = signal.SIGTERM, grace: float = 20.0) -> None:
+    """Send `sig` to the process's whole group (started with start_new_session=True), wait up to
+    `grace` seconds, then SIGKILL whatever of the group is left and reap the process."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(grace)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+
+
 class LiveProcess:
     """A service subprocess in its own process group, its output in a log file.
 
@@ -100,24 +114,12 @@ class LiveProcess:
 
     def kill(self) -> None:
         """SIGKILL the whole process group (the crash test) and reap it."""
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
+        if self.proc is not None:
+            stop_group(self.proc, signal.SIGKILL, grace=0)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            self.kill()  # reaps, and kills any child left in the group
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
-        self.kill()
+        if self.proc is not None:
+            stop_group(self.proc, signal.SIGTERM, grace=5)
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""

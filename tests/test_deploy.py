@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from attack_helpers import stop_group
 from conftest import POSTGRES_UP, REDIS_UP
 from sqlalchemy import create_engine, text
 
@@ -221,13 +222,7 @@ def start_gunicorn(env: dict, log: Path, workers: int) -> tuple[subprocess.Popen
 
 def stop(proc: subprocess.Popen) -> None:
     """Quick shutdown (SIGINT): the proofs are already made, no need to wait for graceful exits."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+    stop_group(proc, signal.SIGINT, grace=30)
 
 
 def post_concurrently(base: str, total: int = 200, threads: int = 8) -> tuple[dict, list]:

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from attack_helpers import stop_group
 from click.testing import CliRunner
 
 import hubbub
@@ -201,9 +201,4 @@ def test_init_build_serve_and_a_comment_from_the_wheel_alone(installed, tmp_path
         _wait_for(lambda: "Made from the <strong>wheel</strong>." in _get(f"{base}/posts/welcome/")[2],
                   "the approved comment on the page")
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server)
