@@ -347,5 +347,5 @@ def fresh_summary(content: Content) -> str:
     return inspect.getattr_static(type(content), "get_summary").func(content, content.get_siteurl())
 
 
-__all__ = ["ContentSource", "HubbubPelican", "MemberList", "Writer", "check_version", "fresh_summary", "has_intrasite_links",
-           "process_translations"]
+__all__ = ["ContentSource", "HubbubPelican", "MemberList", "Writer", "check_version", "fresh_summary",
+           "has_intrasite_links", "process_translations"]
