@@ -176,3 +176,23 @@ def test_capped_ranking_still_finds_topical_neighbours_on_a_bigger_corpus():
     listed = [(i, j) for i, row in enumerate(ranked) for j in row]
     assert all(len(row) == 5 and i not in row for i, row in enumerate(ranked))
     assert sum(topics[i] == topics[j] for i, j in listed) / len(listed) >= 0.95
+
+
+def test_a_build_where_no_post_changed_keeps_the_ranking(tmp_path, monkeypatch):
+    """An approval or a profile edit changes no post: the ranking is taken from the last build;
+    an edited post makes it be worked out again. Either way the site is what --full writes."""
+    import build_helpers
+
+    from hubbub.plugins import similar_posts
+
+    site = build_helpers.make_site(tmp_path / "site", posts=10)
+    build_helpers.build(site)
+    calls = []
+    real = similar_posts.rank_similar
+    monkeypatch.setattr(similar_posts, "rank_similar", lambda *args: calls.append(1) or real(*args))
+    build_helpers.write_thread(site, "post-1", [(1, None, "A Reader"), (2, 1, "Another Reader")])
+    build_helpers.assert_same_as_full(site, tmp_path)
+    assert len(calls) == 1  # only the --full build worked it out
+    build_helpers.write_post(site, 4, title="Post four, now about pricing and nothing else")
+    build_helpers.assert_same_as_full(site, tmp_path)
+    assert len(calls) == 3

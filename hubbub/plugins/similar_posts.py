@@ -278,7 +278,7 @@ def find_similar_posts(generator) -> None:
     vocabulary = cache.setdefault("vocabulary", Vocabulary())
     known = cache.setdefault("documents", {})
     seen = {}
-    documents = []
+    documents, keys = [], []
     for article in articles:
         tags = [tag.name for tag in getattr(article, "tags", ())]
         content = getattr(article, "_content", "") or ""
@@ -289,16 +289,21 @@ def find_similar_posts(generator) -> None:
             encoded = vocabulary.encode(weighted_terms(article.title, tags, plain_text(content), terms, weights))
         seen[key] = encoded
         documents.append(encoded)
+        keys.append(key)
     cache["documents"] = seen  # posts gone since the last build are forgotten
-    vectors = tfidf_vectors(documents, int(setting(settings, "SIMILAR_POSTS_TERMS")))
     recency = [article.date.timestamp() for article in articles]
-    ranked = rank_similar(
-        vectors,
-        recency,
-        limit,
-        float(setting(settings, "SIMILAR_POSTS_MIN_SCORE")),
-        int(setting(settings, "SIMILAR_POSTS_CANDIDATES_PER_TERM")),
-    )
+    options = (int(setting(settings, "SIMILAR_POSTS_TERMS")), limit, float(setting(settings, "SIMILAR_POSTS_MIN_SCORE")),
+               int(setting(settings, "SIMILAR_POSTS_CANDIDATES_PER_TERM")))
+    # The same posts in the same order as last time (a build after an approval or a profile edit):
+    # the same ranking, without working it out again.
+    inputs = hashlib.blake2b(repr((options, recency)).encode() + b"".join(keys), digest_size=16).digest()
+    kept = cache.get("ranked")
+    if kept is not None and kept[0] == inputs:
+        ranked = kept[1]
+    else:
+        max_terms, _, min_score, per_term = options
+        ranked = rank_similar(tfidf_vectors(documents, max_terms), recency, limit, min_score, per_term)
+        cache["ranked"] = (inputs, ranked)
     for article, neighbours in zip(articles, ranked, strict=False):
         article.similar_posts = [articles[j] for j in neighbours]
     log.debug("similar posts for %d articles in %.2fs", len(articles), time.perf_counter() - started)
