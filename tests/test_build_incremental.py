@@ -133,6 +133,8 @@ def test_profiles_edited_and_new(site, tmp_path):
                        encoding="utf-8")
     report = assert_same_as_full(site, tmp_path)
     assert f"authors/{slugify(WRITERS[0])}/index.html" in report.written
+    # The bio shows on the profile alone: the writer's posts and the lists of them are not rendered.
+    assert [name for name in report.rendered if not name.startswith("authors/")] == []
     fourth = slugify(WRITERS[3])
     (site / "content" / "authors" / f"{fourth}.md").write_text(
         f"Name: {WRITERS[3]}\nTagline: New here\n\nHello.\n", encoding="utf-8")
