@@ -321,37 +321,61 @@ def _searchable(path: Path) -> bool | None:
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 
 
+def _excluded(attrs) -> bool:
+    """Whether the element matches one of EXCLUDE_SELECTORS (an [attribute] or an #id)."""
+    for selector in EXCLUDE_SELECTORS:
+        if selector.startswith("[") and any(name == selector[1:-1] for name, _ in attrs):
+            return True
+        if selector.startswith("#") and any(name == "id" and value == selector[1:] for name, value in attrs):
+            return True
+    return False
+
+
+def _mode(tag: str, attrs) -> int:
+    """1: the element counts whole; -1: its text does not count (data-pagefind-ignore alone: Pagefind
+    leaves its text out but still reads the filters and metadata in it; scripts and styles, whose
+    text it never reads; what EXCLUDE_SELECTORS leave out); 0: as its parent."""
+    names = {name for name, _ in attrs if name.startswith("data-pagefind")}
+    if tag in ("head", "h1") or names - {"data-pagefind-ignore"}:
+        return 1
+    return -1 if names or tag in ("script", "style") or _excluded(attrs) else 0
+
+
 class _IndexedPart(HTMLParser):
     """What Pagefind may read from a page that opts in, taken generously: the <html> tag, the
-    <head> whole, every element with a data-pagefind-* attribute with all it holds (excluded
-    and ignored parts included), and wherever they are, every <h1> whole and every <img> tag
-    (Pagefind's automatic title and image come from the first <h1> and the <img> after it,
-    inside the searchable part or not)."""
+    <head> whole, every element with a data-pagefind-* attribute with all it holds (but for the
+    text of its ignored parts, scripts, styles and what EXCLUDE_SELECTORS leave out: the filters
+    and metadata in those still count), and wherever they are, every <h1>
+    whole and every <img> tag (Pagefind's automatic title and image come from the first <h1> and
+    the <img> after it, inside the searchable part or not)."""
 
     def __init__(self):
         super().__init__(convert_charrefs=False)
         self.parts: list[str] = []
-        self.open: list[tuple[str, bool]] = []  # open elements: (tag, whether it is taken whole)
-        self.taking = 0
+        # Open elements: (tag, whether what they hold counts, whether their tags were taken).
+        self.open: list[tuple[str, bool, bool]] = []
+
+    @property
+    def taking(self) -> bool:
+        return bool(self.open) and self.open[-1][1]
 
     def handle_starttag(self, tag, attrs):
-        whole = tag in ("head", "h1") or any(name.startswith("data-pagefind") for name, _ in attrs)
-        if tag in ("html", "img") or whole or self.taking:
+        mode = _mode(tag, attrs)
+        taken = tag in ("html", "img") or mode == 1 or self.taking
+        if taken:
             self.parts.append(self.get_starttag_text())
         if tag not in _VOID:
-            self.open.append((tag, whole))
-            self.taking += whole
+            self.open.append((tag, self.taking if mode == 0 else mode == 1, taken))
 
     def handle_startendtag(self, tag, attrs):
-        if self.taking or tag == "img" or any(name.startswith("data-pagefind") for name, _ in attrs):
+        if self.taking or tag == "img" or _mode(tag, attrs) == 1:
             self.parts.append(self.get_starttag_text())
 
     def handle_endtag(self, tag):
         for i in range(len(self.open) - 1, -1, -1):  # closes what is open inside it too, as browsers do
             if self.open[i][0] == tag:
-                if self.taking:
+                if self.open[i][2]:
                     self.parts.append(f"</{tag}>")
-                self.taking -= sum(whole for _, whole in self.open[i:])
                 del self.open[i:]
                 return
 

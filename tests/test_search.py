@@ -212,18 +212,18 @@ def test_an_incremental_index_skips_what_is_not_searchable_and_equals_a_full_one
 PAGE = """<!DOCTYPE html><html lang="{lang}"><head><title>{title}</title></head><body>
 <nav><a href="/">Home</a></nav>
 <article data-pagefind-body><h1 data-pagefind-weight="10">{title}</h1><p>{body}<br>&amp; more</p>
-<p data-pagefind-ignore>by <a data-pagefind-filter="author">{author}</a></p><img src="a.png" alt=""></article>
+<p data-pagefind-ignore>by <a data-pagefind-filter="author">{author}</a> · {count}</p><img src="a.png" alt=""></article>
 <aside><h2>Similar posts</h2><ul><li>{similar}</li></ul></aside><section data-thread="x">{comments}</section>
 </body></html>"""
 
 
 def test_a_rewritten_page_counts_for_search_only_when_what_pagefind_reads_changed():
     fields = {"lang": "en", "title": "Pricing", "body": "Words", "author": "Dana", "similar": "Other post",
-              "comments": "2 comments"}
+              "comments": "2 comments", "count": "2 comments"}
     old = PAGE.format(**fields).encode()
     pages = IndexedPages({"ARTICLE_SAVE_AS": "posts/{slug}/index.html"})
-    # Outside the searchable part: the same for search.
-    for name, value in (("similar", "Another post"), ("comments", "3 comments")):
+    # Outside the searchable part, or ignored in it (a comment count): the same for search.
+    for name, value in (("similar", "Another post"), ("comments", "3 comments"), ("count", "3 comments")):
         assert pages.unchanged("posts/p/index.html", old, PAGE.format(**{**fields, name: value}).encode()), name
     # What Pagefind reads: the text, the title, a filter (even in an ignored part), the language.
     for name, value in (("body", "Other words"), ("title", "Prices"), ("author", "Lee"), ("lang", "de")):
@@ -319,6 +319,28 @@ def test_pages_rewritten_only_outside_what_search_reads_leave_their_shards_alone
     assert comparable_index(out) == comparable_index(full)
 
 
+def test_a_published_comment_reindexes_no_shard(tmp_path):
+    """A new comment changes its post's comment count and its writer's profile stats, both in
+    parts the search ignores: the pages are rewritten, no shard is indexed again, and the index
+    still equals a full one."""
+    import build_helpers
+
+    site = build_helpers.make_site(tmp_path / "site", posts=40)
+    out, shard_pages = site / "output", {"SEARCH_SHARD_PAGES": 6}
+    run_build(site, **shard_pages)
+    before = {b: bundle_stats(out, b) for b in shard_bundles(out)}
+    build_helpers.write_thread(site, "post-4", [(1, None, "A Reader")])
+    report = run_build(site, **shard_pages)
+    searchable = set(json.loads((out / RECORD).read_text())["documents"])
+    profiles = {p for p in report.written if p.startswith("authors/") and p in searchable}
+    assert profiles, report.written  # the writer's profile counts the comments their posts received
+    assert {"posts/post-4/index.html", *profiles} <= set(report.unindexed)
+    assert {b: bundle_stats(out, b) for b in shard_bundles(out)} == before
+    full = tmp_path / "full"
+    run_build(site, full=True, OUTPUT_PATH=str(full), **shard_pages)
+    assert comparable_index(out) == comparable_index(full)
+
+
 def test_an_edit_shown_by_serve_reload_at_once_still_reaches_the_index(tmp_path):
     """serve --reload writes an edited post's page before its build; the build then finds the page
     already as it would write it, and the index must still take the edit."""
@@ -386,9 +408,10 @@ def test_a_thread_with_new_comments_reindexes_the_shard_of_its_comment_document(
     report = run_build(site, **options)
     documents = json.loads((out / RECORD).read_text())["documents"]
     assert doc in documents and json.loads((out / RECORD).read_text())["shards"] == count
-    # The thread's document is new; the searchable pages the build rewrote (the article, with its
-    # comments) are indexed again too; every other shard stays as it was.
-    touched = {shard_dir(shard_of(d, count), count) for d in {doc, *report.written} & {*documents}}
+    # The thread's document is new; searchable pages the build rewrote where search reads them are
+    # indexed again too (not the article: its comments are no part of it); every other shard stays.
+    changed = {doc, *report.written} - set(report.unindexed)
+    touched = {shard_dir(shard_of(d, count), count) for d in changed & {*documents}}
     after = {b: bundle_stats(out, b) for b in shard_bundles(out)}
     assert len(touched) < len(after) and all(after[b] != before.get(b) for b in touched)
     assert all(after[b] == before[b] for b in after if b not in touched)
