@@ -352,8 +352,11 @@ class _IndexedPart(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=False)
         self.parts: list[str] = []
-        # Open elements: (tag, whether what they hold counts, whether their tags were taken).
-        self.open: list[tuple[str, bool, bool]] = []
+        # Open elements: (tag, whether what they hold counts, whether their tags were taken, _mode).
+        self.open: list[tuple[str, bool, bool, int]] = []
+        # An element left out but never closed (a <p> a browser closes by itself): where the
+        # browser's end is, this parser cannot tell, so the page counts as changed.
+        self.unsure = False
 
     @property
     def taking(self) -> bool:
@@ -365,7 +368,7 @@ class _IndexedPart(HTMLParser):
         if taken:
             self.parts.append(self.get_starttag_text())
         if tag not in _VOID:
-            self.open.append((tag, self.taking if mode == 0 else mode == 1, taken))
+            self.open.append((tag, self.taking if mode == 0 else mode == 1, taken, mode))
 
     def handle_startendtag(self, tag, attrs):
         if self.taking or tag == "img" or _mode(tag, attrs) == 1:
@@ -376,8 +379,13 @@ class _IndexedPart(HTMLParser):
             if self.open[i][0] == tag:
                 if self.open[i][2]:
                     self.parts.append(f"</{tag}>")
+                self.unsure |= any(entry[3] == -1 for entry in self.open[i + 1:])
                 del self.open[i:]
                 return
+
+    def close(self):
+        super().close()
+        self.unsure |= any(entry[3] == -1 for entry in self.open)
 
     def handle_data(self, data):
         if self.taking:
@@ -390,11 +398,12 @@ class _IndexedPart(HTMLParser):
         self.handle_data(f"&#{name};")
 
 
-def _indexed_part(page: bytes) -> list[str]:
+def _indexed_part(page: bytes) -> list[str] | None:
+    """What Pagefind may read of the page (_IndexedPart); None when that cannot be told."""
     parser = _IndexedPart()
     parser.feed(page.decode("utf-8", "replace"))
     parser.close()
-    return parser.parts
+    return None if parser.unsure else parser.parts
 
 
 class IndexedPages:
@@ -412,7 +421,8 @@ class IndexedPages:
         if not (OPTS_IN.search(old) and OPTS_IN.search(new)):
             return False  # Pagefind takes the whole <body> of a page that does not opt in
         self.compared += 1
-        return _indexed_part(old) == _indexed_part(new)
+        before = _indexed_part(old)
+        return before is not None and before == _indexed_part(new)
 
 
 class _index_lock:

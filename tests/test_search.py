@@ -231,6 +231,9 @@ def test_a_rewritten_page_counts_for_search_only_when_what_pagefind_reads_change
     # Pagefind's automatic image may be any <img> on the page (a commenter's photo after the article).
     pictured = PAGE.format(**{**fields, "comments": '<img src="/photo-1.png" alt="">'}).encode()
     assert not pages.unchanged("posts/p/index.html", pictured, pictured.replace(b"photo-1", b"photo-2"))
+    # An ignored <p> left unclosed: where a browser ends it (and Pagefind reads again) is not told.
+    unclosed = old.replace(b"</a> \xc2\xb7 2 comments</p>", b"</a> \xc2\xb7 2 comments")
+    assert unclosed != old and not pages.unchanged("posts/p/index.html", unclosed, unclosed)
     similar = PAGE.format(**{**fields, "similar": "Another post"}).encode()
     assert not pages.unchanged("index.html", old, similar)  # not a searchable page: the index decides
     assert not pages.unchanged("posts/p/index.html", old.replace(b" data-pagefind-body", b""),
