@@ -52,8 +52,9 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     return app
 
 
-# Views that never ask the database (the static site's blueprint neither): published comments
-# come from the thread files. The last two call Hub.database_ready() themselves.
+# Views the gate lets through (and the static site's blueprint): the first five never ask the
+# database (published comments come from the thread files); health and post_comment call
+# Hub.database_ready() themselves.
 _NO_GATE = frozenset({"static", "moderate.static", "public_api.thread_comments", "public_api.openapi",
                       "public_api.unknown_api", "public_api.health", "public_api.post_comment"})
 
