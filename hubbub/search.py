@@ -21,17 +21,25 @@ changed, `index_site` runs Pagefind again only over the shards that hold changed
 documents (none when no changed page is searchable: a tag page, a feed, the home page; nor for a
 page the build rewrote outside what Pagefind reads: see IndexedPages), from the
 record of the documents in <output>/.hubbub/search-index.json; a full index runs the shards in
-parallel. Either way each shard is Pagefind over the same documents, so an incremental index is
-what a full one writes.
+parallel. Either way each shard is Pagefind over the same documents.
+
+Re-indexing a shard of thousands of pages for one edit still costs seconds, so on a site of more
+than SEARCH_OVERLAY_PAGES documents an edit indexes only the documents changed since their shard
+was (pagefind/shard-overlay/, one more bundle), and pagefind/hubbub-shards.json lists the results
+of the shards' older copies (Pagefind's page hashes) for the search page to hide. Once the overlay
+would hold more than SEARCH_OVERLAY_PAGES documents, the shards holding them are indexed again and
+the overlay starts empty.
 
 Settings (defaults in DEFAULTS): SEARCH_INDEX (False: no index, no search box), SEARCH_URL and
 SEARCH_SAVE_AS (the search page), SEARCH_INDEX_COMMENTS, SEARCH_INDEX_GLOBS (None: from the
 *_SAVE_AS settings), SEARCH_TIMEOUT (seconds one Pagefind run may take), SEARCH_SHARD_PAGES (documents
-per shard at most; 0: one bundle however large the site).
+per shard at most; 0: one bundle however large the site), SEARCH_OVERLAY_PAGES (documents the
+overlay holds at most; 0: none, an edit re-indexes its shard).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -45,6 +53,7 @@ from dataclasses import dataclass, field
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 from .core.atomic import atomic_remove, atomic_write, write_if_changed
 from .core.manifest import HUBBUB_DIR, ManifestError, load_manifest
@@ -57,12 +66,14 @@ DEFAULTS = {
     "SEARCH_INDEX_GLOBS": None,
     "SEARCH_TIMEOUT": 600,
     "SEARCH_SHARD_PAGES": 3000,
+    "SEARCH_OVERLAY_PAGES": 100,
 }
 BUNDLE = "pagefind"  # <output>/pagefind/: the search page imports pagefind.js from here
 COMMENT_DOCS = f"{HUBBUB_DIR}/search"  # one document per thread with comments, for the indexer only
 ENTRY = "pagefind-entry.json"
 SHARDS = "hubbub-shards.json"  # in pagefind/: the bundles of the index, the first one to load first
 SHARD_PREFIX = "shard-"  # shard-<count>-<n>/: one shard's bundle inside pagefind/
+OVERLAY = f"{SHARD_PREFIX}overlay/"  # the bundle of the documents changed since their shard was indexed
 RECORD = f"{HUBBUB_DIR}/search-index.json"  # the documents of the index in place and its shard count
 # Pagefind also writes its own ready-made UIs; the theme's search page does not use them.
 # Hubbub's own comment markup (the thread, its reply form, comment counts) is never indexed as
@@ -174,6 +185,7 @@ class _Plan:
     count: int  # number of shards
     dirty: set[int]  # the shards to index again
     record: dict  # what RECORD will say once the shards are installed
+    overlay: list[str] = field(default_factory=list)  # the documents of the overlay bundle
 
 
 def shard_count(documents: int, settings: dict) -> int:
@@ -199,7 +211,7 @@ def _plan(settings: dict, out: Path, changed_pages, changed_docs: set[str]) -> _
     """What to index: everything, or (given the pages that changed) only the shards holding
     changed or removed documents; None when the index is already up to date."""
     globs = index_globs(settings)
-    key = {"version": 1, "globs": globs, "comments": bool(setting(settings, "SEARCH_INDEX_COMMENTS")),
+    key = {"version": 2, "globs": globs, "comments": bool(setting(settings, "SEARCH_INDEX_COMMENTS")),
            "shard_pages": setting(settings, "SEARCH_SHARD_PAGES")}
     record = _load_record(out) if changed_pages is not None else None
     if record is not None and {k: record.get(k) for k in key} == key:
@@ -211,13 +223,35 @@ def _plan(settings: dict, out: Path, changed_pages, changed_docs: set[str]) -> _
             if not touched:
                 return None
             count = shard_count(len(documents), settings)
-            dirty = {shard_of(p, count) for p in touched} if count == record["shards"] else set(range(count))
-            return _Plan(documents, count, dirty, {**key, "marked": record["marked"], "shards": count,
-                                                   "documents": documents})
+            if count == record["shards"]:
+                return _edit_plan(settings, record, documents, touched)
+            return _whole_plan(key, record["marked"], documents, count)
     documents, marked = _find_documents(out, globs, key["comments"])
-    count = shard_count(len(documents), settings)
-    return _Plan(documents, count, set(range(count)),
-                 {**key, "marked": marked, "shards": count, "documents": documents})
+    return _whole_plan(key, marked, documents, shard_count(len(documents), settings))
+
+
+def _whole_plan(key: dict, marked: bool, documents: list[str], count: int) -> _Plan:
+    """Every shard indexed again, no overlay."""
+    return _Plan(documents, count, set(range(count)), {**key, "marked": marked, "shards": count, "documents": documents,
+                                                       "pages": {}, "overlay": [], "hidden": [], "unmapped": []})
+
+
+def _edit_plan(settings: dict, record: dict, documents: list[str], touched: set[str]) -> _Plan:
+    """After an edit: the changed documents go to the overlay and their shards' copies are hidden;
+    their shards are indexed again instead when the overlay would outgrow SEARCH_OVERLAY_PAGES (or
+    on a site no larger than that), or when a shard's copies cannot be told apart."""
+    count, limit = record["shards"], setting(settings, "SEARCH_OVERLAY_PAGES")
+    hashes = record["pages"]  # document -> Pagefind's hash of its copy in its shard
+    now = set(documents)
+    overlay = (set(record["overlay"]) | touched) & now
+    hidden = set(record["hidden"]) | (touched & set(hashes))
+    dirty = {shard_of(p, count) for p in touched if shard_of(p, count) in record["unmapped"]}
+    if not limit or len(now) <= limit or len(overlay) > limit:
+        dirty |= {shard_of(p, count) for p in touched | overlay | hidden}
+    overlay = sorted(p for p in overlay if shard_of(p, count) not in dirty)
+    hidden = sorted(p for p in hidden if shard_of(p, count) not in dirty)
+    return _Plan(documents, count, dirty, {**record, "documents": documents, "overlay": overlay, "hidden": hidden},
+                 overlay)
 
 
 def _changed_documents(out: Path, record: dict, changed: list[str]) -> tuple[list[str], set[str]] | None:
@@ -444,8 +478,9 @@ class _index_lock:
 
 
 def _run_shards(settings: dict, out: Path, plan: _Plan, result: IndexResult) -> int:
-    """Index the dirty shards (in parallel, one Pagefind per core), then install them, SHARDS and
-    RECORD, and remove what the index no longer uses. Returns the documents Pagefind indexed."""
+    """Index the dirty shards and the overlay (in parallel, one Pagefind per core), then install
+    them, SHARDS and RECORD, and remove what the index no longer uses. Returns the documents
+    Pagefind indexed."""
     if not plan.documents:
         _remove_bundle(out, result, keep_comment_docs=True)  # a site with nothing searchable yet
         return 0
@@ -457,30 +492,84 @@ def _run_shards(settings: dict, out: Path, plan: _Plan, result: IndexResult) -> 
         globs = {0: _one_glob([*globs, f"{COMMENT_DOCS}/*.html"] if plan.record["comments"] else globs)}
     else:
         globs = {shard: _glob_of(paths) for shard, paths in members.items()}
+    jobs = {s: (globs[s], members[s]) for s in sorted(plan.dirty) if s in members}
+    if plan.overlay:
+        jobs[OVERLAY] = (_glob_of(plan.overlay), plan.overlay)
     staging = Path(tempfile.mkdtemp(prefix="pagefind-", dir=out / HUBBUB_DIR))
+
+    def index(job):
+        (glob, paths), work = jobs[job], staging / str(job).rstrip("/")
+        pages = _run_pagefind(settings, out, glob, work)
+        return pages, (_page_hashes(work / BUNDLE, paths) if pages and job != OVERLAY else ({}, True))
+
     try:
-        dirty = sorted(s for s in plan.dirty if s in members)
-        jobs = max(1, min(len(dirty), os.cpu_count() or 1))
-        with ThreadPoolExecutor(jobs) as pool:
-            counts = list(pool.map(lambda s: _run_pagefind(settings, out, globs[s], staging / str(s)), dirty))
-        live = out / BUNDLE
-        for shard, pages in zip(dirty, counts, strict=True):
+        with ThreadPoolExecutor(max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
+            done = dict(zip(jobs, pool.map(index, jobs), strict=True))
+        live, record = out / BUNDLE, plan.record
+        hashes, unmapped = dict(record["pages"]), set(record["unmapped"])
+        for shard, (pages, (found, all_known)) in done.items():
+            where = OVERLAY if shard == OVERLAY else shard_dir(shard, plan.count)
             if pages:
-                _install_bundle(staging / str(shard) / BUNDLE, live / shard_dir(shard, plan.count), result)
+                _install_bundle(staging / str(shard).rstrip("/") / BUNDLE, live / where, result)
+            if shard != OVERLAY:
+                hashes = {p: h for p, h in hashes.items() if shard_of(p, plan.count) != shard} | found
+                (unmapped.discard if all_known else unmapped.add)(shard)
         # A shard whose pages Pagefind found nothing to take from has no bundle.
         bundles = [shard_dir(s, plan.count) for s in sorted(members)
-                   if (counts[dirty.index(s)] if s in dirty else (live / shard_dir(s, plan.count) / ENTRY).is_file())]
+                   if (done[s][0] if s in done else (live / shard_dir(s, plan.count) / ENTRY).is_file())]
+        if plan.overlay and done[OVERLAY][0]:
+            bundles.append(OVERLAY)
         if not bundles:
             _remove_bundle(out, result, keep_comment_docs=True)
             return 0
-        shards = (json.dumps({"bundles": bundles}) + "\n").encode()
+        shards = (json.dumps({"bundles": bundles, "hidden": _hidden(record["hidden"], hashes, bundles, plan.count)})
+                  + "\n").encode()
         if write_if_changed(live / SHARDS, shards):
             result.written.append(SHARDS)
         _remove_unused(live, bundles, result)
-        atomic_write(out / RECORD, json.dumps(plan.record).encode(), fsync=False)
-        return sum(counts)
+        record = {**record, "pages": {p: hashes[p] for p in sorted(hashes)}, "unmapped": sorted(unmapped)}
+        atomic_write(out / RECORD, json.dumps(record).encode(), fsync=False)
+        return sum(pages for pages, _ in done.values())
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _hidden(paths: list[str], hashes: dict[str, str], bundles: list[str], count: int) -> dict[str, list[str]]:
+    """For the search page: by bundle number, the hashes of the shard copies it must not show."""
+    hidden: dict[str, list[str]] = {}
+    for path in paths:
+        where = shard_dir(shard_of(path, count), count)
+        if path in hashes and where in bundles:
+            hidden.setdefault(str(bundles.index(where)), []).append(hashes[path])
+    return {n: sorted(found) for n, found in sorted(hidden.items())}
+
+
+def _page_hashes(bundle: Path, paths: list[str]) -> tuple[dict[str, str], bool]:
+    """Pagefind's hash of each of these documents in a bundle (a search result's id, its fragment's
+    name), and whether every fragment was matched to one of them. A fragment is gzip'd JSON after a
+    signature; its url is the document's address (a comment document's own, not its article's)."""
+    by_url = {_page_url(p): p for p in paths}
+    found, all_known = {}, True
+    for fragment in (bundle / "fragment").glob("*.pf_fragment"):
+        try:
+            data = gzip.decompress(fragment.read_bytes())
+            url = json.loads(data[data.index(b"{"):])["url"]
+        except (OSError, ValueError, KeyError, TypeError):
+            all_known = False
+            continue
+        path = by_url.get(unquote(url))
+        if path is None:
+            all_known = False
+        else:
+            found[path] = fragment.name.removesuffix(".pf_fragment")
+    return found, all_known
+
+
+def _page_url(path: str) -> str:
+    """The address Pagefind gives a document of the output (an index.html is its directory's)."""
+    if path == "index.html" or path.endswith("/index.html"):
+        path = path[: -len("index.html")]
+    return "/" + path
 
 
 def _run_pagefind(settings: dict, out: Path, glob: str, work: Path) -> int:

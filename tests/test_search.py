@@ -21,6 +21,7 @@ from hubbub.search import (
     BUNDLE,
     COMMENT_DOCS,
     ENTRY,
+    OVERLAY,
     RECORD,
     SHARD_PREFIX,
     SHARDS,
@@ -423,6 +424,103 @@ def test_a_thread_with_new_comments_reindexes_the_shard_of_its_comment_document(
     assert comparable_index(out) == comparable_index(full)
 
 
+def fragments(out: Path, bundle: str) -> dict[str, str]:
+    """Pagefind's page hash -> the address it indexed, for one bundle."""
+    found = {}
+    for path in (out / BUNDLE / bundle / "fragment").glob("*.pf_fragment"):
+        data = gzip.decompress(path.read_bytes())
+        assert data.startswith(b"pagefind_dcd")
+        found[path.name.removesuffix(".pf_fragment")] = json.loads(data[len(b"pagefind_dcd"):])["url"]
+    return found
+
+
+def what_search_shows(out: Path) -> list[str]:
+    """Every address the search page can show: each bundle's pages less those hubbub-shards.json
+    hides, with an address shown twice listed twice."""
+    listing = json.loads((out / BUNDLE / SHARDS).read_text())
+    shown = []
+    for n, bundle in enumerate(listing["bundles"]):
+        hidden = set(listing.get("hidden", {}).get(str(n), ()))
+        found = fragments(out, bundle)
+        assert hidden <= set(found)  # what it hides is an older copy in that very bundle
+        shown += [url for page, url in found.items() if page not in hidden]
+    return sorted(shown)
+
+
+def document_addresses(out: Path) -> list[str]:
+    addresses = []
+    for path in json.loads((out / RECORD).read_text())["documents"]:
+        addresses.append("/" + path.removesuffix("index.html") if path.endswith("index.html") else "/" + path)
+    return sorted(addresses)
+
+
+@pytest.mark.parametrize("shard_pages", [6, 0], ids=["shards", "one-bundle"])
+def test_edits_go_to_the_overlay_until_it_is_full_then_to_their_shards(tmp_path, shard_pages):
+    """On a large site an edit indexes only what changed (the overlay bundle) and hides the shard's
+    older copy: no shard is indexed again, and the search shows every document exactly once, as it
+    is now. Past SEARCH_OVERLAY_PAGES the shards holding the overlay's documents are indexed again,
+    the overlay goes, and the index equals a full one."""
+    import build_helpers
+
+    site = build_helpers.make_site(tmp_path / "site", posts=40)
+    out = site / "output"
+    options = {"SEARCH_SHARD_PAGES": shard_pages, "SEARCH_OVERLAY_PAGES": 3, "SEARCH_INDEX_COMMENTS": True}
+    run_build(site, **options)
+    bases = shard_bundles(out)
+    before = {b: bundle_stats(out, b) for b in bases}
+    assert what_search_shows(out) == document_addresses(out)
+
+    def record():
+        return json.loads((out / RECORD).read_text())
+
+    build_helpers.write_post(site, 5, title="A quokkaesque title")
+    run_build(site, **options)
+    assert record()["overlay"] == record()["hidden"] == ["posts/post-5/index.html"]
+    assert shard_bundles(out) == [*bases, OVERLAY] and indexed_pages(out) == len(record()["documents"]) + 1
+    assert {b: bundle_stats(out, b) for b in bases} == before  # no shard indexed again
+    assert what_search_shows(out) == document_addresses(out)
+    assert "A quokkaesque title" in gzip.decompress(
+        next((out / BUNDLE / OVERLAY / "fragment").glob("*.pf_fragment")).read_bytes()).decode()
+
+    # A thread's first comments (a new document: nothing to hide) join it.
+    build_helpers.write_thread(site, "post-4", [(1, None, "A Reader")])
+    run_build(site, **options)
+    assert record()["overlay"] == [f"{COMMENT_DOCS}/post-4.html", "posts/post-5/index.html"]
+    assert record()["hidden"] == ["posts/post-5/index.html"]
+    assert {b: bundle_stats(out, b) for b in bases} == before
+    assert what_search_shows(out) == document_addresses(out)
+
+    # A removed post: its copy is hidden, and nothing replaces it.
+    (site / "content" / "posts" / "post-7.md").unlink()
+    run_build(site, **options)
+    assert "posts/post-7/index.html" in record()["hidden"] and "posts/post-7/index.html" not in record()["overlay"]
+    assert what_search_shows(out) == document_addresses(out)
+    assert "/posts/post-7/" not in what_search_shows(out)
+
+    # Two more edits: more than the overlay holds. Their shards are indexed again; the overlay goes.
+    for n in (1, 2):
+        build_helpers.write_post(site, n, title=f"A flabbergasting title {n}")
+    run_build(site, **options)
+    assert record()["overlay"] == record()["hidden"] == []
+    assert shard_bundles(out) == [b for b in shard_bundles(out) if b != OVERLAY]
+    assert not (out / BUNDLE / OVERLAY).exists()
+    assert what_search_shows(out) == document_addresses(out)
+    full = tmp_path / "full"
+    run_build(site, full=True, OUTPUT_PATH=str(full), **options)
+    assert comparable_index(out) == comparable_index(full)
+
+
+def test_a_site_no_larger_than_the_overlay_reindexes_its_shards_directly(tmp_path):
+    import build_helpers
+
+    site = build_helpers.make_site(tmp_path / "site", posts=8)
+    run_build(site, SEARCH_OVERLAY_PAGES=100)
+    build_helpers.write_post(site, 5, title="A quokkaesque title")
+    run_build(site, SEARCH_OVERLAY_PAGES=100)
+    record = json.loads((site / "output" / RECORD).read_text())
+    assert record["overlay"] == [] and shard_bundles(site / "output") == [""]
+
+
 def test_shards_take_pages_whose_paths_hold_glob_characters(tmp_path):
     out = tmp_path / "out"
     for name in ("a,b", "c[1]", "d{2}", "e(3)", "f*g", "plain"):
@@ -546,6 +644,52 @@ def test_search_over_shards_finds_posts_in_every_shard_and_filters_by_author(sit
         assert sorted(result_titles(page)) == merged
         open_search(page, base + f"/search/?q={both}")
         assert sorted(result_titles(page)) == narrow
+        problems = csp_violations(page, watch)
+        context.close()
+    assert problems == [] and watch.errors == [] and watch.console_errors() == []
+
+
+@pytest.mark.browser
+def test_search_shows_overlay_edits_and_hides_the_older_copies_in_chromium(site, tmp_path, app_for):
+    """Edits in the overlay: the new words find the post once, its old words and a removed post's
+    find nothing, and every search answers as the full index of the same pages does."""
+    out = tmp_path / "out"
+    options = {"OUTPUT_PATH": str(out), "SEARCH_SHARD_PAGES": 5, "SEARCH_OVERLAY_PAGES": 3}
+    build_site(site, **options)
+    posts = [p for _, p in sorted((p.slug, p) for p in seed_posts(load_settings(site), site))]
+    edited, removed = posts[0], posts[-1]
+    old_word = distinctive_word(site / "content", edited.source)
+    gone_word = distinctive_word(site / "content", removed.source)
+    edited.source.write_text(edited.source.read_text(encoding="utf-8").replace(old_word, "quokkaesque"),
+                             encoding="utf-8")
+    removed.source.unlink()
+    build_site(site, **options)
+    record = json.loads((out / RECORD).read_text())
+    assert f"posts/{edited.slug}/index.html" in record["overlay"] and OVERLAY in shard_bundles(out)
+    assert {f"posts/{edited.slug}/index.html", f"posts/{removed.slug}/index.html"} <= set(record["hidden"])
+    queries = ["quokkaesque", "networking", "quokkaesque networking", old_word, gone_word]
+    with serve_app(app_for(site, out)) as base, browser() as b:
+        context = b.new_context()
+        context.add_init_script(CSP_LISTENER)
+        page = context.new_page()
+        watch = PageWatch(page)
+        def answer(query):
+            """How many results, and which (ranks may differ from a full index's: the first ten
+            shown are compared only when they are all of them)."""
+            open_search(page, base + f"/search/?q={query}")  # the status comes once the first ten are shown
+            return page.inner_text(".search-status"), sorted(result_titles(page))
+
+        answers = {query: answer(query) for query in queries}
+        assert answers["quokkaesque"][1] == [edited.title]
+        assert answers["quokkaesque networking"][1] in ([], [edited.title])
+        assert edited.title not in answers[old_word][1] and removed.title not in answers[gone_word][1]
+        index_site(load_settings(site, **options), out)  # the whole index again: no overlay
+        assert OVERLAY not in shard_bundles(out)
+        # (A word no page holds any more gets Pagefind's near matches, which depend on the layout.)
+        for query in queries[:3]:
+            status, titles = answer(query)
+            assert status == answers[query][0], query
+            assert titles == answers[query][1] or len(titles) == 10, query
         problems = csp_violations(page, watch)
         context.close()
     assert problems == [] and watch.errors == [] and watch.console_errors() == []

@@ -50,8 +50,16 @@ if (form) {
   // A large site's index comes in shards (hubbub-shards.json names their bundles): the first is
   // loaded, the others merged into it, and each search runs over all of them, ranked together.
   // Each shard's results carry a filter of their own (SHARD: its number) for find() below.
+  // Pages edited since their shard was indexed are in one more bundle, the overlay; their older
+  // copies in the shards are hidden (by Pagefind's page hash, with the number of their shard).
   const SHARD = "hubbub-shard";
   let shards = 1;
+  const hidden = new Map();
+  const unhidden = (result) => !hidden.has(result.id);
+  const visible = (found) => (hidden.size ? { ...found, results: found.results.filter(unhidden) } : found);
+  // How many results of a search a shard holds, hidden ones left out.
+  const held = (found, n) => ((found.filters[SHARD] || {})[n] || 0)
+    - found.results.filter((result) => hidden.get(result.id) === n).length;
 
   function load() {
     if (!loading) {
@@ -60,7 +68,8 @@ if (form) {
           if (!answer.ok) throw new Error("no search index (" + answer.status + ")");
           return answer.json();
         })
-        .then(async ({ bundles }) => {
+        .then(async ({ bundles, hidden: stale }) => {
+          for (const [n, ids] of Object.entries(stale || {})) for (const id of ids) hidden.set(id, n);
           const [first, ...others] = bundles.map((dir) => new URL(dir, bundle).href);
           const options = (n) => ({ baseUrl: basePath, excerptLength: 24,
             ...(bundles.length > 1 ? { mergeFilter: { [SHARD]: String(n) } } : {}) });
@@ -82,17 +91,17 @@ if (form) {
   // hold every word the site has take part, as one index of the whole site would answer.
   async function find(api, query, chosen) {
     const words = query.replace(/"/g, " ").split(/\s+/).filter(Boolean);
-    const plain = api.search(query || null, { filters: chosen });
+    const plain = api.search(query || null, { filters: chosen }).then(visible);
     if (shards < 2 || words.length < 2) return plain;
     const alone = await Promise.all(words.map((word) => api.search(word)));
-    const known = alone.filter((r) => r.results.length);
+    const known = alone.filter((r) => r.results.some(unhidden));
     const holding = [];
     for (let n = 0; n < shards; n++) {
-      if (known.every((r) => (r.filters[SHARD] || {})[String(n)] > 0)) holding.push(String(n));
+      if (known.every((r) => held(r, String(n)) > 0)) holding.push(String(n));
     }
     if (holding.length === shards) return plain; // (most queries: every shard has every word)
     if (!holding.length) return { results: [] };
-    return api.search(query, { filters: { ...chosen, [SHARD]: { any: holding } } });
+    return visible(await api.search(query, { filters: { ...chosen, [SHARD]: { any: holding } } }));
   }
 
   function el(tag, className, text) {
