@@ -251,3 +251,30 @@ def test_after_a_full_build_an_edit_checks_unchanged_pages_the_quick_way(site, t
     assert "posts/post-4/index.html" in report.written
     assert len(checked) < 3 * len(report.rendered) + 5
     assert report.kept > 5 * len(checked)
+
+
+def test_paginated_lists_an_edit_leaves_alone_are_kept_whole(site, tmp_path, monkeypatch):
+    """A new comment changes its post's count on the pages listing it; the pages of a tag the post
+    does not carry are kept as a group: not one of them is fingerprinted on its own. A page of such
+    a group deleted by hand is written again."""
+    edited = site / "content" / "posts" / "post-4.md"
+    tags = {line.split(":", 1)[1].strip() for line in edited.read_text(encoding="utf-8").splitlines()
+            if line.startswith("Tags:")}
+    own_tags = {slugify(t) for tag_line in tags for t in tag_line.split(",")}
+    checked = []
+    quick_page = Fingerprinter.quick_page
+    monkeypatch.setattr(Fingerprinter, "quick_page", lambda self, template, output, context: (
+        checked.append(output.split(":", 1)[1]), quick_page(self, template, output, context))[1])
+    write_thread(site, "post-4", [(1, None, "A Reader"), (2, None, "Another Reader"), (3, 1, "A Reader")])
+    report = build(site)
+    monkeypatch.undo()
+    assert_same_as_full(site, tmp_path)
+    tag_pages = {name for name in report.written if name.startswith("tag/")}
+    assert tag_pages and {name.split("/")[1] for name in tag_pages} <= own_tags  # its tags show the new count
+    others = [name for name in os.listdir(site / "output" / "tag") if name not in own_tags]
+    assert others and not [name for name in checked if name.startswith("tag/") and name.split("/")[1] in others]
+    # A kept group's page removed behind the build's back: the group is written again, whole.
+    gone = site / "output" / "tag" / others[0] / "index.html"
+    gone.unlink()
+    report = assert_same_as_full(site, tmp_path)
+    assert gone.is_file() and f"tag/{others[0]}/index.html" in report.written

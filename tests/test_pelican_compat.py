@@ -111,6 +111,20 @@ def test_a_fresh_summary_is_pelicans_summary_left_out_of_its_memo():
     assert article.summary == "<p>Refreshed later.</p>" and compat.fresh_summary(article) == "<p>1</p>"
 
 
+def test_the_remembered_relative_source_path_answers_as_pelicans_does(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for content_path in (str(tmp_path / "content"), "content", str(tmp_path / "a" / ".." / "content")):
+        article = _article(1, "s1", "en")
+        article.settings = {**article.settings, "PATH": content_path}
+        for source in (str(tmp_path / "content" / "posts" / "p.md"), "posts/p.md", "p.md",
+                       str(tmp_path / "elsewhere" / "q.md"), None, ""):
+            article.source_path = source
+            assert compat.relative_source_path(article) == compat._pelican_relative_source_path(article)
+            assert compat.relative_source_path(article, "x/y.md") == compat._pelican_relative_source_path(
+                article, "x/y.md")
+    assert Content.get_relative_source_path is compat._pelican_relative_source_path  # patched only in a build
+
+
 def test_member_lists_answer_in_by_identity():
     a, b = object(), object()
     listed = compat.MemberList([a])

@@ -2,8 +2,9 @@
 
 Hubbub's build is a Pelican run whose parts are swapped for faster ones that give the same
 result: generators that reuse the content objects of unchanged sources and read changed ones
-through a reader cache, a writer that skips pages whose inputs did not change, and two list scans
-of Pelican's that grow with the square of the site made linear. tests/test_pelican_compat.py
+through a reader cache, a writer that skips pages whose inputs did not change, two list scans
+of Pelican's that grow with the square of the site made linear, and a path every URL asks for
+remembered. tests/test_pelican_compat.py
 checks each assumption made here, so a Pelican release that changes them fails loudly; the
 supported range is pinned in pyproject.toml (SUPPORTED below must agree).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from functools import partial
+from functools import lru_cache, partial
 from itertools import chain, groupby
 from operator import attrgetter
 
@@ -87,6 +88,27 @@ def _with_member_lists(groups):
     if isinstance(groups, dict):
         return {key: MemberList(value) for key, value in groups.items()}
     return [(key, MemberList(value)) for key, value in groups]
+
+
+# -- a content object's source path relative to the content directory, once per file ----------------
+
+def relative_source_path(self, source_path=None):
+    """Content.get_relative_source_path, remembered: every URL and file name of a post asks for it
+    (six times an article in a build), and its answer depends on the two paths alone."""
+    if not source_path:
+        source_path = self.source_path
+    if source_path is None:
+        return None
+    return _relative_source_path(self.settings["PATH"], source_path, os.getcwd())
+
+
+@lru_cache(maxsize=1 << 16)
+def _relative_source_path(content_path: str, source_path: str, cwd: str) -> str:
+    return utils.posixize_path(os.path.relpath(os.path.abspath(os.path.join(content_path, source_path)),
+                                               os.path.abspath(content_path)))
+
+
+_pelican_relative_source_path = Content.get_relative_source_path
 
 
 # -- content objects: reuse and reading ----------------------------------------------------------
@@ -217,12 +239,14 @@ class HubbubPelican(Pelican):
         signals.generator_init.connect(prepare)
         generators.process_translations = process_translations
         utils.copy_file = self.hubbub_copy_file
+        Content.get_relative_source_path = relative_source_path
         clear_memoized_html()
         try:
             super().run()
         finally:
             generators.process_translations = _pelican_process_translations
             utils.copy_file = _pelican_copy_file
+            Content.get_relative_source_path = _pelican_relative_source_path
             signals.generator_init.disconnect(prepare)
 
     def _get_writer(self):

@@ -64,6 +64,11 @@ def _holds_content(value, depth: int = 0) -> bool:
     return isinstance(value, (list, tuple)) and any(_holds_content(item, depth + 1) for item in value)
 
 
+def _is_wrapper(value) -> bool:
+    """A taxonomy object (tag, category, author) or a list of them."""
+    return isinstance(value, URLWrapper) or (isinstance(value, list) and bool(value) and isinstance(value[0], URLWrapper))
+
+
 def _lookup(obj, key):
     """What Jinja finds for obj.key / obj[key] (attribute first, then item); _MISSING if nothing."""
     if isinstance(key, str):
@@ -92,6 +97,31 @@ def _reads(*names: str, **nested: Usage) -> Usage:
 # What Pelican's writer reads of each article it puts in a feed (Writer._add_item_to_the_feed).
 FEED_ITEM = _reads("title", "url", "summary", "content", "date", "modified",
                    category=_reads("name"), author=_reads("name"), tags=Usage(elements=_reads("name")))
+
+
+_WHOLE = Usage(whole=True)
+
+
+def _element_usages(usage: Usage, found: list[Usage]) -> bool:
+    """Add how a template reads the elements of a paginated list through one of its pages or its
+    paginator (their object_list, iterated or by position) to `found`. Whatever else it reads of a
+    page is worked out from the list, the page's position and the settings. False when the page is
+    read in a way this cannot follow (iterated itself, its list printed or compared, a method of it)."""
+    if usage.elements is not None:
+        return False
+    for key, sub in usage.items.items():
+        if key != "object_list":
+            if not _element_usages(sub, found):
+                return False
+            continue
+        if sub.text or sub.compared or any(not isinstance(k, int) for k in sub.items):
+            return False
+        if sub.whole:
+            found.append(_WHOLE)
+        if sub.elements is not None:
+            found.append(sub.elements)
+        found.extend(sub.items.values())
+    return True
 
 
 class Fingerprinter:
@@ -145,6 +175,36 @@ class Fingerprinter:
             parts.append(f"{name}={'-' if value is _NOT_USED else self.used(value, roots[name], quick=True)}")
         return _digest("\x1f".join(parts))
 
+    def quick_group(self, template_name: str, output: str, context: Mapping, lists: Mapping, fixed: list) -> str | None:
+        """A quick fingerprint of every page one paginated write makes of `lists` (Pelican's
+        `paginated`: name -> articles) with `template_name` into `output` and the pages after it:
+        equal quick group fingerprints mean each of those pages has an equal quick fingerprint.
+        A page differs from the next only in what Pelican works out from the list, its position and
+        the settings (its paginator, pages, their numbers and names, its output_file and relative
+        SITEURL): so the group counts each list by whom it holds, in order, and how the pages read
+        each element. `fixed`: the other arguments of the write (URL, relative URLs, ...).
+        None when the templates' reads are not known."""
+        roots, sources = self.template(template_name)
+        if roots is None or not self.stable:
+            return None
+        derived = {f"{key}_{part}": key for key in lists for part in ("paginator", "page", "previous_page", "next_page")}
+        per_page = {"output_file", "SITEURL", "localsiteurl"} if fixed[0] else {"output_file"}  # fixed[0]: relative URLs
+        element_usages: dict[str, list[Usage]] = {key: [] for key in lists}
+        parts = [sources, output, *map(repr, fixed)]
+        for name in sorted(roots):
+            if name in derived:
+                if not _element_usages(roots[name], element_usages[derived[name]]):
+                    return None
+            elif name not in per_page:
+                value = context.get(name, _NOT_USED)
+                parts.append(f"{name}={'-' if value is _NOT_USED else self.used(value, roots[name], quick=True)}")
+        for key in sorted(lists):
+            items = list(lists[key])
+            parts.append(f"{key}:[{','.join(self._identity(item) for item in items)}]")
+            for usage in element_usages[key]:
+                parts.append("[" + ",".join(self.used(item, usage, quick=True) for item in items) + "]")
+        return _digest("\x1f".join(parts))
+
     def quick_feed(self, output: str, parameters: list, items: list) -> str | None:
         if not self.stable:
             return None
@@ -152,10 +212,10 @@ class Fingerprinter:
         return _digest("\x1f".join(parts))
 
     def version(self, obj: Content) -> str | None:
-        """What an object read from a source is, as far as any page can tell: its source's stamp
-        (everything read, and what Pelican works out from it and the settings), what plugins
-        attached since (content objects in there by source path), its taxonomies with what was
-        attached to them (an author's profile), and its links resolved. None if not from a source."""
+        """What an object read from a source is, as far as any page can tell, but for its
+        taxonomies (wrapped()): its source's stamp (everything read, and what Pelican works out
+        from it and the settings), what plugins attached since (content objects in there by source
+        path), and its links resolved. None if not from a source."""
         stable = self.stable.get(id(obj))
         if stable is None:
             return None
@@ -166,15 +226,25 @@ class Fingerprinter:
         path, stamp, read = stable
         parts = [path, stamp]
         for name, value in sorted(vars(obj).items()):
-            if name in SKIPPED_ATTRIBUTES:
-                continue
-            if name not in read or isinstance(value, URLWrapper) or (
-                    isinstance(value, list) and value and isinstance(value[0], URLWrapper)):
+            if name not in read and name not in SKIPPED_ATTRIBUTES:
                 parts.append(f"{name}={self.value(value, 2)}")
         if has_intrasite_links(obj):
             parts.append(self.value(obj.get_content(""), 2))
             parts.append(self.value(obj.get_summary(""), 2))
         found = self._memo[key] = _digest("\x1f".join(parts))
+        return found
+
+    def wrapped(self, obj: Content) -> str:
+        """The taxonomies an object was read with (category, tags, authors), with what plugins
+        attached to them since (an author's profile, whose stats follow every comment): kept out
+        of version(), so a page that shows only a writer's name does not change with them."""
+        key = (id(obj), "wrapped")
+        found = self._memo.get(key)
+        if found is None:
+            read = self.stable[id(obj)][2]
+            found = self._memo[key] = _digest("\x1f".join(
+                f"{name}={self.value(value, 2)}" for name, value in sorted(vars(obj).items())
+                if name in read and _is_wrapper(value)))
         return found
 
     def _quick_content(self, obj: Content, usage: Usage) -> str | None:
@@ -186,21 +256,30 @@ class Fingerprinter:
         if usage.text:
             parts.append("'" + _digest(str(obj)))
         if usage.whole:  # everything it holds: the versions of the content it refers to as well
+            parts.append(self.wrapped(obj))
             for name, value in sorted(vars(obj).items()):
                 if name not in stable[2] and name not in SKIPPED_ATTRIBUTES:
                     parts.append(f"{name}={self._versions(value)}")
         # What was attached after reading may lead to other content objects (similar posts,
-        # translations): follow those. Everything else it holds is in its version.
+        # translations): follow those; and the parts of its taxonomies that are read. Everything
+        # else it holds is in its version.
         for name, sub in sorted(usage.items.items(), key=lambda item: repr(item[0])):
-            if name not in stable[2] and name not in _PURE_PROPERTIES:
+            if name in _PURE_PROPERTIES:
+                continue
+            if name not in stable[2]:
                 value = self.lookup(obj, name)
                 if _holds_content(value):
+                    parts.append(f"{name!r}={self.used(value, sub, quick=True)}")
+            elif not usage.whole:
+                value = self.lookup(obj, name)
+                if _is_wrapper(value):
                     parts.append(f"{name!r}={self.used(value, sub, quick=True)}")
         return _digest("\x1f".join(parts))
 
     def _versions(self, value) -> str:
         if isinstance(value, Content):
-            return self.version(value) or self.value(value, 1)
+            version = self.version(value)
+            return self.value(value, 1) if version is None else version + self.wrapped(value)
         if isinstance(value, (list, tuple)):
             return "l" + ",".join(self._versions(item) for item in value)
         return self.value(value, 2)
@@ -209,7 +288,9 @@ class Fingerprinter:
         """The fingerprint of the parts of `obj` that `usage` says a template reads."""
         if obj is None or obj is _MISSING or isinstance(obj, _PLAIN):
             return self.value(obj)
-        key = (id(obj), id(usage), quick)
+        # Pelican makes a taxonomy object per article: those with one name and slug read alike.
+        key = ((type(obj), obj.name, obj.slug, id(usage), quick) if isinstance(obj, URLWrapper)
+               else (id(obj), id(usage), quick))
         found = self._memo.get(key)
         if found is not None:
             return found

@@ -60,6 +60,8 @@ class OutputLog:
     claimed: list[str] = field(default_factory=list)  # files plugins and static copies made
     config: str = ""  # the configuration the output was built with
     sources: dict[str, list] = field(default_factory=dict)  # source file -> [size, mtime_ns] it was built from
+    # Per paginated write (its first file's name): [quick group fingerprint, the files it made].
+    groups: dict[str, list] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -77,11 +79,12 @@ class OutputLog:
             log.claimed = data.get("claimed", [])
             log.config = data.get("config", "")
             log.sources = data.get("sources", {})
+            log.groups = data.get("groups", {})
         return log
 
     def save(self) -> None:
         data = {"version": LOG_VERSION, "outputs": self.entries, "claimed": self.claimed, "config": self.config,
-                "sources": self.sources}
+                "sources": self.sources, "groups": self.groups}
         atomic_write(self.path, dump_json(data), fsync=False)
 
     def intact(self, name: str, fingerprint: str | None = None) -> bool:
@@ -156,6 +159,7 @@ class BuildWriter(Writer):
         # files; the build process's writer adopts what the renderers recorded for theirs.
         self.share = share
         self.adopted: dict[str, list] = {}
+        self._group: list[str] | None = None  # the files of the write in progress
 
     def _elsewhere(self, name: str) -> bool:
         """Whether another renderer renders this file."""
@@ -172,11 +176,53 @@ class BuildWriter(Writer):
         return os.path.relpath(path, self.output_path).replace(os.sep, "/")
 
     # Pages -------------------------------------------------------------------------------------
-    def write_file(self, name, template, context, *args, **kwargs):
-        return super().write_file(name, _GuardedTemplate(template, self), context, *args, **kwargs)
+    def write_file(self, name, template, context, relative_urls=False, paginated=None, template_name=None,
+                   override_output=False, url=None, **kwargs):
+        """Pelican's write, skipped whole when the quick group fingerprint of all the pages it makes
+        (a tag's pages, the home page's) is unchanged and their files are intact: then Pelican's
+        per-page work (paginators, contexts) is not done either."""
+        group = self._group_fingerprint(name, template, context, relative_urls, paginated, template_name,
+                                        override_output, url, kwargs)
+        if group is not None and self._keep_group(name, group, context, relative_urls, kwargs):
+            return
+        self._group = made = []
+        try:
+            super().write_file(name, _GuardedTemplate(template, self), context, relative_urls, paginated,
+                               template_name, override_output, url, **kwargs)
+        finally:
+            self._group = None
+        if group is not None:
+            self.current.groups[name] = [group, made]
+
+    def _group_fingerprint(self, name, template, context, relative_urls, paginated, template_name, override_output,
+                           url, kwargs) -> str | None:
+        if self.keep_unchanged is None or self.share is not None or override_output or not name:
+            return None  # (another plugin may need each page's own context; a renderer's share is not all)
+        if paginated is None:  # as Pelican's write_file
+            paginated = {key: value for key, value in kwargs.items() if key in ("articles", "dates")}
+        if not paginated or template_name not in self.settings["PAGINATED_TEMPLATES"]:
+            return None  # one page: its own quick fingerprint is as cheap
+        return self.fingerprints.quick_group(template.name, f"{self.epoch}:{name}", {**context, **kwargs}, paginated,
+                                             [relative_urls, url, template_name, sorted(paginated)])
+
+    def _keep_group(self, name, group: str, context, relative_urls, kwargs) -> bool:
+        """Count every file of an unchanged group as kept (with Pelican's bookkeeping and the
+        `content_written` signal, whose context has what plugins read: not the pagination)."""
+        record = self.previous.groups.get(name)
+        if record is None or record[0] != group or not all(self.previous.intact(page) for page in record[1]):
+            return False
+        for page in record[1]:
+            self._keep(page, tuple(self.previous.entries[page][:2]))
+            path = sanitised_join(self.output_path, page)
+            self._written_files.add(path)
+            signals.content_written.send(path, context=_PageContext(context, page, relative_urls, kwargs))
+        self.current.groups[name] = record
+        return True
 
     def _render(self, template, context) -> str:
         name = context["output_file"]
+        if self._group is not None:
+            self._group.append(name)
         if self._elsewhere(name) or self._adopt(name):
             self._pending[name] = _HANDLED
             return UNCHANGED
