@@ -164,8 +164,9 @@ class Fingerprinter:
 
     def quick_page(self, template_name: str, output: str, context: Mapping) -> str | None:
         """A cheaper fingerprint with the same guarantee: equal quick fingerprints mean equal
-        fingerprints. Content objects read from sources count by their version (version()), so
-        an unchanged post costs a lookup. None when the templates' reads are not known."""
+        fingerprints. Content objects read from sources count by their version (version()) and
+        the parts of their taxonomies that are read, so an unchanged post costs a lookup. None when
+        the templates' reads are not known."""
         roots, sources = self.template(template_name)
         if roots is None or not self.stable:
             return None
