@@ -552,9 +552,8 @@ def _page_hashes(bundle: Path, paths: list[str]) -> tuple[dict[str, str], bool]:
     found, all_known = {}, True
     for fragment in (bundle / "fragment").glob("*.pf_fragment"):
         try:
-            data = gzip.decompress(fragment.read_bytes())
-            url = json.loads(data[data.index(b"{"):])["url"]
-        except (OSError, ValueError, KeyError, TypeError):
+            url = _fragment_url(fragment.read_bytes())
+        except (OSError, ValueError, KeyError, TypeError, zlib.error):
             all_known = False
             continue
         path = by_url.get(unquote(url))
@@ -563,6 +562,19 @@ def _page_hashes(bundle: Path, paths: list[str]) -> tuple[dict[str, str], bool]:
         else:
             found[path] = fragment.name.removesuffix(".pf_fragment")
     return found, all_known
+
+
+_URL_FIRST = re.compile(rb'^pagefind_dcd\{"url":("(?:[^"\\]|\\.)*")')
+
+
+def _fragment_url(data: bytes) -> str:
+    """A fragment's url: Pagefind writes it first, so the start of the file usually tells."""
+    start = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, 2048)
+    found = _URL_FIRST.match(start)
+    if found:
+        return json.loads(found.group(1))
+    text = gzip.decompress(data)
+    return json.loads(text[text.index(b"{"):])["url"]
 
 
 def _page_url(path: str) -> str:

@@ -454,6 +454,14 @@ def document_addresses(out: Path) -> list[str]:
     return sorted(addresses)
 
 
+def test_a_fragments_address_is_read_from_its_start_or_else_from_the_whole_of_it():
+    from hubbub.search import _fragment_url
+
+    for body, url in ((b'{"url":"/caf\\u00e9/a\\"b/","content":"' + b"x" * 5000 + b'"}', '/caf\u00e9/a"b/'),
+                      (b'{"content":"' + b"y" * 5000 + b'","url":"/later/"}', "/later/")):
+        assert _fragment_url(gzip.compress(b"pagefind_dcd" + body)) == url
+
+
 @pytest.mark.parametrize("shard_pages", [6, 0], ids=["shards", "one-bundle"])
 def test_edits_go_to_the_overlay_until_it_is_full_then_to_their_shards(tmp_path, shard_pages):
     """On a large site an edit indexes only what changed (the overlay bundle) and hides the shard's
