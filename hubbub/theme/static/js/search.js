@@ -276,7 +276,6 @@ if (form) {
   const wanted = {};
   for (const name of FILTERS) if (params.get(name)) wanted[name] = params.get(name);
 
-  form.hidden = false;
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     clearTimeout(timer);
