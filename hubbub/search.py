@@ -497,27 +497,37 @@ def _run_shards(settings: dict, out: Path, plan: _Plan, result: IndexResult) -> 
         jobs[OVERLAY] = (_glob_of(plan.overlay), plan.overlay)
     staging = Path(tempfile.mkdtemp(prefix="pagefind-", dir=out / HUBBUB_DIR))
 
-    def index(job):
-        (glob, paths), work = jobs[job], staging / str(job).rstrip("/")
+    def index(job, work_name=None):
+        (glob, paths), work = jobs[job], staging / (work_name or str(job).rstrip("/"))
         pages = _run_pagefind(settings, out, glob, work)
-        return pages, (_page_hashes(work / BUNDLE, paths) if pages and job != OVERLAY else ({}, True))
+        return pages, (_page_hashes(work / BUNDLE, paths) if pages else ({}, True)), work / BUNDLE
 
     try:
         with ThreadPoolExecutor(max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
             done = dict(zip(jobs, pool.map(index, jobs), strict=True))
         live, record = out / BUNDLE, plan.record
         hashes, unmapped = dict(record["pages"]), set(record["unmapped"])
-        for shard, (pages, (found, all_known)) in done.items():
-            where = OVERLAY if shard == OVERLAY else shard_dir(shard, plan.count)
-            if pages:
-                _install_bundle(staging / str(shard).rstrip("/") / BUNDLE, live / where, result)
+        for shard, (_pages, (found, all_known), _bundle) in done.items():
             if shard != OVERLAY:
                 hashes = {p: h for p, h in hashes.items() if shard_of(p, plan.count) != shard} | found
                 (unmapped.discard if all_known else unmapped.add)(shard)
+        if OVERLAY in done:
+            # A document whose overlay copy is its shard's copy again (an edit undone, a change
+            # Pagefind does not keep) has the same page hash in both, which the search page would
+            # hide in both: its shard copy is current, so it leaves the overlay.
+            current = {p for p, h in done[OVERLAY][1][0].items() if hashes.get(p) == h}
+            if current:
+                overlay = [p for p in plan.overlay if p not in current]
+                record = {**record, "overlay": overlay, "hidden": [p for p in record["hidden"] if p not in current]}
+                jobs[OVERLAY] = (_glob_of(overlay), overlay)
+                done[OVERLAY] = index(OVERLAY, "overlay-again") if overlay else (0, ({}, True), None)
+        for shard, (pages, _hashes, bundle) in done.items():
+            if pages:
+                _install_bundle(bundle, live / (OVERLAY if shard == OVERLAY else shard_dir(shard, plan.count)), result)
         # A shard whose pages Pagefind found nothing to take from has no bundle.
         bundles = [shard_dir(s, plan.count) for s in sorted(members)
                    if (done[s][0] if s in done else (live / shard_dir(s, plan.count) / ENTRY).is_file())]
-        if plan.overlay and done[OVERLAY][0]:
+        if OVERLAY in done and done[OVERLAY][0]:
             bundles.append(OVERLAY)
         if not bundles:
             _remove_bundle(out, result, keep_comment_docs=True)
@@ -529,7 +539,7 @@ def _run_shards(settings: dict, out: Path, plan: _Plan, result: IndexResult) -> 
         _remove_unused(live, bundles, result)
         record = {**record, "pages": {p: hashes[p] for p in sorted(hashes)}, "unmapped": sorted(unmapped)}
         atomic_write(out / RECORD, json.dumps(record).encode(), fsync=False)
-        return sum(pages for pages, _ in done.values())
+        return sum(pages for pages, _hashes, _bundle in done.values())
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

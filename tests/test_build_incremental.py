@@ -278,3 +278,35 @@ def test_paginated_lists_an_edit_leaves_alone_are_kept_whole(site, tmp_path, mon
     gone.unlink()
     report = assert_same_as_full(site, tmp_path)
     assert gone.is_file() and f"tag/{others[0]}/index.html" in report.written
+
+
+def test_a_writers_profile_read_through_a_posts_metadata_follows_comments(site, tmp_path):
+    """The metadata holds the same taxonomy objects as the post's own attributes: a theme that
+    reads the writer's profile through it shows new stats after a comment on another post."""
+    overrides = site / "templates"
+    (overrides / "partials").mkdir(parents=True)
+    theme = Path(__import__("hubbub").THEME) / "templates"
+    (overrides / "partials" / "article_meta.html").write_text(
+        (theme / "partials" / "article_meta.html").read_text(encoding="utf-8")
+        + "<span class=received>{{ article.metadata.author.profile.comments_received }}</span>\n", encoding="utf-8")
+    conf = site / "pelicanconf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + f"\nTHEME_TEMPLATES_OVERRIDES = [{str(overrides)!r}]\n",
+                    encoding="utf-8")
+    build(site)
+    write_thread(site, "post-5", [(1, None, "A Reader"), (2, None, "Another Reader")])  # post-1 has its writer
+    assert_same_as_full(site, tmp_path)
+
+
+def test_a_page_that_stops_overriding_the_home_page(site, tmp_path):
+    """A page saved as index.html overrides the blog's first page (Pelican's override_output);
+    saved elsewhere, it gives index.html back to the blog, though the home page's group of pages
+    did not change."""
+    home = site / "content" / "pages" / "home.md"
+    home.write_text("Title: Welcome\nStatus: hidden\nSave_as: index.html\nURL: \n\nA static home page.\n",
+                    encoding="utf-8")
+    build(site)
+    assert "A static home page." in (site / "output" / "index.html").read_text(encoding="utf-8")
+    home.write_text(home.read_text(encoding="utf-8").replace("Save_as: index.html", "Save_as: welcome.html"),
+                    encoding="utf-8")
+    assert_same_as_full(site, tmp_path)
+    assert "A static home page." not in (site / "output" / "index.html").read_text(encoding="utf-8")

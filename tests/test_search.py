@@ -436,13 +436,14 @@ def fragments(out: Path, bundle: str) -> dict[str, str]:
 
 def what_search_shows(out: Path) -> list[str]:
     """Every address the search page can show: each bundle's pages less those hubbub-shards.json
-    hides, with an address shown twice listed twice."""
+    hides (search.js hides a result by its page hash, whichever bundle it comes from), with an
+    address shown twice listed twice."""
     listing = json.loads((out / BUNDLE / SHARDS).read_text())
+    hidden = {page for pages in listing.get("hidden", {}).values() for page in pages}
     shown = []
     for n, bundle in enumerate(listing["bundles"]):
-        hidden = set(listing.get("hidden", {}).get(str(n), ()))
         found = fragments(out, bundle)
-        assert hidden <= set(found)  # what it hides is an older copy in that very bundle
+        assert set(listing.get("hidden", {}).get(str(n), ())) <= set(found)  # an older copy in that very bundle
         shown += [url for page, url in found.items() if page not in hidden]
     return sorted(shown)
 
@@ -516,6 +517,29 @@ def test_edits_go_to_the_overlay_until_it_is_full_then_to_their_shards(tmp_path,
     full = tmp_path / "full"
     run_build(site, full=True, OUTPUT_PATH=str(full), **options)
     assert comparable_index(out) == comparable_index(full)
+
+
+def test_an_edit_undone_while_in_the_overlay_stays_searchable(tmp_path):
+    """Undone, the edit leaves the overlay's copy identical to the shard's, with the same page
+    hash, which the search page would hide in both bundles: the document leaves the overlay."""
+    import build_helpers
+
+    site = build_helpers.make_site(tmp_path / "site", posts=40)
+    out = site / "output"
+    options = {"SEARCH_SHARD_PAGES": 6, "SEARCH_OVERLAY_PAGES": 3}
+    run_build(site, **options)
+    post = site / "content" / "posts" / "post-5.md"
+    original = post.read_text(encoding="utf-8")
+    post.write_text(original.replace("Title: ", "Title: Quokkaesque "), encoding="utf-8")
+    build_helpers.write_post(site, 7, title="Another quokkaesque title")  # (stays in the overlay)
+    run_build(site, **options)
+    assert "posts/post-5/index.html" in json.loads((out / RECORD).read_text())["overlay"]
+    post.write_text(original, encoding="utf-8")
+    run_build(site, **options)
+    record = json.loads((out / RECORD).read_text())
+    assert "posts/post-5/index.html" not in record["overlay"] + record["hidden"]
+    assert "posts/post-7/index.html" in record["overlay"]
+    assert what_search_shows(out) == document_addresses(out)
 
 
 def test_a_site_no_larger_than_the_overlay_reindexes_its_shards_directly(tmp_path):
@@ -714,6 +738,27 @@ def test_the_search_form_is_there_from_the_first_paint(built_site_template):
     assert re.search(r'<noscript><link rel="stylesheet" href="[^"]*/theme/css/search-nojs.css"></noscript>', head)
     nojs = built_site_template / "output" / "theme" / "css" / "search-nojs.css"
     assert ".search-form { display: none; }" in nojs.read_text(encoding="utf-8")
+
+
+@pytest.mark.browser
+def test_an_edit_undone_is_still_found_in_chromium(site, tmp_path, app_for):
+    out = tmp_path / "out"
+    options = {"OUTPUT_PATH": str(out), "SEARCH_SHARD_PAGES": 5, "SEARCH_OVERLAY_PAGES": 3}
+    build_site(site, **options)
+    edited = sorted(seed_posts(load_settings(site), site), key=lambda p: p.slug)[0]
+    word = distinctive_word(site / "content", edited.source)
+    original = edited.source.read_text(encoding="utf-8")
+    edited.source.write_text(original.replace(word, "quokkaesque"), encoding="utf-8")
+    build_site(site, **options)
+    edited.source.write_text(original, encoding="utf-8")
+    build_site(site, **options)
+    with serve_app(app_for(site, out)) as base, browser() as b:
+        page = b.new_context().new_page()
+        open_search(page, base + f"/search/?q={word}")
+        found = result_titles(page)
+        open_search(page, base + "/search/?q=quokkaesque")
+        gone = result_titles(page)
+    assert edited.title in found and edited.title not in gone
 
 
 @pytest.mark.browser

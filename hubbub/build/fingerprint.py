@@ -50,10 +50,10 @@ _PURE_PROPERTIES = frozenset({"url", "save_as", "summary", "content", "locale_da
                               "relative_source_path", "status", "template"})
 
 
-def _holds_content(value, depth: int = 0) -> bool:
-    """Whether a page may read other posts through this value: a content object, or a structure
-    holding one (lists, tuples, dicts, dataclasses, a few levels down)."""
-    if isinstance(value, Content):
+def _holds(value, kind: type, depth: int = 0) -> bool:
+    """Whether a page may reach a `kind` (a content object, a taxonomy object) through this value:
+    one itself, or a structure holding one (lists, tuples, dicts, dataclasses, a few levels down)."""
+    if isinstance(value, kind):
         return True
     if depth > 3 or value is None or isinstance(value, _PLAIN):
         return False
@@ -61,12 +61,7 @@ def _holds_content(value, depth: int = 0) -> bool:
         value = list(value.values())
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = [getattr(value, f.name) for f in dataclasses.fields(value)]
-    return isinstance(value, (list, tuple)) and any(_holds_content(item, depth + 1) for item in value)
-
-
-def _is_wrapper(value) -> bool:
-    """A taxonomy object (tag, category, author) or a list of them."""
-    return isinstance(value, URLWrapper) or (isinstance(value, list) and bool(value) and isinstance(value[0], URLWrapper))
+    return isinstance(value, (list, tuple)) and any(_holds(item, kind, depth + 1) for item in value)
 
 
 def _lookup(obj, key):
@@ -236,7 +231,8 @@ class Fingerprinter:
         return found
 
     def wrapped(self, obj: Content) -> str:
-        """The taxonomies an object was read with (category, tags, authors), with what plugins
+        """The taxonomies an object was read with (category, tags, authors, and the metadata that
+        holds them too), with what plugins
         attached to them since (an author's profile, whose stats follow every comment): kept out
         of version(), so a page that shows only a writer's name does not change with them."""
         key = (id(obj), "wrapped")
@@ -245,7 +241,7 @@ class Fingerprinter:
             read = self.stable[id(obj)][2]
             found = self._memo[key] = _digest("\x1f".join(
                 f"{name}={self.value(value, 2)}" for name, value in sorted(vars(obj).items())
-                if name in read and _is_wrapper(value)))
+                if name in read and _holds(value, URLWrapper)))
         return found
 
     def _quick_content(self, obj: Content, usage: Usage) -> str | None:
@@ -269,11 +265,11 @@ class Fingerprinter:
                 continue
             if name not in stable[2]:
                 value = self.lookup(obj, name)
-                if _holds_content(value):
+                if _holds(value, Content):
                     parts.append(f"{name!r}={self.used(value, sub, quick=True)}")
             elif not usage.whole:
                 value = self.lookup(obj, name)
-                if _is_wrapper(value):
+                if _holds(value, URLWrapper):
                     parts.append(f"{name!r}={self.used(value, sub, quick=True)}")
         return _digest("\x1f".join(parts))
 

@@ -191,8 +191,14 @@ class BuildWriter(Writer):
                                template_name, override_output, url, **kwargs)
         finally:
             self._group = None
-        if group is not None:
+        if override_output:  # the file holds this write's page now, not a group's
+            self.current.groups = {key: record for key, record in self.current.groups.items() if name not in record[1]}
+        if group is not None and not self._overridden(made):
             self.current.groups[name] = [group, made]
+
+    def _overridden(self, pages) -> bool:
+        """Whether another write overrode one of these files (Pelican's override_output)."""
+        return any(sanitised_join(self.output_path, page) in self._overridden_files for page in pages)
 
     def _group_fingerprint(self, name, template, context, relative_urls, paginated, template_name, override_output,
                            url, kwargs) -> str | None:
@@ -209,7 +215,8 @@ class BuildWriter(Writer):
         """Count every file of an unchanged group as kept (with Pelican's bookkeeping and the
         `content_written` signal, whose context has what plugins read: not the pagination)."""
         record = self.previous.groups.get(name)
-        if record is None or record[0] != group or not all(self.previous.intact(page) for page in record[1]):
+        if (record is None or record[0] != group or self._overridden(record[1])
+                or not all(self.previous.intact(page) for page in record[1])):
             return False
         for page in record[1]:
             self._keep(page, tuple(self.previous.entries[page][:2]))
