@@ -310,3 +310,32 @@ def test_a_page_that_stops_overriding_the_home_page(site, tmp_path):
                     encoding="utf-8")
     assert_same_as_full(site, tmp_path)
     assert "A static home page." not in (site / "output" / "index.html").read_text(encoding="utf-8")
+
+
+ZED = "Name: Zed Quill\nEmail: zed-quill@example.org\nTagline: Writes about routers\nJoined: 2012-03-04\n\nA bio.\n"
+
+
+def test_a_hidden_post_and_its_hidden_translation_follow_their_writers_profile(site, tmp_path):
+    """Every Author object carries its profile, a hidden translation's too: the build's
+    fingerprints read objects with one name and slug alike."""
+    content = site / "content"
+    profile = content / "authors" / "zed-quill.md"
+    profile.write_text(ZED, encoding="utf-8")
+    head = "Date: 2015-05-05 10:00\nAuthor: Zed Quill\nCategory: Networking\nSlug: secret\nStatus: hidden\n"
+    (content / "posts" / "secret.md").write_text(f"Title: A secret\n{head}\nHidden words.\n", encoding="utf-8")
+    (content / "posts" / "secret-fr.md").write_text(f"Title: Un secret\n{head}Lang: fr\n\nMots.\n", encoding="utf-8")
+    build(site)
+    profile.write_text(ZED.replace("routers", "quokkas"), encoding="utf-8")
+    assert_same_as_full(site, tmp_path)
+    assert "quokkas" in (site / "output" / "posts" / "secret" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_writer_without_posts_has_empty_feeds_every_build_writes_alike(site, tmp_path):
+    """An empty feed has no post to date it by: it is dated 1970-01-01, not at the build's time."""
+    (site / "content" / "authors" / "zed-quill.md").write_text(ZED, encoding="utf-8")
+    build(site)
+    time.sleep(1.1)  # the feed's date would be a second later
+    (site / "content" / "pages" / "about.md").write_text("Title: About\n\nAbout us.\n", encoding="utf-8")
+    assert_same_as_full(site, tmp_path)
+    feed = (site / "output" / "feeds" / "author" / "zed-quill.atom.xml").read_text(encoding="utf-8")
+    assert "<updated>1970-01-01T00:00:00+00:00</updated>" in feed

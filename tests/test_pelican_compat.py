@@ -37,6 +37,7 @@ def test_the_methods_the_build_overrides_or_calls_keep_their_signatures():
     assert list(inspect.signature(Writer.write_feed).parameters) == [
         "self", "elements", "context", "path", "url", "feed_type", "override_output", "feed_title"]
     assert list(inspect.signature(Writer._open_w).parameters) == ["self", "filename", "encoding", "override"]
+    assert list(inspect.signature(Writer._create_new_feed).parameters) == ["self", "feed_type", "feed_title", "context"]
     assert {"_written_files", "_overridden_files"} <= set(vars(Writer("/tmp", settings=read_settings())))
     for name in ("get_cached_data", "cache_data", "save_cache", "get_files", "generate_output",
                  "generate_articles", "generate_tags", "generate_categories", "generate_authors"):

@@ -18,6 +18,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pelican import signals
@@ -40,7 +41,8 @@ class _Unchanged(str):
 
 
 UNCHANGED = _Unchanged("")
-_HANDLED = ("handled",)  # a file another renderer rendered, or whose record was adopted from one
+_HANDLED = ("handled",)
+EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)  # a file another renderer rendered, or whose record was adopted from one
 
 
 def _stamp(path: Path) -> list[int] | None:
@@ -266,6 +268,14 @@ class BuildWriter(Writer):
         return True
 
     # Feeds -------------------------------------------------------------------------------------
+    def _create_new_feed(self, feed_type, feed_title, context):
+        feed = super()._create_new_feed(feed_type, feed_title, context)
+        # An empty feed (a writer who has not published yet) has no post to date it by: feedgenerator
+        # would date it at the build's time, and no two builds would write it alike.
+        latest = feed.latest_post_date
+        feed.latest_post_date = lambda: EMPTY_FEED_DATE if not feed.items else latest()
+        return feed
+
     def write_feed(self, elements, context, path=None, url=None, feed_type="atom", override_output=False,
                    feed_title=None):
         if path:

@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 from pelican import signals
@@ -312,8 +313,10 @@ def build_profiles(generator) -> None:
     for profile in profiles.values():
         profile.accolades = earned_accolades({s: getattr(profile, s) for s in STATS}, rules)
 
-    # Every Author object Pelican made (one per article) carries its profile, for other plugins.
-    for article in (*generator.articles, *generator.translations, *generator.hidden_articles):
+    # Every Author object Pelican made (one per article, drafts and hidden translations too)
+    # carries its profile, for other plugins: objects with one name and slug must read alike.
+    lists = ("articles", "translations", "hidden_articles", "hidden_translations", "drafts", "drafts_translations")
+    for article in chain.from_iterable(getattr(generator, name, ()) for name in lists):
         for author in getattr(article, "authors", ()):
             author.profile = profiles.get(author.slug)
     for author, _ in generator.authors:
