@@ -532,8 +532,9 @@ def _run_shards(settings: dict, out: Path, plan: _Plan, result: IndexResult) -> 
         if not bundles:
             _remove_bundle(out, result, keep_comment_docs=True)
             return 0
-        shards = (json.dumps({"bundles": bundles, "hidden": _hidden(record["hidden"], hashes, bundles, plan.count)})
-                  + "\n").encode()
+        hidden = _hidden(record["hidden"], hashes, bundles, plan.count)
+        listing = {"bundles": bundles, "hidden": hidden, "hidden_filters": _hidden_filters(live, bundles, hidden)}
+        shards = (json.dumps(listing) + "\n").encode()
         if write_if_changed(live / SHARDS, shards):
             result.written.append(SHARDS)
         _remove_unused(live, bundles, result)
@@ -552,6 +553,19 @@ def _hidden(paths: list[str], hashes: dict[str, str], bundles: list[str], count:
         if path in hashes and where in bundles:
             hidden.setdefault(str(bundles.index(where)), []).append(hashes[path])
     return {n: sorted(found) for n, found in sorted(hidden.items())}
+
+
+def _hidden_filters(live: Path, bundles: list[str], hidden: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+    """For the search page's filter lists: per filter, how many of the hidden copies hold each
+    value (Pagefind counts them in; a value only they hold is offered by no current page)."""
+    counts: dict[str, dict[str, int]] = {}
+    for n, pages in hidden.items():
+        for page in pages:
+            data = gzip.decompress((live / bundles[int(n)] / "fragment" / f"{page}.pf_fragment").read_bytes())
+            for name, values in json.loads(data[data.index(b"{"):]).get("filters", {}).items():
+                for value in values:
+                    counts.setdefault(name, {})[value] = counts.get(name, {}).get(value, 0) + 1
+    return counts
 
 
 def _page_hashes(bundle: Path, paths: list[str]) -> tuple[dict[str, str], bool]:

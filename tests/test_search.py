@@ -542,6 +542,42 @@ def test_an_edit_undone_while_in_the_overlay_stays_searchable(tmp_path):
     assert what_search_shows(out) == document_addresses(out)
 
 
+def filter_counts(out: Path, shown_only: bool) -> dict[tuple[str, str], int]:
+    """(filter, value) -> how many documents of the bundles hold it (shown_only: those the search
+    page shows, hidden copies left out)."""
+    listing = json.loads((out / BUNDLE / SHARDS).read_text())
+    hidden = {page for pages in listing.get("hidden", {}).values() for page in pages}
+    counts: dict[tuple[str, str], int] = {}
+    for bundle in listing["bundles"]:
+        for path in (out / BUNDLE / bundle / "fragment").glob("*.pf_fragment"):
+            if shown_only and path.name.removesuffix(".pf_fragment") in hidden:
+                continue
+            data = gzip.decompress(path.read_bytes())
+            for name, values in json.loads(data[len(b"pagefind_dcd"):]).get("filters", {}).items():
+                for value in values:
+                    counts[name, value] = counts.get((name, value), 0) + 1
+    return counts
+
+
+def test_the_filter_lists_leave_out_what_only_hidden_copies_hold(tmp_path):
+    """Pagefind counts a hidden copy's filter values in; hubbub-shards.json says how many to take
+    off, so a tag no current page has is not offered."""
+    import build_helpers
+
+    site = build_helpers.make_site(tmp_path / "site", posts=40)
+    out = site / "output"
+    options = {"SEARCH_SHARD_PAGES": 6, "SEARCH_OVERLAY_PAGES": 3}
+    build_helpers.write_post(site, 5, tags=["quokkas"])
+    run_build(site, **options)
+    build_helpers.write_post(site, 5)  # its usual tags again
+    run_build(site, **options)
+    assert "posts/post-5/index.html" in json.loads((out / RECORD).read_text())["hidden"]
+    stale = json.loads((out / BUNDLE / SHARDS).read_text())["hidden_filters"]
+    assert stale["tag"]["quokkas"] == 1
+    taken_off = {key: count - stale.get(key[0], {}).get(key[1], 0) for key, count in filter_counts(out, False).items()}
+    assert {key: count for key, count in taken_off.items() if count} == filter_counts(out, True)
+
+
 def test_a_site_no_larger_than_the_overlay_reindexes_its_shards_directly(tmp_path):
     import build_helpers
 
@@ -759,6 +795,25 @@ def test_an_edit_undone_is_still_found_in_chromium(site, tmp_path, app_for):
         open_search(page, base + "/search/?q=quokkaesque")
         gone = result_titles(page)
     assert edited.title in found and edited.title not in gone
+
+
+@pytest.mark.browser
+def test_a_tag_only_a_hidden_copy_holds_is_not_offered_in_chromium(tmp_path, app_for):
+    import build_helpers
+
+    site = build_helpers.make_site(tmp_path / "site", posts=40)
+    out = site / "output"
+    options = {"SEARCH_SHARD_PAGES": 6, "SEARCH_OVERLAY_PAGES": 3}
+    build_helpers.write_post(site, 5, tags=["quokkas", "events"])
+    run_build(site, **options)
+    build_helpers.write_post(site, 5)
+    run_build(site, **options)
+    with serve_app(app_for(site, out)) as base, browser() as b:
+        page = b.new_context().new_page()
+        page.goto(base + "/search/", wait_until="load")
+        page.wait_for_function("() => document.querySelectorAll('#search-tag option').length > 1")
+        offered = page.eval_on_selector_all("#search-tag option", "options => options.map(o => o.value)")
+    assert "events" in offered and "quokkas" not in offered
 
 
 @pytest.mark.browser

@@ -55,6 +55,7 @@ if (form) {
   const SHARD = "hubbub-shard";
   let shards = 1;
   const hidden = new Map();
+  let hiddenFilters = {}; // per filter, how many hidden copies hold each value
   const unhidden = (result) => !hidden.has(result.id);
   const visible = (found) => (hidden.size ? { ...found, results: found.results.filter(unhidden) } : found);
   // How many results of a search a shard holds, hidden ones left out.
@@ -68,8 +69,9 @@ if (form) {
           if (!answer.ok) throw new Error("no search index (" + answer.status + ")");
           return answer.json();
         })
-        .then(async ({ bundles, hidden: stale }) => {
+        .then(async ({ bundles, hidden: stale, hidden_filters: staleFilters }) => {
           for (const [n, ids] of Object.entries(stale || {})) for (const id of ids) hidden.set(id, n);
+          hiddenFilters = staleFilters || {};
           const [first, ...others] = bundles.map((dir) => new URL(dir, bundle).href);
           const options = (n) => ({ baseUrl: basePath, excerptLength: 24,
             ...(bundles.length > 1 ? { mergeFilter: { [SHARD]: String(n) } } : {}) });
@@ -259,7 +261,10 @@ if (form) {
     for (const name of FILTERS) {
       const select = form.elements.namedItem(name);
       if (!select) continue;
-      const values = Object.entries(all[name] || {}).sort((a, b) => a[0].localeCompare(b[0]));
+      const stale = hiddenFilters[name] || {};
+      const values = Object.entries(all[name] || {})
+        .filter(([value, count]) => count > (stale[value] || 0)) // held by a current page
+        .sort((a, b) => a[0].localeCompare(b[0]));
       for (const [value] of values) {
         // Kinds are the index's own words (Post, Page, Writer, Comments): shown translated.
         const option = el("option", null, name === "type" ? t(value) : value);
