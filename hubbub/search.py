@@ -561,8 +561,12 @@ def _hidden_filters(live: Path, bundles: list[str], hidden: dict[str, list[str]]
     counts: dict[str, dict[str, int]] = {}
     for n, pages in hidden.items():
         for page in pages:
-            data = gzip.decompress((live / bundles[int(n)] / "fragment" / f"{page}.pf_fragment").read_bytes())
-            for name, values in json.loads(data[data.index(b"{"):]).get("filters", {}).items():
+            try:
+                data = gzip.decompress((live / bundles[int(n)] / "fragment" / f"{page}.pf_fragment").read_bytes())
+                filters = json.loads(data[data.index(b"{"):]).get("filters", {})
+            except (OSError, ValueError, AttributeError):
+                continue  # a fragment gone or unreadable: the list may offer a value with no result
+            for name, values in filters.items():
                 for value in values:
                     counts.setdefault(name, {})[value] = counts.get(name, {}).get(value, 0) + 1
     return counts

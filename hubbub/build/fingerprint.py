@@ -232,9 +232,9 @@ class Fingerprinter:
 
     def wrapped(self, obj: Content) -> str:
         """The taxonomies an object was read with (category, tags, authors, and the metadata that
-        holds them too), with what plugins
-        attached to them since (an author's profile, whose stats follow every comment): kept out
-        of version(), so a page that shows only a writer's name does not change with them."""
+        holds them too), with what plugins attached to them since (an author's profile, whose stats
+        follow every comment): kept out of version(), so a page that shows only a writer's name
+        does not change with them."""
         key = (id(obj), "wrapped")
         found = self._memo.get(key)
         if found is None:

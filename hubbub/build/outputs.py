@@ -41,8 +41,8 @@ class _Unchanged(str):
 
 
 UNCHANGED = _Unchanged("")
-_HANDLED = ("handled",)
-EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)  # a file another renderer rendered, or whose record was adopted from one
+_HANDLED = ("handled",)  # a file another renderer rendered, or whose record was adopted from one
+EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)  # the date of a feed without posts (see _create_new_feed)
 
 
 def _stamp(path: Path) -> list[int] | None:
