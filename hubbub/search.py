@@ -174,8 +174,9 @@ def index_site(settings: dict, output_dir: Path | str | None = None, changed_pag
 # -- shards ----------------------------------------------------------------------------------------
 #
 # A large site's index is split into shards by a stable hash of each document's path, each shard a
-# whole Pagefind bundle: an edit re-indexes only the shard holding the page, and the shards of a
-# full index are indexed in parallel. The search page loads the first bundle that SHARDS names and
+# whole Pagefind bundle: an edit re-indexes only the shard holding the page (or, on a site larger
+# than SEARCH_OVERLAY_PAGES, only the page, into the overlay), and the shards of a full index are
+# indexed in parallel. The search page loads the first bundle that SHARDS names and
 # merges the others into it (Pagefind's mergeIndex). A site of up to SEARCH_SHARD_PAGES documents
 # keeps one bundle, at pagefind/ itself.
 
