@@ -45,7 +45,7 @@ def create_app(test_config: dict | None = None, *, env: dict | None = None, run_
     limit_view(app, "public_api.change_comment", comment_rate, methods=("PATCH", "DELETE"))
     init_moderation(app)
     hub.when_ready(schedule_scan)  # sending webmentions for posts the build changed
-    app.register_blueprint(static_site.bp)  # last: it answers every other path from output/
+    static_site.init_app(app)  # last: it answers every other path from output/
 
     hub.start()
     atexit.register(hub.stop)

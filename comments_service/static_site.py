@@ -1,16 +1,36 @@
 """Serve the built site (`output/`) at `/` beside the API, for `hubbub serve` and development.
 
-In production a web server such as nginx serves `output/` directly (see deploy/).
+In production a web server such as nginx serves `output/` directly (see deploy/). Pages, styles,
+scripts and feeds go out compressed when the browser accepts it, as nginx sends them: a page with a
+long comment thread is several times smaller.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_from_directory
+from flask import Blueprint, abort, current_app, request, send_from_directory
+from flask_compress import Compress
 from werkzeug.security import safe_join
 
 bp = Blueprint("static_site", __name__)
+
+
+def init_app(app) -> None:
+    """Serve output/ at `/`, compressing the site's files (and only them: API answers are small or
+    carry their own ETags)."""
+    app.config.setdefault("COMPRESS_REGISTER", False)
+    # Files are streamed; this keeps If-None-Match answered with 304 once the ETag names the encoding.
+    app.config.setdefault("COMPRESS_STREAMING_ENDPOINT_CONDITIONAL", ["static_site.page"])
+    # Streamed files leave out gzip by default, which would send older clients everything plain.
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["zstd", "br", "gzip", "deflate"])
+    compress = Compress(app)  # one per app: it keeps the app's settings
+
+    @app.after_request
+    def compressed(response):
+        return compress.after_request(response) if request.blueprint == bp.name else response
+
+    app.register_blueprint(bp)
 
 
 def _output_dir() -> Path:

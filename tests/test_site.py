@@ -5,6 +5,7 @@ The real project is built once per module into a temp dir with the real Pelican 
 
 from __future__ import annotations
 
+import gzip
 import html
 import json
 import re
@@ -610,6 +611,33 @@ def test_dev_server_serves_the_site(dev_server, site):
     assert css.status_code == 200 and css.mimetype == "text/css"
     feed = closing(client.get("/feeds/all.atom.xml"))
     assert feed.status_code == 200 and b"<feed" in feed.data
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "gzip, deflate, br"])
+def test_dev_server_sends_pages_compressed(dev_server, site, encoding):
+    """As nginx does in deploy/: a long thread's page is several times smaller on the wire."""
+    import brotli
+
+    client, output = dev_server
+    post = site.posts[0]
+    answer = closing(client.get(f"/{post.url}", headers={"Accept-Encoding": encoding}))
+    chosen = answer.headers["Content-Encoding"]
+    assert chosen == encoding.split(", ")[-1]
+    assert "Accept-Encoding" in answer.headers["Vary"]
+    body = gzip.decompress(answer.data) if chosen == "gzip" else brotli.decompress(answer.data)
+    assert body == (output / post.output_file).read_bytes() and len(answer.data) < len(body) / 2
+    again = closing(client.get(f"/{post.url}", headers={"Accept-Encoding": encoding,
+                                                        "If-None-Match": answer.headers["ETag"]}))
+    assert again.status_code == 304 and again.data == b""
+    plain = closing(client.get(f"/{post.url}"))
+    assert "Content-Encoding" not in plain.headers and plain.data == body
+
+
+def test_dev_server_compresses_only_the_site(dev_server, site):
+    client, _ = dev_server
+    for path in (f"/api/threads/{site.posts[0].slug}/comments", "/api/openapi.json"):
+        answer = closing(client.get(path, headers={"Accept-Encoding": "gzip"}))
+        assert answer.status_code == 200 and "Content-Encoding" not in answer.headers, path
 
 
 def test_dev_server_redirects_to_the_trailing_slash(dev_server, site):
