@@ -64,9 +64,9 @@ def is_returning_commenter(session, comment: Comment) -> bool:
         same = [func.lower(Comment.email) == comment.email.strip().lower()] if comment.email.strip() else None
     if same is None:
         return False
-    return bool(session.scalar(
-        select(func.count(Comment.id)).where(*same, Comment.status == "published", Comment.id != comment.id)
-    ))
+    return session.scalar(
+        select(Comment.id).where(*same, Comment.status == "published", Comment.id != comment.id).limit(1)
+    ) is not None
 
 
 def settle(hub, session, comment: Comment, verdict: str) -> None:
@@ -117,7 +117,8 @@ def check_comment(hub, payload: dict) -> None:
         if not awaiting_check(comment) or comment.body != checked_body:
             return  # decided meanwhile, or edited meanwhile: the edit's own check settles it
         settle(hub, s, comment, verdict)
-        state.put(s, "akismet", state="ok", last_ok=utcnow().isoformat(), last_error=None)
+        if state.get(s, "akismet").get("state") != "ok":  # written as Akismet comes back, not per comment
+            state.put(s, "akismet", state="ok", last_ok=utcnow().isoformat(), last_error=None)
 
 
 def _failed(hub, comment_id: int, exc: AkismetUnavailable) -> None:

@@ -15,6 +15,8 @@ from comments_service import db
 from comments_service.models import Base
 
 
+# SQLite cannot reflect the lower(email) index, so neither compares it (the query plans below check it).
+@pytest.mark.filterwarnings("ignore:.*expression-based index")
 def test_the_newest_revision_matches_the_models(database_url, tmp_path):
     from alembic.autogenerate import compare_metadata
 
@@ -85,3 +87,33 @@ def test_a_database_of_every_earlier_revision_upgrades_with_everything_in_it(rev
     finally:
         engine.dispose()
     assert_service_finds_everything(make_app(service_env), written)
+
+
+def test_comments_by_email_whatever_its_case_use_an_index(database_url, tmp_path):
+    """The returning-commenter check (every new comment) and unsubscribing match writers by
+    lower(email): an index keeps them from reading the whole table (SQLite cannot reflect the index
+    for the comparison above, so the query plans are checked instead)."""
+    from sqlalchemy import func, select, update
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from comments_service.models import Comment
+
+    engine = db.make_engine(database_url)
+    try:
+        db.migrate(engine, tmp_path)
+        returning = select(Comment.id).where(func.lower(Comment.email) == "a@example.org",
+                                             Comment.status == "published").limit(1)
+        unsubscribe = update(Comment).where(func.lower(Comment.email) == "a@example.org",
+                                            Comment.notify.is_(True)).values(notify=False)
+        with engine.begin() as conn:
+            postgres = conn.dialect.name == "postgresql"
+            if postgres:
+                conn.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table: only whether it can
+            for statement in (returning, unsubscribe):
+                sql = str(statement.compile(dialect=postgresql.dialect() if postgres else sqlite.dialect(),
+                                            compile_kwargs={"literal_binds": True}))
+                plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
+                    ("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + sql))
+                assert "ix_comments_email_lower" in plan, plan
+    finally:
+        engine.dispose()
