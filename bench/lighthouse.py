@@ -3,8 +3,10 @@
 Installs lighthouse@12.2.3 with npm into bench/.lighthouse/ (ignored by git; Lighthouse 13 needs
 Node 22) on first use, builds a copy of the project's site with a 100-comment thread on one
 article, serves it with the real comment service (its headers and Content-Security-Policy) on
-127.0.0.1, and runs Lighthouse with Debian's chromium on each page, one at a time. Prints the four
-scores per page and every audit that cost points. Not part of `make test`.
+127.0.0.1, and runs Lighthouse with Debian's chromium on each page, one at a time: the site's page
+types, then the moderation pages (signed in as an administrator through a session cookie; they
+ask search engines not to index them, which Lighthouse's SEO category counts against them). Prints
+the four scores per page and every audit that cost points. Not part of `make test`.
 
     .venv/bin/python bench/lighthouse.py [--preset mobile|desktop] [--pages home article ...]
 
@@ -63,6 +65,29 @@ def prepare_site(work: Path) -> tuple[Path, str, dict]:
     return site, slug, pages
 
 
+def moderation_pages(app, slug: str) -> tuple[dict, str]:
+    """The moderation pages of the accessibility tests, and an administrator's session cookie."""
+    from moderation_helpers import add_moderator, insert_comments, login
+
+    from comments_service.moderation.notify import unsubscribe_token
+
+    add_moderator(app, "lighthouse@example.org", "admin")
+    pending = insert_comments(app, 5, slug)[0]
+    insert_comments(app, 3, slug, status="spam")
+    client = app.test_client()
+    login(client, "lighthouse@example.org")
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    with app.app_context():
+        token = unsubscribe_token(app.extensions["hubbub"], pending)
+    pages = {
+        "mod-login": "/moderate/login", "mod-queue": "/moderate/", "mod-spam": "/moderate/?status=spam",
+        "mod-comment": f"/moderate/comments/{pending}", "mod-edit": f"/moderate/comments/{pending}/edit",
+        "mod-audit": "/moderate/audit", "mod-account": "/moderate/account", "mod-team": "/moderate/team",
+        "unsubscribe": f"/notifications/unsubscribe/{token}",
+    }
+    return pages, f"{cookie.key}={cookie.value}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", choices=("mobile", "desktop"), default="mobile")
@@ -76,10 +101,12 @@ def main(argv=None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="lighthouse-"))
     try:
-        site, _slug, pages = prepare_site(work)
+        site, slug, pages = prepare_site(work)
         app = create_app(None, env={"HUBBUB_SITE_DIR": str(site), "HUBBUB_DATABASE_URL": f"sqlite:///{work / 'c.db'}",
                                     "HUBBUB_INSTANCE_DIR": str(work / "instance"), "HUBBUB_SECRET_KEY": "lighthouse",
                                     "HUBBUB_DEVELOPMENT": "1"}, run_jobs=False)
+        signed_in, cookie = moderation_pages(app, slug)
+        pages.update(signed_in)
         rows, lost = [], []
         with serve_app(app) as base:
             for name, path in pages.items():
@@ -91,6 +118,8 @@ def main(argv=None) -> int:
                            "--chrome-flags=--headless --no-sandbox --disable-gpu --disable-background-networking"]
                 if args.preset == "desktop":
                     command.append("--preset=desktop")
+                if name in signed_in and name != "mod-login":  # signed in, the login page sends on to the queue
+                    command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
                 done = subprocess.run(command, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=300)
                 if done.returncode != 0:
                     lost.append(f"{name}: Lighthouse failed (exit status {done.returncode}), see above")
@@ -103,11 +132,14 @@ def main(argv=None) -> int:
                         audit = data["audits"][ref["id"]]
                         if ref["weight"] and audit["score"] is not None and audit["score"] < 1:
                             lost.append(f"{name}: {category}: {ref['id']} ({audit['score']}) {audit.get('displayValue', '')}")
+                            # Which elements, where the audit names them (accessibility audits do).
+                            items = (audit.get("details") or {}).get("items") or []
+                            lost += [f"    {item['node'].get('snippet', '')[:160]}" for item in items[:3] if "node" in item]
         app.extensions["hubbub"].stop()
         print(f"\nLighthouse {VERSION}, {args.preset}, chromium {CHROMIUM}")
-        print(f"{'page':10} {'perf':>5} {'a11y':>5} {'b.p.':>5} {'seo':>5}  path")
+        print(f"{'page':12} {'perf':>5} {'a11y':>5} {'b.p.':>5} {'seo':>5}  path")
         for name, path, s in rows:
-            print(f"{name:10} {s['performance']:5} {s['accessibility']:5} {s['best-practices']:5} {s['seo']:5}  {path}")
+            print(f"{name:12} {s['performance']:5} {s['accessibility']:5} {s['best-practices']:5} {s['seo']:5}  {path}")
         if lost:
             print("\nAudits that cost points:\n  " + "\n  ".join(lost))
         (REPO / "bench" / "results").mkdir(parents=True, exist_ok=True)
