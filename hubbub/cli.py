@@ -127,11 +127,18 @@ def new_post_cmd(title: str, author: str, category: str | None):
 @new.command("author")
 @click.argument("name")
 def new_author_cmd(name: str):
-    """Create content/authors/<slug>.md, a profile to fill in."""
+    """Create content/authors/<slug>.md, a profile to fill in (its hints in the site's language)."""
+    from .build import load_settings
+    from .core.i18n import site_language
     from .scaffold import ScaffoldError, new_author
 
+    root = site_dir()
     try:
-        path = new_author(site_dir(), name)
+        lang = site_language(load_settings(root).get("DEFAULT_LANG"))
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        path = new_author(root, name, lang=lang)
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {path}")
@@ -142,12 +149,14 @@ def new_author_cmd(name: str):
 @click.option("--title", default="My Hubbub", show_default=True, help="The site's name.")
 @click.option("--author", help="The owner's name, for the welcome post and the first profile  [default: yours]")
 @click.option("--url", help="The site's public address, for publishconf.py (e.g. https://blog.example.org).")
-def init(directory: Path, title: str, author: str | None, url: str | None):
+@click.option("--lang", default="en", show_default=True,
+              help="The site's language (DEFAULT_LANG), for its pages and Hubbub's text: en, de, es or fr.")
+def init(directory: Path, title: str, author: str | None, url: str | None, lang: str):
     """Make a new site in DIRECTORY (new or empty): settings, a welcome post, pages, your profile."""
     from .init_site import InitError, init_site
 
     try:
-        written = init_site(directory, title, author, url)
+        written = init_site(directory, title, author, url, lang=lang)
     except InitError as exc:
         raise click.ClickException(f"{exc}; nothing was written") from exc
     root = directory.resolve()

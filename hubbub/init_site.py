@@ -3,7 +3,8 @@
 The starter files hold [[name]] placeholders; `name_py` values are Python literals (for the
 settings files, named *.py.in so that no tool takes them for Python), the others plain text.
 The owner's profile is written by `hubbub new author`'s own code, and the privacy page is filled
-from the comment service's settings at this moment.
+from the comment service's settings at this moment. The pages are in the site's language: English
+in starter/, the others in starter-translations/<lang>/, file for file.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import re
 import shlex
 from pathlib import Path
 
+from .core.i18n import N_, SOURCE_LANGUAGE, languages, translations
 from .core.weburl import safe_url
-from .scaffold import AUTHOR_TEMPLATE, ScaffoldError, slug
+from .scaffold import ScaffoldError, author_profile, slug
 
 STARTER = Path(__file__).with_name("starter")
+TRANSLATED = Path(__file__).with_name("starter-translations")
 PLACEHOLDER = re.compile(r"\[\[(\w+)\]\]")
 # Starter files whose installed name differs (a dotfile is easily lost when packaging).
 RENAMED = {"gitignore": ".gitignore"}
@@ -44,38 +47,58 @@ def _site_url(url: str | None) -> str:
     return clean.rstrip("/")
 
 
-def _days(n: int, unit: str = "day") -> str:
-    return f"{n} {unit}" + ("" if n == 1 else "s")
-
-
-def _privacy(env) -> dict:
+def _privacy(env, lang: str) -> dict:
     from comments_service.config import ConfigError, retention
 
     try:
         kept = retention(env)
     except ConfigError as exc:
         raise InitError(f"{exc} (the new site's privacy page states it)") from exc
-    if (env.get("PYTHON_AKISMET_API_KEY") or "").strip():
-        spam = ("Before a comment is published it is checked for spam by **Akismet**, a service of "
-                "Automattic Inc.: it receives your comment, name, email, website, IP address, user agent "
-                "and referrer. Its privacy policy is at akismet.com/privacy. When a moderator marks a "
-                "comment as spam or not spam, it is sent to Akismet again to improve its filter.")
-    else:
-        spam = ("Comments are not sent to any spam-checking service: a moderator reads every comment "
-                "before it is published.")
-    if (env.get("HUBBUB_SMTP_HOST") or "").strip():
-        email = ("If you tick \"Notify me of replies\", your email address is used to tell you when your "
-                 "comment is published and when someone replies. Every such email has a one-click "
-                 "unsubscribe link.")
-    else:
-        email = "This site sends no email: your address is only used to link your comments to your profile."
+    catalog = translations(lang)
+    _, ngettext = catalog.gettext, catalog.ngettext
+    spam = _(SPAM_CHECKED) if (env.get("PYTHON_AKISMET_API_KEY") or "").strip() else _(SPAM_NOT_CHECKED)
+    email = _(EMAIL_SENT) if (env.get("HUBBUB_SMTP_HOST") or "").strip() else _(EMAIL_NOT_SENT)
+    days = kept["ip_retention_days"], kept["spam_retention_days"], kept["discard_retention_hours"]
     return {
-        "ip_days": _days(kept["ip_retention_days"]),
-        "spam_days": _days(kept["spam_retention_days"]),
-        "discard_hours": _days(kept["discard_retention_hours"], "hour"),
+        "ip_days": ngettext("%(num)s day", "%(num)s days", days[0]) % {"num": days[0]},
+        "spam_days": ngettext("%(num)s day", "%(num)s days", days[1]) % {"num": days[1]},
+        "discard_hours": ngettext("%(num)s hour", "%(num)s hours", days[2]) % {"num": days[2]},
         "spam_checks": spam,
         "email": email,
     }
+
+
+# The privacy page's paragraphs that follow the service's settings (the catalogs translate them).
+SPAM_CHECKED = N_(
+    "Before a comment is published it is checked for spam by **Akismet**, a service of Automattic Inc.: it "
+    "receives your comment, name, email, website, IP address, user agent and referrer. Its privacy policy is "
+    "at akismet.com/privacy. When a moderator marks a comment as spam or not spam, it is sent to Akismet "
+    "again to improve its filter.")
+SPAM_NOT_CHECKED = N_(
+    "Comments are not sent to any spam-checking service: a moderator reads every comment before it is published.")
+EMAIL_SENT = N_(
+    "If you tick \"Notify me of replies\", your email address is used to tell you when your comment is "
+    "published and when someone replies. Every such email has a one-click unsubscribe link.")
+EMAIL_NOT_SENT = N_("This site sends no email: your address is only used to link your comments to your profile.")
+
+
+def _starter_files(lang: str) -> dict[str, Path]:
+    """Installed name -> starter file: the English starter, its pages replaced by `lang`'s."""
+    files = {}
+    for root in (STARTER, TRANSLATED / lang):
+        for source in sorted(root.rglob("*")):
+            if source.is_file() and "__pycache__" not in source.parts:
+                rel = source.relative_to(root).as_posix()
+                files[RENAMED.get(rel, rel.removesuffix(".in"))] = source
+    return files
+
+
+def _language(lang: str | None) -> str:
+    lang = (lang or SOURCE_LANGUAGE).strip().lower()
+    if lang not in languages():
+        raise InitError(f"--lang {lang!r}: Hubbub's pages come in {', '.join(languages())}; choose one of them "
+                        "(README, \"Adding a language\", says how to add another)")
+    return lang
 
 
 def _fill(text: str, values: dict, where: str) -> str:
@@ -96,9 +119,11 @@ def _check_empty(target: Path) -> None:
 
 
 def init_site(target: Path | str, title: str = "My Hubbub", author: str | None = None, url: str | None = None,
-              env=None, now: dt.datetime | None = None) -> list[Path]:
-    """Write a new site into `target` (missing or empty); returns the files written."""
+              env=None, now: dt.datetime | None = None, lang: str | None = None) -> list[Path]:
+    """Write a new site into `target` (missing or empty), its pages in `lang` (default English);
+    returns the files written."""
     env = os.environ if env is None else env
+    lang = _language(lang)
     target = Path(target).resolve()
     title = _one_line(title, "title", "--title")
     author = _one_line(author or _login_name(), "author's name", "--author")
@@ -113,15 +138,12 @@ def init_site(target: Path | str, title: str = "My Hubbub", author: str | None =
         "title": title, "title_py": repr(title), "author": author, "author_py": repr(author),
         "author_sh": shlex.quote(author), "author_slug": author_slug,
         "author_file": f"`content/authors/{author_slug}.md`", "url_py": repr(site_url),
-        "date": now.strftime("%Y-%m-%d %H:%M"), "day": now.strftime("%Y-%m-%d"), **_privacy(env),
+        "date": now.strftime("%Y-%m-%d %H:%M"), "day": now.strftime("%Y-%m-%d"), "lang_py": repr(lang),
+        **_privacy(env, lang),
     }
-    files = {}
-    for source in sorted(STARTER.rglob("*")):
-        if source.is_file() and "__pycache__" not in source.parts:
-            rel = source.relative_to(STARTER).as_posix()
-            name = RENAMED.get(rel, rel.removesuffix(".in"))
-            files[name] = _fill(source.read_text(encoding="utf-8"), values, rel)
-    files[f"content/authors/{author_slug}.md"] = AUTHOR_TEMPLATE.format(name=author, joined=now.date().isoformat())
+    files = {name: _fill(source.read_text(encoding="utf-8"), values, name)
+             for name, source in _starter_files(lang).items()}
+    files[f"content/authors/{author_slug}.md"] = author_profile(author, now.date(), lang)
     existed = target.exists()
     written = []
     try:

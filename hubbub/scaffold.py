@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pelican.utils import slugify
 
+from .core.i18n import N_, SOURCE_LANGUAGE, translations
+
 POST_TEMPLATE = """Title: {title}
 Date: {date}
 Author: {author}
@@ -20,7 +22,7 @@ Write your post here, in Markdown.
 
 AUTHOR_TEMPLATE = """Name: {name}
 Email:
-Tagline: A short line about you
+Tagline: {tagline}
 Location:
 Website:
 LinkedIn:
@@ -29,10 +31,13 @@ Facebook:
 HubPages:
 Joined: {joined}
 
-A few paragraphs about you, in Markdown. Your email address above is never shown; it links
-the comments you write on the site to this profile. For a picture, put it under
-content/images/avatars/ and add a line `Avatar: avatars/your-picture.svg` above.
+{about}
 """
+# The profile's placeholder text, in the site's language (the catalogs translate it).
+AUTHOR_TAGLINE = N_("A short line about you")
+AUTHOR_ABOUT = N_("A few paragraphs about you, in Markdown. Your email address above is never shown; it links\n"
+                  "the comments you write on the site to this profile. For a picture, put it under\n"
+                  "content/images/avatars/ and add a line `Avatar: avatars/your-picture.svg` above.")
 
 
 class ScaffoldError(Exception):
@@ -70,9 +75,15 @@ def new_post(root: Path, title: str, author: str, category: str = "Online Market
     return _write_new(root / "content" / "posts" / f"{name}.md", text)
 
 
-def new_author(root: Path, name: str, today: dt.date | None = None) -> Path:
+def author_profile(name: str, joined: dt.date, lang: str = SOURCE_LANGUAGE) -> str:
+    """A new profile's Markdown, its placeholder text in `lang`."""
+    gettext = translations(lang).gettext
+    return AUTHOR_TEMPLATE.format(name=name, joined=joined.isoformat(), tagline=gettext(AUTHOR_TAGLINE),
+                                  about=gettext(AUTHOR_ABOUT))
+
+
+def new_author(root: Path, name: str, today: dt.date | None = None, lang: str = SOURCE_LANGUAGE) -> Path:
     if not name.strip():
         raise ScaffoldError("the profile needs a name")
-    today = today or dt.date.today()
-    text = AUTHOR_TEMPLATE.format(name=name.strip(), joined=today.isoformat())
+    text = author_profile(name.strip(), today or dt.date.today(), lang)
     return _write_new(root / "content" / "authors" / f"{slug(name)}.md", text)

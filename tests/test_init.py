@@ -62,6 +62,8 @@ def test_init_writes_a_commented_site_that_builds(new_site):
     assert form.get("action") == "/api/threads/welcome/comments"
     profile_links = [a.get("href") for a in post.iter("a") if (a.get("href") or "").endswith("authors/ana-bell-ortiz/")]
     assert profile_links, "the welcome post links to the owner's profile"
+    # The welcome post is in the site's one category, where `hubbub new post` puts posts too.
+    assert sorted(p.name for p in (out / "category").iterdir()) == ["blog"]
     for page in ("authors/ana-bell-ortiz/index.html", "about/index.html", "privacy/index.html", "404.html"):
         assert (out / page).is_file(), page
     privacy = text_of(parse_html((out / "privacy" / "index.html").read_bytes(), name="privacy"))
@@ -81,6 +83,69 @@ def test_the_privacy_page_states_the_service_settings(tmp_path):
     assert "after **7 days**" in page and "after **1 day**" in page
     assert "**Akismet**" in page and "Notify me of replies" in page
     assert "Write to Jo" in page
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("fr", {"welcome": "Bienvenue sur Garden Club", "about": "est un blog communautaire",
+            "privacy": ["au bout de 30 jours", "au bout de 24 heures", "aucun service anti-spam",
+                        "envoie aucun e-mail"], "tagline": "Une courte phrase sur vous", "heading": "Laisser un commentaire"}),
+    ("de", {"welcome": "Willkommen bei Garden Club", "about": "ist ein Community-Blog",
+            "privacy": ["nach 30 Tagen", "nach 24 Stunden", "an keinen Spam-Prüfdienst", "versendet keine E-Mails"],
+            "tagline": "Eine kurze Zeile über Sie", "heading": "Schreiben Sie einen Kommentar"}),
+    ("es", {"welcome": "Bienvenido a Garden Club", "about": "es un blog comunitario",
+            "privacy": ["al cabo de 30 días", "al cabo de 24 horas", "ningún servicio antispam", "no envía correos"],
+            "tagline": "Una frase breve sobre ti", "heading": "Deja un comentario"}),
+])
+def test_a_site_in_another_language_starts_with_its_pages_in_that_language(tmp_path, lang, words):
+    site = tmp_path / "site"
+    result = hubbub_cli("init", site, "--title", "Garden Club", "--author", "Ana", "--lang", lang)
+    assert result.exit_code == 0, result.output
+    assert load_settings(site)["DEFAULT_LANG"] == lang
+    build_site(site)
+    out = site / "output"
+    pages = {name: parse_html((out / path).read_bytes(), name=name) for name, path in {
+        "welcome": "posts/welcome/index.html", "about": "about/index.html", "privacy": "privacy/index.html",
+        "profile": "authors/ana/index.html", "404": "404.html"}.items()}
+    for name, page in pages.items():
+        assert page.get("lang") == lang, name
+    assert words["welcome"] in text_of(pages["welcome"]) and words["heading"] in text_of(pages["welcome"])
+    assert words["about"] in text_of(pages["about"])
+    assert all(w in text_of(pages["privacy"]) for w in words["privacy"]), text_of(pages["privacy"])
+    assert words["tagline"] in text_of(pages["profile"])
+    # Nothing of the English starter is left on the site.
+    for english in ("Welcome!", "is a community blog", "What we store", "A short line about you",
+                    "there is nothing at this address"):
+        assert not any(english in text_of(page) for page in pages.values()), english
+
+
+def test_every_language_has_every_starter_page_with_the_same_placeholders_and_metadata():
+    """A page, placeholder or metadata line added to the English starter is added to every language."""
+    import re
+
+    from hubbub.core.i18n import languages
+    from hubbub.init_site import STARTER, TRANSLATED
+
+    english = {p.relative_to(STARTER / "content"): p for p in (STARTER / "content").rglob("*.md")}
+    assert {p.name for p in TRANSLATED.iterdir()} == set(languages()) - {"en"}
+    for lang in sorted(p.name for p in TRANSLATED.iterdir()):
+        translated = {p.relative_to(TRANSLATED / lang / "content"): p
+                      for p in (TRANSLATED / lang).rglob("*") if p.is_file()}
+        assert translated.keys() == english.keys(), lang
+        for rel, source in english.items():
+            ours, theirs = source.read_text(encoding="utf-8"), translated[rel].read_text(encoding="utf-8")
+            assert sorted(re.findall(r"\[\[\w+\]\]|\{author\}", ours)) == \
+                sorted(re.findall(r"\[\[\w+\]\]|\{author\}", theirs)), (lang, rel)
+            keys = {line.split(":", 1)[0] for line in ours.split("\n\n", 1)[0].splitlines()}
+            assert keys == {line.split(":", 1)[0] for line in theirs.split("\n\n", 1)[0].splitlines()}, (lang, rel)
+            kept = ("Slug", "Save_as", "URL", "Status", "Template", "Date", "Author")
+            assert [line for line in ours.splitlines() if line.split(":", 1)[0] in kept] == \
+                [line for line in theirs.splitlines() if line.split(":", 1)[0] in kept], (lang, rel)
+
+
+def test_a_language_hubbub_does_not_speak_is_refused(tmp_path):
+    result = hubbub_cli("init", tmp_path / "site", "--lang", "xx")
+    assert result.exit_code == 1 and "--lang 'xx'" in result.output and "de, en, es, fr" in result.output
+    assert not (tmp_path / "site").exists()
 
 
 def test_a_new_site_takes_comments(new_site, make_app, sqlite_url, tmp_path):

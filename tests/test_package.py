@@ -38,7 +38,8 @@ SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+
 PACKAGE_DATA = ["hubbub/theme/templates/article.html", "hubbub/theme/static/js/comments.js",
                 "hubbub/templates/hubbub/thread.html", "hubbub/templates/hubbub/comments.html",
                 "hubbub/static/comments.css", "hubbub/starter/pelicanconf.py.in", "hubbub/starter/gitignore",
-                "hubbub/starter/content/pages/privacy.md", "comments_service/migrations/env.py",
+                "hubbub/starter/content/pages/privacy.md", "hubbub/starter-translations/fr/content/pages/privacy.md",
+                "comments_service/migrations/env.py",
                 "comments_service/migrations/versions/0001_comments_jobs_and_service_state.py",
                 "comments_service/openapi.json", "comments_service/templates/moderate/_macros.html",
                 "hubbub/locale/de/LC_MESSAGES/hubbub.po", "hubbub/locale/es/LC_MESSAGES/hubbub.po"]

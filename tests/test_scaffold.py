@@ -99,6 +99,15 @@ def test_new_author_creates_a_profile(site, tmp_path):
     assert hubbub(site, "new", "author", "  ").exit_code == 1
 
 
+def test_a_new_profile_speaks_the_sites_language(site):
+    with (site / "pelicanconf.py").open("a") as fh:
+        fh.write('\nDEFAULT_LANG = "de-AT"\n')
+    assert hubbub(site, "new", "author", "Jo Bloggs").exit_code == 0
+    path = site / "content" / "authors" / "jo-bloggs.md"
+    assert read_metadata(path)["tagline"] == "Eine kurze Zeile über Sie"
+    assert "Ein paar Absätze über Sie" in path.read_text() and "about you" not in path.read_text()
+
+
 def test_build_outside_a_site_says_what_to_do(tmp_path):
     empty = tmp_path / "not-a-site"
     empty.mkdir()
