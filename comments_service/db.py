@@ -220,10 +220,26 @@ def known_revision(engine: Engine, revision: str) -> bool:
 
 def migrate(engine: Engine, lock_dir: Path) -> None:
     """Bring the schema to the newest revision (a no-op when it is already there)."""
-    with _migration_lock(engine, lock_dir), engine.begin() as conn:
-        cfg = alembic_config(engine)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with _migration_lock(engine, lock_dir), engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        # SQLite's procedure for a schema change: foreign keys off (a migration that rebuilds a table
+        # drops the old one, which would set what refers to it to NULL), checked before the commit.
+        # The pragma only takes effect outside a transaction.
+        raw = conn.connection.dbapi_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg = alembic_config(engine)
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if raw is not None:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows that refer to missing ones: {broken[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 class SchemaPending(Exception):

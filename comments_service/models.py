@@ -125,6 +125,10 @@ class Comment(Base):
         # Writers are matched by email whatever its case (a returning commenter, unsubscribing):
         # without it every check read the whole table.
         Index("ix_comments_email_lower", text("lower(email)")),
+        # An id is never handed out twice, also after the newest comment is deleted: the audit log,
+        # sent notifications, used email links and subscriptions keep comment ids (PostgreSQL's
+        # sequences never reuse one).
+        {"sqlite_autoincrement": True},
     )
 
     @property

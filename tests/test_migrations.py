@@ -9,6 +9,7 @@ import pytest
 from alembic import command
 from alembic.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 import comments_service.moderation.models  # noqa: F401  (the moderation tables are in the metadata)
 from comments_service import db
@@ -115,5 +116,57 @@ def test_comments_by_email_whatever_its_case_use_an_index(database_url, tmp_path
                 plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
                     ("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + sql))
                 assert "ix_comments_email_lower" in plan, plan
+    finally:
+        engine.dispose()
+
+
+def _new_comment_id(engine) -> int:
+    from durability_helpers import SEED
+
+    from comments_service.models import Comment, insert_row, utcnow
+
+    row = {**{k: v for k, v in SEED["comments"][0].items() if k != "id"}, "created": utcnow(), "updated": utcnow(),
+           "published_at": utcnow()}
+    with Session(engine) as session, session.begin():
+        return insert_row(session, Comment, row)
+
+
+def test_a_deleted_comments_id_is_never_handed_out_again(database_url, tmp_path):
+    """The audit log, sent notifications, used email links and subscriptions name comments by id:
+    a new comment taking a deleted one's id would inherit its history (and, say, count as already
+    announced to the moderators)."""
+    engine = db.make_engine(database_url)
+    try:
+        db.migrate(engine, tmp_path)
+        first, newest = _new_comment_id(engine), _new_comment_id(engine)
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM comments WHERE id = :id"), {"id": newest})
+        assert _new_comment_id(engine) == newest + 1 and newest == first + 1
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_keeps_replies_and_mentions_and_skips_the_ids_still_named(tmp_path):
+    """Migration 0006 rebuilds SQLite's comments table (for AUTOINCREMENT): replies keep their
+    parent, webmentions their comment, and ids the audit log still names are not handed out."""
+    from durability_helpers import seed
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        cfg = db.alembic_config(engine)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0005")
+        with engine.begin() as conn:
+            written = seed(conn)
+            conn.execute(text("UPDATE webmentions SET comment_id = 2"))
+            conn.execute(text("UPDATE audit_log SET comment_id = 40"))  # a comment deleted since
+        db.migrate(engine, tmp_path)
+        with engine.connect() as conn:
+            parents = dict(conn.execute(text("SELECT id, parent_id FROM comments")).all())
+            assert parents == {row["id"]: row["parent_id"] for row in written["comments"]}
+            assert any(parents.values())
+            assert conn.execute(text("SELECT comment_id FROM webmentions")).scalar() == 2
+        assert _new_comment_id(engine) == 41
     finally:
         engine.dispose()
