@@ -96,7 +96,9 @@ class Config:
     akismet_timeout: float
     rate_limit: str
     trusted_proxies: tuple = field(default_factory=tuple)
-    max_body_bytes: int = 64 * 1024
+    # Room for a 10,000-character comment in any script, however a client encodes it (a 4-byte
+    # character is 12 bytes percent-encoded or as a JSON surrogate pair): about 127 kB at most.
+    max_body_bytes: int = 256 * 1024
     max_links: int = 3
     trust_returning: bool = True
     discard_retention_hours: int = 24
@@ -189,7 +191,7 @@ def load_config(env: dict | None = None, *, create_secret_key: bool = True) -> C
         akismet_timeout=_number(env, "HUBBUB_AKISMET_TIMEOUT", 5.0, float, 0.1),
         rate_limit=_rate_limit(env, "HUBBUB_RATE_LIMIT", "5/minute;60/day"),
         trusted_proxies=_networks(env, "HUBBUB_TRUSTED_PROXIES"),
-        max_body_bytes=_number(env, "HUBBUB_MAX_BODY_BYTES", 64 * 1024, int, 1024),
+        max_body_bytes=_number(env, "HUBBUB_MAX_BODY_BYTES", 256 * 1024, int, 1024),
         max_links=_number(env, "HUBBUB_MAX_LINKS", 3),
         trust_returning=_bool(env, "HUBBUB_TRUST_RETURNING", True),
         **retention(env),

@@ -195,7 +195,7 @@ def export_cmd(file: str | None):
     """Write every comment, with every field, as JSON to FILE (default: standard output)."""
     from .export import export_to
 
-    with open_hub() as hub:
+    with open_hub(existing=True) as hub:
         count, where = export_to(hub, file)
     click.echo(f"Exported {count} comments to {where}.", err=True)
 
@@ -213,7 +213,7 @@ def privacy_export(email: str, output: Path | None):
     """Everything stored about the comments written with EMAIL, as JSON."""
     from .privacy import PrivacyError, personal_data
 
-    with open_hub() as hub:
+    with open_hub(existing=True) as hub:
         try:
             data = personal_data(hub, email)
         except PrivacyError as exc:

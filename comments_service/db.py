@@ -84,6 +84,9 @@ def make_engine(url: str) -> Engine:
         gate = None
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Readable by its owner only, as backups and exports are: it holds email and IP
+            # addresses and password hashes (SQLite gives its -wal and -shm files the same mode).
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
             gate = _WriteGate(path + ".writelock")
             connect_args["factory"] = _gated_connection_class(gate)
         # Room for every thread that may hold a connection at once (requests, each waiting on the

@@ -14,7 +14,7 @@ MESSAGES = {
     403: N_("Not allowed."),
     404: N_("Not found: check the address."),
     405: N_("Method not allowed for this address."),
-    413: N_("Request too large: send at most HUBBUB_MAX_BODY_BYTES (64 KiB by default); a comment may have "
+    413: N_("Request too large: send at most HUBBUB_MAX_BODY_BYTES (256 KiB by default); a comment may have "
             "at most 10,000 characters."),
     415: N_("Unsupported content type: send application/json or an HTML form."),
     500: N_("Internal error: the problem is logged; try again later."),

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -142,10 +143,12 @@ def current_hub() -> Hub:
 
 
 @contextlib.contextmanager
-def open_hub() -> Iterator[Hub]:
+def open_hub(existing: bool = False) -> Iterator[Hub]:
     """The service's shared objects for a command: settings, migrated database, no job thread.
 
     Bad settings or an unreachable database stop the command with a message saying what to fix.
+    `existing`: a command that only reads (an export) refuses a SQLite file that is not there
+    rather than create an empty one, which would report "0 comments" from the wrong place.
     """
     import click
     from sqlalchemy.engine import make_url
@@ -157,6 +160,11 @@ def open_hub() -> Iterator[Hub]:
         config = load_config()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    url = make_url(config.database_url)
+    if existing and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(url.database).is_file():
+        raise click.ClickException(f"there is no comment database at {url.database}: run this in the site's "
+                                   "directory or set HUBBUB_DATABASE_URL to the service's database")
     try:
         hub = Hub(config, run_jobs=False)
     except SQLAlchemyError as exc:

@@ -249,6 +249,21 @@ def too_many(exc):
     return page, 429, {"Retry-After": str(wait)}
 
 
+@bp.errorhandler(413)
+def too_large(exc):
+    """Past HUBBUB_MAX_BODY_BYTES: a reader of the plain form gets the form and what to do (the
+    text itself was not read; the limit leaves room for any 10,000 characters)."""
+    slug = (request.view_args or {}).get("slug")
+    if request.endpoint != "public_api.post_comment" or request.mimetype not in FORM_TYPES or not slug:
+        return api_error(413)
+    thread, error = _thread_or_404(slug)
+    if error:
+        return error
+    fields = {"body": gettext("Too long to send: a comment may have at most 10,000 characters. Go back to "
+                              "the article to shorten it; your browser keeps what you typed.")}
+    return _form_errors_page(slug, thread, {}, fields), 413
+
+
 def _closed_page(thread: dict, message: str) -> str:
     """A reader without JavaScript posted to a thread that closed after the page was built."""
     slug = request.view_args["slug"]

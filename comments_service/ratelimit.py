@@ -35,6 +35,15 @@ def init_limiter(app, hub) -> Limiter:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter = Limiter(key_func=current_client_address, default_limits=[], headers_enabled=True)
+
+    # Registered before the limiter's, so it runs after it: the limiter adds Retry-After to every
+    # answer it counts, which says "wait" only on a refusal (and on a 303, "wait before following").
+    @app.after_request
+    def retry_after_only_when_refused(response):
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response
+
     limiter.init_app(app)
     if not any(app.config.get(name) for name in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")):
         # Every limit is on a view (limit_view), checked by its decorator; with no app-wide limits

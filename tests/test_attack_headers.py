@@ -77,7 +77,7 @@ def requests_of_every_kind(client) -> dict[str, object]:
         "thread": client.get(url),
         "post 202": post(json=GOOD),
         "post 400": post(json={**GOOD, "email": "x"}),
-        "post 413": post(data="x" * 200_000, content_type="application/json"),
+        "post 413": post(data="x" * 300_000, content_type="application/json"),
         "post 415": post(data="x", content_type="text/plain"),
         "form 303": post(data=GOOD),
         "form error page": post(data={**GOOD, "email": "broken"}),

@@ -172,3 +172,27 @@ def test_bad_export_files_are_refused(site_dir, tmp_path, sqlite_url, content, m
     path.write_text(content, encoding="utf-8")
     result = hubbub(env_for(site_dir, tmp_path, sqlite_url), "import", "hubbub", path)
     assert result.exit_code == 1 and message in result.output and "nothing was imported" in result.output
+
+
+def test_export_refuses_a_database_that_is_not_there(site_dir, tmp_path):
+    """A cron job with the wrong environment must not write "0 comments" from a new empty database."""
+    missing = tmp_path / "nowhere" / "hubbub.db"
+    for args in (["export"], ["privacy", "export", "a@example.org"]):
+        result = hubbub(env_for(site_dir, tmp_path, f"sqlite:///{missing}"), *args)
+        assert result.exit_code == 1, result.output
+        assert f"there is no comment database at {missing}" in result.output and "HUBBUB_DATABASE_URL" in result.output
+    assert not missing.exists()
+
+
+def test_a_new_database_is_readable_by_its_owner_only(tmp_path):
+    """It holds email and IP addresses and password hashes, like the backups (0600)."""
+    from comments_service import db
+
+    path = tmp_path / "new.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    try:
+        db.migrate(engine, tmp_path)
+        for name in ("new.db", "new.db-wal"):
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
+    finally:
+        engine.dispose()

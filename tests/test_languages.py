@@ -232,7 +232,7 @@ def german_service_env(service_env, site_dir):
 def test_the_service_answers_in_the_sites_language(german_service_env, make_app, slug):
     app = make_app({**german_service_env, "HUBBUB_RATE_LIMIT": "3/minute"})
     client = app.test_client()
-    r = client.post(f"/api/threads/{slug}/comments", data="x" * 200_000, content_type="application/json")
+    r = client.post(f"/api/threads/{slug}/comments", data="x" * 300_000, content_type="application/json")
     assert r.status_code == 413 and r.get_json()["error"].startswith("Anfrage zu groß")
     r = post(client, slug, author="", email="nope", body="")
     assert r.status_code == 400

@@ -527,3 +527,23 @@ def test_the_dashboard_follows_the_moderators_actions(app, client, slug):
     assert published_today() == 1
     bulk(client, [b], "approve", fetch=True)
     assert published_today() == 2
+
+
+def test_article_titles_are_shown_as_text(make_app, service_env, site_dir, slug):
+    """The manifest holds a title as HTML ("Tips &amp; ..."): shown once escaped, never "&amp;amp;",
+    and as text in emails."""
+    import json
+
+    from comments_service.moderation.notify import article_title
+    from hubbub.core.manifest import manifest_path
+
+    path = manifest_path(site_dir / "output")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["threads"][slug]["title"] = "Tips &amp; <em>Tricks</em>"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    app = make_app(service_env)
+    pending = insert_comments(app, 1, slug)[0]
+    client = logged_in(app)
+    for page in (text(client.get("/moderate/")), text(client.get(f"/moderate/comments/{pending}/edit"))):
+        assert "Tips &amp; Tricks</a>" in page and "&amp;amp;" not in page and "&lt;em&gt;" not in page
+    assert article_title(hub_of(app), slug) == "Tips & Tricks"

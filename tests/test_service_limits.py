@@ -10,11 +10,16 @@ from service_helpers import comments, post
 def test_rate_limit_answers_429_per_address(make_app, service_env, slug):
     app = make_app({**service_env, "HUBBUB_RATE_LIMIT": "3/minute"})
     client = app.test_client()
-    codes = [post(client, slug).status_code for _ in range(5)]
-    assert codes == [202, 202, 202, 429, 429]
+    answers = [post(client, slug) for _ in range(5)]
+    assert [r.status_code for r in answers] == [202, 202, 202, 429, 429]
+    # Retry-After only on a refusal (on a 202, or the form's 303, it would say "wait").
+    assert "Retry-After" not in answers[0].headers and answers[0].headers["X-RateLimit-Remaining"] == "2"
+    form = client.post(f"/api/threads/{slug}/comments", data={"author": "F", "email": "f@example.org", "body": "x"},
+                       environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert form.status_code == 303 and "Retry-After" not in form.headers
     r = post(client, slug)
     assert r.is_json and "wait" in r.json["error"] and r.headers["Retry-After"]
-    assert len(comments(app)) == 3
+    assert len(comments(app)) == 4  # three from this address, the form's from another
     # Another address has its own allowance.
     other = client.post(f"/api/threads/{slug}/comments", json={"author": "B", "email": "b@example.org", "body": "x"},
                         environ_base={"REMOTE_ADDR": "10.1.2.3"})

@@ -87,7 +87,7 @@ def test_malformed_bodies_get_clear_errors(app, client, slug):
     assert r.status_code == 400
     r = client.post(url, data="hello", content_type="text/plain")
     assert r.status_code == 415 and "application/json" in r.json["error"]
-    r = client.post(url, data=json.dumps({**GOOD, "body": "x" * 100_000}), content_type="application/json")
+    r = client.post(url, data=json.dumps({**GOOD, "body": "x" * 300_000}), content_type="application/json")
     assert r.status_code == 413 and r.json["error"]
     assert comments(app) == []
 
@@ -162,3 +162,28 @@ def test_openapi_description_is_served(client):
     spec = r.json
     assert spec["openapi"].startswith("3.")
     assert "/api/threads/{slug}/comments" in spec["paths"]
+
+
+def test_the_longest_comment_in_any_script_fits_however_it_is_sent(app, client, slug):
+    """10,000 characters is the limit whatever they are: four-byte characters take 12 bytes each
+    percent-encoded by a form, or as a JSON surrogate pair, and still fit the default body limit."""
+    from urllib.parse import urlencode
+
+    body = "😀" * 9_990 + "阿" * 10
+    url = f"/api/threads/{slug}/comments"
+    form = urlencode({**GOOD, "body": body}).encode()
+    r = client.post(url, data=form, content_type="application/x-www-form-urlencoded")
+    assert len(form) > 120_000 and r.status_code == 303, r.data[:300]
+    escaped = json.dumps({**GOOD, "body": body}, ensure_ascii=True)
+    r = client.post(url, data=escaped, content_type="application/json")
+    assert len(escaped) > 120_000 and r.status_code == 202, r.json
+    assert [c.body for c in comments(app)] == [body, body]
+
+
+def test_a_form_past_the_body_limit_gets_the_form_page(app, client, slug):
+    """A reader without JavaScript is not shown JSON: the form again, saying what to do."""
+    r = client.post(f"/api/threads/{slug}/comments", data={**GOOD, "body": "x" * 300_000})
+    assert r.status_code == 413 and r.mimetype == "text/html"
+    page = r.get_data(as_text=True)
+    assert "at most 10,000 characters" in page and "<form" in page and 'name="body"' in page
+    assert comments(app) == []

@@ -24,6 +24,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup
 from sqlalchemy import delete, func, select, update
 
 from .. import service_state as state
@@ -71,7 +72,10 @@ def service_url(hub) -> str:
 
 
 def article_title(hub, slug: str) -> str:
-    return (hub.threads.get(slug) or {}).get("title") or slug
+    """The article's title as text: the manifest has it as HTML ("Tips &amp; tricks"), which the
+    moderation pages would escape again and emails would show as it is."""
+    title = (hub.threads.get(slug) or {}).get("title")
+    return Markup(title).striptags() if title else slug
 
 
 def unsubscribe_serializer(secret: str) -> URLSafeSerializer:

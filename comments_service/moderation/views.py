@@ -22,6 +22,7 @@ from ..webmention.review import mention_facts
 from . import actions, auth, queries
 from .auth import current_moderator, login_required, safe_next, wants_json
 from .models import NOTIFY_MODES, ROLES, AuditEntry, Moderator
+from .notify import article_title
 from .scope import may_moderate
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate", static_folder="../static",
@@ -64,7 +65,7 @@ def ago(when: dt.datetime | None) -> str:
 def template_globals():
     return {"me": current_moderator(), "moderate_root": url_for("moderate.queue"),
             "article_url": lambda slug: current_hub().article_url(slug, absolute=True),
-            "thread_title": lambda slug: (current_hub().threads.get(slug) or {}).get("title") or slug}
+            "thread_title": lambda slug: article_title(current_hub(), slug)}
 
 
 def banner(session) -> dict | None:
