@@ -20,15 +20,24 @@ def init_app(app) -> None:
     """Serve output/ at `/`, compressing the site's files (and only them: API answers are small or
     carry their own ETags)."""
     app.config.setdefault("COMPRESS_REGISTER", False)
-    # Files are streamed; this keeps If-None-Match answered with 304 once the ETag names the encoding.
-    app.config.setdefault("COMPRESS_STREAMING_ENDPOINT_CONDITIONAL", ["static_site.page"])
-    # Streamed files leave out gzip by default, which would send older clients everything plain.
-    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["zstd", "br", "gzip", "deflate"])
     compress = Compress(app)  # one per app: it keeps the app's settings
 
     @app.after_request
     def compressed(response):
-        return compress.after_request(response) if request.blueprint == bp.name else response
+        if request.blueprint != bp.name or response.mimetype not in app.config["COMPRESS_MIMETYPES"]:
+            return response
+        # Whole answers only: a 206's Content-Range counts the file's bytes (nginx does the same).
+        if response.status_code != 200:
+            response.vary.add("Accept-Encoding")
+            return response
+        if response.is_streamed:
+            # Read the file now, so that closing the answer closes it: flask-compress replaces the body.
+            response.direct_passthrough = False
+            response.make_sequence()
+        response = compress.after_request(response)
+        if "Content-Encoding" in response.headers:
+            response.headers.pop("Accept-Ranges", None)  # ranges would count the uncompressed file's bytes
+        return response
 
     app.register_blueprint(bp)
 

@@ -633,6 +633,25 @@ def test_dev_server_sends_pages_compressed(dev_server, site, encoding):
     assert "Content-Encoding" not in plain.headers and plain.data == body
 
 
+def test_dev_server_answers_a_range_with_the_files_own_bytes(dev_server, site):
+    """A 206 counts the file's bytes: it is never compressed, and a compressed answer offers no ranges."""
+    import gc
+    import warnings
+
+    client, output = dev_server
+    post = site.posts[0]
+    whole = (output / post.output_file).read_bytes()
+    part = closing(client.get(f"/{post.url}", headers={"Accept-Encoding": "gzip", "Range": "bytes=1000-"}))
+    assert part.status_code == 206 and "Content-Encoding" not in part.headers
+    assert part.headers["Content-Range"] == f"bytes 1000-{len(whole) - 1}/{len(whole)}" and part.data == whole[1000:]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        full = closing(client.get(f"/{post.url}", headers={"Accept-Encoding": "gzip"}))
+        gc.collect()
+    assert full.headers["Content-Encoding"] == "gzip" and "Accept-Ranges" not in full.headers
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]  # the file was closed
+
+
 def test_dev_server_compresses_only_the_site(dev_server, site):
     client, _ = dev_server
     for path in (f"/api/threads/{site.posts[0].slug}/comments", "/api/openapi.json"):
