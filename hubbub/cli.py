@@ -94,7 +94,26 @@ def serve(host: str, port: int, reload_: bool):
         threading.Thread(target=live.watch, name="hubbub-reload", daemon=True).start()
         click.echo("Watching the site's content, templates and settings: saved changes show at once")
     click.echo(f"Hubbub on http://{host}:{port}/ (Ctrl-C stops it)")
+    elsewhere = _served_elsewhere(app.extensions["hubbub"].threads.site().get("siteurl", ""), port)
+    if elsewhere:
+        click.echo(f"Warning: the site was built with SITEURL = {elsewhere}, so its feeds, canonical links and "
+                   f"sitemap point there, not here: serve on that port, or set SITEURL in pelicanconf.py to "
+                   f"http://127.0.0.1:{port} and build again.", err=True)
     app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _served_elsewhere(siteurl: str, port: int) -> str | None:
+    """The site's SITEURL when it names this machine on another port than the one served."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(siteurl or "")
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1", "0.0.0.0"):
+        return None  # relative links, or a public address (publishconf's): nothing to compare
+    try:
+        theirs = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    return siteurl if theirs != port else None
 
 
 @main.group()

@@ -125,6 +125,17 @@ def test_build_command_builds_into_output(site, tmp_path):
 
 # -- hubbub serve --reload -----------------------------------------------------------------------
 
+@pytest.mark.parametrize("siteurl, port, warned", [
+    ("http://127.0.0.1:8000", 8000, False), ("http://127.0.0.1:8000", 9000, True),
+    ("http://localhost", 80, False), ("http://localhost", 8000, True), ("https://blog.example.org", 9000, False),
+    ("", 9000, False), ("http://127.0.0.1:notaport", 9000, False),
+])
+def test_serve_warns_when_the_site_points_at_another_port(siteurl, port, warned):
+    from hubbub.cli import _served_elsewhere
+
+    assert _served_elsewhere(siteurl, port) == (siteurl if warned else None)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -165,6 +176,8 @@ def test_serve_reload_rebuilds_when_content_changes(site, tmp_path):
         _wait_until(serving, 20, "hubbub serve answering", log_path)
         assert proc.poll() is None, log_path.read_text()
         _wait_until(lambda: "Watching" in log_path.read_text(), 20, "the watcher starting", log_path)
+        # The site's SITEURL names port 8000: its absolute links do not lead to this server.
+        assert f"SITEURL in pelicanconf.py to http://127.0.0.1:{port}" in log_path.read_text()
         text = post.read_text() + "\nA paragraph added while the server runs.\n"
         last_write = [0.0]
 
