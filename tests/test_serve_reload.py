@@ -85,12 +85,13 @@ def test_a_save_reaches_the_file_and_ends_as_a_full_build_writes_it(served, tmp_
     wait_for(lambda: "Edited while serving" in httpx.get(f"{base}/posts/post-5/").text, 30, "the edited page")
     write_post(site, 77, title="Written while serving", date="2031-01-01 10:00")
     wait_for(lambda: "Written while serving" in httpx.get(f"{base}/").text, 60, "the new post on the home page")
-    wait_for(lambda: "incremental build" in log.read_text().split("Written while serving")[-1]
-             or log.read_text().count("incremental build") >= 3, 60, "the build after the save")
-    time.sleep(1.0)  # let the last build finish writing
     full = tmp_path / "full"
     run_build(site, full=True, OUTPUT_PATH=str(full))
-    assert tree_differences(site / "output", full) == []
+    # The build after the save may still be writing on a busy machine: the output must end equal.
+    deadline = time.monotonic() + 90
+    while (differences := tree_differences(site / "output", full)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert differences == [], log.read_text()[-3000:]
 
 
 def test_a_save_made_before_the_watcher_starts_is_not_missed(tmp_path):
