@@ -77,6 +77,16 @@ def _gated_connection_class(gate: _WriteGate):
     return GatedConnection
 
 
+def _create_private(path: str) -> None:
+    """A new database file readable by its owner only, as backups and exports are: it holds email
+    and IP addresses and password hashes (SQLite gives its -wal and -shm files the same mode). An
+    existing file is left as it is; one that cannot be made is SQLite's to report."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        pass
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -84,9 +94,7 @@ def make_engine(url: str) -> Engine:
         gate = None
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # Readable by its owner only, as backups and exports are: it holds email and IP
-            # addresses and password hashes (SQLite gives its -wal and -shm files the same mode).
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            _create_private(path)
             gate = _WriteGate(path + ".writelock")
             connect_args["factory"] = _gated_connection_class(gate)
         # Room for every thread that may hold a connection at once (requests, each waiting on the
