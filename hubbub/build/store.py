@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import pickle
 import sqlite3
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reader (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -25,6 +28,9 @@ CREATE TABLE IF NOT EXISTS content (config TEXT NOT NULL, path TEXT NOT NULL, st
 CREATE TABLE IF NOT EXISTS caches (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 VERSION = "2"
+# How long a build waits for another build of the same site (another process) to finish with the
+# cache: as long as a cold build of a large site may take.
+WAIT_SECONDS = 1800
 
 
 class _Pickler(pickle.Pickler):
@@ -64,7 +70,7 @@ class Store:
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, timeout=WAIT_SECONDS, isolation_level=None, check_same_thread=False)
         try:
             db.executescript(SCHEMA)
             version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -84,7 +90,17 @@ class Store:
 
     @contextlib.contextmanager
     def batch(self):
-        self.db.execute("BEGIN")
+        """One write transaction, its lock taken up front. A deferred one would fail half-way with
+        "database is locked" when another build of the site (`hubbub build` while `serve --reload`
+        runs) committed after this one first read; this way the later build waits its turn."""
+        self.db.execute("PRAGMA busy_timeout = 0")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            log.warning("another build of this site is using %s: waiting for it to finish", self.path)
+            self.db.execute(f"PRAGMA busy_timeout = {WAIT_SECONDS * 1000}")
+            self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute(f"PRAGMA busy_timeout = {WAIT_SECONDS * 1000}")
         try:
             yield
         except BaseException:

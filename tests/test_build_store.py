@@ -1,0 +1,37 @@
+"""The build cache (cache/hubbub/build.sqlite) shared by two builds of one site at once, e.g.
+`hubbub build --full` in a terminal while `hubbub serve --reload` rebuilds after a save."""
+
+from __future__ import annotations
+
+import threading
+
+from hubbub.build.store import Store
+
+
+def test_a_second_build_waits_for_the_first_instead_of_failing_half_way(tmp_path, caplog):
+    first, second = Store(tmp_path), Store(tmp_path)
+    first.reader_put("old", b"0")
+    done = threading.Event()
+    failures = []
+
+    def other_build():
+        try:
+            with second.batch():
+                second.reader_put("theirs", b"2")
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            failures.append(exc)
+        done.set()
+
+    with first.batch():
+        assert first.reader_get("old") == b"0"  # the first build has read...
+        other = threading.Thread(target=other_build)
+        other.start()
+        # ...and the other build, started meanwhile, waits for it rather than committing under it.
+        assert not done.wait(0.5)
+        first.reader_put("mine", b"1")  # a deferred transaction failed here: "database is locked"
+    other.join(30)
+    assert failures == [] and done.is_set()
+    assert (first.reader_get("mine"), first.reader_get("theirs")) == (b"1", b"2")
+    assert "another build of this site" in caplog.text
+    first.close()
+    second.close()
