@@ -403,7 +403,10 @@ class SiteBuild:
 
     def run(self) -> BuildReport:
         try:
-            return self._run()
+            # One transaction for the whole build: another build of the site (another process) waits
+            # before it reads the output's state, so two never work on one output at once.
+            with self.store.batch():
+                return self._run()
         finally:
             self.store.close()
 
@@ -461,9 +464,8 @@ class SiteBuild:
         _current = self
         pelican_run = compat.HubbubPelican(self.settings, source, make_writer, self._copy_file, prerender)
         try:
-            with self.store.batch():
-                self._preread(source)
-                pelican_run.run()
+            self._preread(source)
+            pelican_run.run()
         finally:
             _current = None
         live = {entry[0] for entry in self.stable.values()}
@@ -482,14 +484,13 @@ class SiteBuild:
         current_log.sources = {path: list(stamp) for path, stamp in self.sources.items()}
         self._remove_stale(made_before, current_log)
         current_log.save()
-        with self.store.batch():
-            for name, value in self._caches.items():
-                self.store.cache_put(name, value)
-            self.store.keep_configs(self.config)
-            if not self.full:
-                content = os.path.relpath(self.settings["PATH"], self.root)
-                gone = set(source.stored) - {os.path.relpath(p, content) for p in self.sources}
-                self.store.forget_contents(self.config, gone)
+        for name, value in self._caches.items():
+            self.store.cache_put(name, value)
+        self.store.keep_configs(self.config)
+        if not self.full:
+            content = os.path.relpath(self.settings["PATH"], self.root)
+            gone = set(source.stored) - {os.path.relpath(p, content) for p in self.sources}
+            self.store.forget_contents(self.config, gone)
         atomic_remove(running, fsync=False)
         self.report.seconds = time.perf_counter() - started
         return self.report

@@ -17,6 +17,7 @@ import io
 import logging
 import pickle
 import sqlite3
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class Store:
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=WAIT_SECONDS, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         try:
             db.executescript(SCHEMA)
             version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -93,14 +94,20 @@ class Store:
         """One write transaction, its lock taken up front. A deferred one would fail half-way with
         "database is locked" when another build of the site (`hubbub build` while `serve --reload`
         runs) committed after this one first read; this way the later build waits its turn."""
-        self.db.execute("PRAGMA busy_timeout = 0")
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:
-            log.warning("another build of this site is using %s: waiting for it to finish", self.path)
-            self.db.execute(f"PRAGMA busy_timeout = {WAIT_SECONDS * 1000}")
-            self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute(f"PRAGMA busy_timeout = {WAIT_SECONDS * 1000}")
+        deadline = time.monotonic() + WAIT_SECONDS
+        said = False
+        # Short waits in a loop rather than one long one inside SQLite: Ctrl-C stops a waiting build.
+        self.db.execute("PRAGMA busy_timeout = 200")
+        while True:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+                if not said:
+                    log.warning("another build of this site is using %s: waiting for it to finish", self.path)
+                    said = True
         try:
             yield
         except BaseException:
