@@ -37,6 +37,16 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 # Ports and servers ---------------------------------------------------------------------------------
+def load_vectors(path: Path = DATA / "xss_vectors.txt") -> list[str]:
+    """The XSS corpus: one vector a line, backslash escapes for the characters a line cannot hold."""
+    vectors = []
+    for line in path.read_text(encoding="ascii").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        vectors.append(line.encode("ascii").decode("unicode_escape"))
+    return vectors
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -337,8 +347,8 @@ def executable_problems(html: str, page_url: str = "http://site.test/", theme_pr
             if attr_l == "style" and any(d in text.lower() for d in STYLE_DANGER):
                 problems.append(f"dangerous style: {where}")
             if attr_l in URL_ATTRIBUTES or attr_l.endswith(":href"):
-                if attr_l == "content" and name != "meta":
-                    continue
+                if attr_l == "content" and (name != "meta" or not el.get("http-equiv")):
+                    continue  # a URL only in a meta http-equiv (refresh); og:title and the like are data
                 url = _url_value(text)
                 if attr_l == "content":
                     url = _url_value(url.split("url=", 1)[1]) if "url=" in url else ""

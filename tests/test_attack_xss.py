@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from attack_helpers import (
-    DATA,
     PageWatch,
     api_problems,
     approve,
@@ -24,6 +23,7 @@ from attack_helpers import (
     feed_problems,
     fresh_site,
     hub_of,
+    load_vectors,
     moderation_available,
     run_all_jobs,
     scan_output,
@@ -65,15 +65,6 @@ HOSTILE_EMAILS = [
 
 # Characters XML 1.0 forbids: a comment may hold them, feeds may not.
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def load_vectors(path: Path = DATA / "xss_vectors.txt") -> list[str]:
-    vectors = []
-    for line in path.read_text(encoding="ascii").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        vectors.append(line.encode("ascii").decode("unicode_escape"))
-    return vectors
 
 
 VECTORS = load_vectors()

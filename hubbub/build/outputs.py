@@ -21,14 +21,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from feedgenerator.django.utils.xmlutils import UnserializableContentError
 from pelican import signals
 from pelican.utils import get_relative_path, path_to_url, sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
 
 from hubbub.core.atomic import atomic_write, write_if_changed
 from hubbub.core.manifest import HUBBUB_DIR, dump_json
+from hubbub.core.threadfile import xml_text
 from hubbub.search import IndexedPages
 
+from . import BuildError
 from .fingerprint import Fingerprinter
 from .parallel import mine
 
@@ -140,6 +143,16 @@ class _GuardedTemplate:
 
     def render(self, context):
         return self.writer._render(self.template, context)
+
+
+def _unserializable(elements) -> str:
+    """The source of the first post a feed cannot carry (a character XML 1.0 forbids)."""
+    for element in elements:
+        texts = [getattr(element, name, None) for name in ("title", "summary", "category", "author", "_content")]
+        texts += [*(getattr(element, "tags", None) or ()), *(getattr(element, "authors", None) or ())]
+        if any(xml_text(str(t)) != str(t) for t in texts if t is not None):
+            return element.source_path
+    return "A post"
 
 
 class BuildWriter(Writer):
@@ -298,7 +311,11 @@ class BuildWriter(Writer):
                 return None
             self._pending[name] = fingerprints
             self.report.rendered.append(name)
-        return super().write_feed(elements, context, path, url, feed_type, override_output, feed_title)
+        try:
+            return super().write_feed(elements, context, path, url, feed_type, override_output, feed_title)
+        except UnserializableContentError as exc:
+            raise BuildError(f"{path}: {exc}. {_unserializable(elements)} has a control character in its "
+                             "title, summary, tags, category, author or text: remove it.") from exc
 
     # Files -------------------------------------------------------------------------------------
     def _open_w(self, filename, encoding, override=False):

@@ -25,6 +25,8 @@ _SAME_ELEMENTS = {"sort", "reverse", "list"}
 _LENGTH = {"count", "length"}
 # Filters that return their input when it is defined.
 _PASS_THROUGH = {"default", "d"}
+# Filters whose result is made from the subject's text alone (as when it is printed).
+_TEXT = {"e", "escape", "striptags", "string"}
 # Tests that only ask whether a value is there.
 _EXISTENCE = {"defined", "undefined", "none"}
 # Names Jinja itself provides; they are never context variables.
@@ -260,6 +262,9 @@ class _Analysis:
         subject = self.expr(node.node, scope)
         if node.name in _LENGTH and not node.args and not node.kwargs:
             subject.length = True
+            return Usage()
+        if node.name in _TEXT and not node.args and not node.kwargs:
+            subject.text = True
             return Usage()
         if node.name in _PASS_THROUGH:
             for child in arguments:

@@ -8,6 +8,7 @@ clock) so the build and the fast publisher write identical files for identical d
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,6 +108,8 @@ def render_feeds(info: FeedInfo, entries: list[FeedEntry]) -> tuple[bytes | None
         atom = fg.atom_str(pretty=True)
     if info.rss_url:
         _links(fg, info, info.rss_url)
+        # Readers show RSS's <description> as HTML (Atom's subtitle is text): a title's "<" stays text.
+        fg.subtitle(html.escape(xml_text(info.subtitle), quote=False))
         rss = fg.rss_str(pretty=True)
     return atom, rss
 

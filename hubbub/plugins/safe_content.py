@@ -3,12 +3,17 @@
 Authors are trusted to write Markdown, and Markdown passes raw HTML through. A community blog
 takes posts from many writers, so raw HTML is cleaned with nh3 (a maintained sanitiser): scripts,
 styles, iframes, event handlers and javascript:/data: URLs are removed; ordinary formatting stays.
-Titles and summaries written in the metadata are cleaned the same way.
+Titles and summaries written in the metadata are cleaned the same way. Characters XML cannot carry
+(a vertical tab pasted from a word processor) go too: feeds could not hold the post otherwise.
 Set SAFE_CONTENT = False in pelicanconf.py to publish raw HTML as written.
 """
 
+import re
+
 import nh3
 from pelican import signals
+
+from hubbub.core.threadfile import xml_text
 
 # What Markdown (with extra, toc and smarty) can produce, plus a few tags authors use by hand.
 _EXTRA_TAGS = {"figure", "figcaption", "details", "summary", "mark", "abbr", "sup", "sub", "dl", "dt", "dd"}
@@ -26,7 +31,7 @@ _ATTRIBUTES = {
 def clean_html(html: str) -> str:
     """The sanitised form of an article's HTML: safe to publish whoever wrote it."""
     return nh3.clean(
-        html,
+        xml_text(html),
         tags=nh3.ALLOWED_TAGS | _EXTRA_TAGS,
         attributes=_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
@@ -36,11 +41,13 @@ def clean_html(html: str) -> str:
 
 
 _TITLE_TAGS = {"em", "strong", "code", "b", "i", "sub", "sup"}
+# A "<" that opens none of those is text: "Ten <head> tags" keeps its word instead of losing it.
+_NOT_A_TITLE_TAG = re.compile(rf"<(?!/?(?:{'|'.join(sorted(_TITLE_TAGS))})\b)", re.IGNORECASE)
 
 
 def clean_title(title: str) -> str:
     """Titles appear in headings, listings and feeds: inline formatting only, no attributes."""
-    return nh3.clean(title, tags=_TITLE_TAGS, attributes={}, strip_comments=True)
+    return nh3.clean(_NOT_A_TITLE_TAG.sub("&lt;", xml_text(title)), tags=_TITLE_TAGS, attributes={}, strip_comments=True)
 
 
 def _sanitise(content):
