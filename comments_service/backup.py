@@ -42,20 +42,29 @@ def sqlite_path(database_url: str) -> Path:
     return Path(url.database)
 
 
-def destination(dest: Path, now: dt.datetime | None = None) -> Path:
-    """A directory gets a dated file name inside it; anything else is the file to write."""
-    dest = Path(dest)
-    if dest.is_dir():
+def destination(dest: Path | str, suffix: str = ".db", now: dt.datetime | None = None) -> Path:
+    """A directory, or a path ending in a slash (made if missing), gets a dated file name inside it;
+    anything else is the file to write."""
+    if Path(dest).is_dir() or str(dest).endswith(("/", os.sep)):
         stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
-        return dest / f"hubbub-{stamp}.db"
-    return dest
+        return Path(dest) / f"hubbub-{stamp}{suffix}"
+    return Path(dest)
 
 
-def backup_sqlite(database_url: str, dest: Path) -> BackupResult:
+def refuse_public(target: Path, output_dir: Path) -> None:
+    """Backups and exports hold email and IP addresses: never inside the site's published output."""
+    if target.resolve().is_relative_to(Path(output_dir).resolve()):
+        raise BackupError(f"{target} is inside the site's output {output_dir}, which is published as it is, "
+                          "and the file holds email and IP addresses: write it outside, e.g. ~/hubbub-backups/")
+
+
+def backup_sqlite(database_url: str, dest: Path | str, output_dir: Path | None = None) -> BackupResult:
     source = sqlite_path(database_url)
     if not source.is_file():
         raise BackupError(f"there is no database at {source}: check HUBBUB_DATABASE_URL (or start the service once)")
     target = destination(dest)
+    if output_dir is not None:
+        refuse_public(target, output_dir)
     if target.resolve() == source.resolve():
         raise BackupError(f"{target} is the live database itself: back it up to another file")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -193,9 +193,16 @@ def import_webmentionio_cmd(file: Path, dry_run: bool):
 @click.argument("file", required=False)
 def export_cmd(file: str | None):
     """Write every comment, with every field, as JSON to FILE (default: standard output)."""
+    from .backup import BackupError, destination, refuse_public
     from .export import export_to
 
     with open_hub(existing=True) as hub:
+        if file not in (None, "-"):
+            file = str(destination(file, ".json"))
+            try:
+                refuse_public(Path(file), hub.config.output_dir)
+            except BackupError as exc:
+                raise click.ClickException(str(exc)) from exc
         count, where = export_to(hub, file)
     click.echo(f"Exported {count} comments to {where}.", err=True)
 
@@ -220,7 +227,13 @@ def privacy_export(email: str, output: Path | None):
             raise click.ClickException(str(exc)) from exc
     text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
     if output:
+        from .backup import BackupError, refuse_public
         from .importers.files import atomic_write_text
+
+        try:
+            refuse_public(output, hub.config.output_dir)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
 
         atomic_write_text(output, text)
         output.chmod(0o600)
@@ -265,15 +278,15 @@ def privacy_erase(email: str, mode: str, yes: bool):
 
 
 @click.command("backup")
-@click.argument("dest", type=click.Path(path_type=Path))
-def backup_cmd(dest: Path):
+@click.argument("dest", type=click.Path())  # a str: a trailing slash (a directory) must survive
+def backup_cmd(dest: str):
     """Copy the live SQLite comment database to DEST (a file, or a directory for a dated file)."""
     from .backup import BackupError, backup_sqlite
     from .config import ConfigError, load_config
 
     try:
         config = load_config()
-        result = backup_sqlite(config.database_url, dest)
+        result = backup_sqlite(config.database_url, dest, config.output_dir)
     except (ConfigError, BackupError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Backed up {result.comments} comments to {result.path} ({result.size} bytes).")

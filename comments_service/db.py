@@ -231,7 +231,15 @@ def known_revision(engine: Engine, revision: str) -> bool:
 
 def migrate(engine: Engine, lock_dir: Path) -> None:
     """Bring the schema to the newest revision (a no-op when it is already there)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with _migration_lock(engine, lock_dir), engine.connect() as conn:
+        cfg = alembic_config(engine)
+        current = MigrationContext.configure(conn).get_current_revision()
+        conn.rollback()  # the pragma below only takes effect outside a transaction
+        if current == ScriptDirectory.from_config(cfg).get_current_head():
+            return
         sqlite = conn.dialect.name == "sqlite"
         # SQLite's procedure for a schema change: foreign keys off (a migration that rebuilds a table
         # drops the old one, which would set what refers to it to NULL), checked before the commit.
@@ -241,11 +249,13 @@ def migrate(engine: Engine, lock_dir: Path) -> None:
             raw.execute("PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():
-                cfg = alembic_config(engine)
+                # Rows already dangling (deleted by hand with foreign keys off) are not the migration's
+                # doing and must not keep the service from starting: only new ones fail it.
+                before = {r[:3] for r in conn.exec_driver_sql("PRAGMA foreign_key_check")} if raw is not None else set()
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
                 if raw is not None:
-                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    broken = sorted({r[:3] for r in conn.exec_driver_sql("PRAGMA foreign_key_check")} - before)
                     if broken:
                         raise RuntimeError(f"the migration left rows that refer to missing ones: {broken[:5]}")
         finally:

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 from sqlalchemy import select, text
 
@@ -112,6 +113,20 @@ def _record_failure(hub, error: str) -> None:
         log.warning("could not record the publishing failure: %s", exc)
 
 
+def _built_for_publishing(hub) -> bool:
+    """Whether output/ was built with publishconf.py. `hubbub build` records it; after a plain
+    `pelican` run, the site's address tells: publishconf.py's, or another."""
+    site = hub.threads.site()
+    if site.get("publish") is not None:
+        return bool(site["publish"])
+    from hubbub.build import load_settings
+
+    root, built_for = Path(hub.config.site_dir), (site.get("siteurl") or "").rstrip("/")
+    if not built_for or not (root / "publishconf.py").is_file():
+        return False
+    return load_settings(root, True).get("SITEURL", "").rstrip("/") == built_for
+
+
 def rebuild_job(hub, payload: dict) -> None:
     """An incremental build in a child process, so a broken plugin cannot take the service down.
 
@@ -120,7 +135,7 @@ def rebuild_job(hub, payload: dict) -> None:
     from hubbub.core.publisher import republish_threads, stale_threads
 
     command = [sys.executable, "-m", "hubbub", "build", "--output", str(hub.config.output_dir)]
-    if not hub.threads.site().get("relative_urls", True):
+    if _built_for_publishing(hub):
         command.append("--publish")
     done = subprocess.run(command, cwd=hub.config.site_dir, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:

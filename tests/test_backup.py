@@ -79,6 +79,28 @@ def test_backup_into_a_directory_gets_a_dated_name(site_dir, tmp_path, make_app)
     assert "Backed up 0 comments" in result.output and "secret_key" in result.output
 
 
+def test_a_new_directory_named_with_a_slash_gets_a_dated_file_for_backups_and_exports(site_dir, tmp_path, make_app):
+    env = env_for(site_dir, tmp_path, f"sqlite:///{tmp_path / 'live.db'}")
+    make_app(env)
+    for command, folder, suffix in (("backup", "new backups", ".db"), ("export", "exports", ".json")):
+        result = hubbub(env, command, f"{tmp_path / folder}/")
+        assert result.exit_code == 0, result.output
+        made = list((tmp_path / folder).glob(f"hubbub-*{suffix}"))
+        assert len(made) == 1 and str(made[0]) in result.output
+
+
+def test_nothing_holding_addresses_is_written_where_the_site_is_published(site_dir, tmp_path, make_app):
+    env = env_for(site_dir, tmp_path, f"sqlite:///{tmp_path / 'live.db'}")
+    make_app(env)
+    output = site_dir / "output"
+    before = sorted(output.rglob("*"))
+    for args in (("backup", output), ("backup", output / "old.db"), ("export", output / "c.json"),
+                 ("privacy", "export", "someone@example.org", "--output", output / "p.json")):
+        result = hubbub(env, *args)
+        assert result.exit_code == 1 and "which is published as it is" in result.output, (args, result.output)
+    assert sorted(output.rglob("*")) == before
+
+
 def test_postgresql_is_pointed_to_pg_dump(site_dir, tmp_path):
     env = env_for(site_dir, tmp_path, "postgresql+psycopg://hubbub:secret@db.example:5432/hubbub")
     result = hubbub(env, "backup", tmp_path / "x.db")

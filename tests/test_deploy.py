@@ -5,6 +5,7 @@ no comment lost, each checked once, each job run once."""
 from __future__ import annotations
 
 import collections
+import dataclasses
 import gzip
 import os
 import shutil
@@ -66,6 +67,18 @@ def test_gunicorn_settings_and_units_agree():
     assert "ExecStart=/srv/hubbub/.venv/bin/hubbub worker" in (DEPLOY / "hubbub-worker.service").read_text()
     for unit in ("hubbub.service", "hubbub-worker.service"):
         assert "EnvironmentFile=/etc/hubbub/hubbub.env" in (DEPLOY / unit).read_text(encoding="utf-8")
+
+
+def test_nginx_lets_through_every_comment_the_service_accepts():
+    """A body nginx refuses gets nginx's own 413 page, not the service's, which keeps what was typed."""
+    import re
+
+    from comments_service.config import Config
+
+    found = re.search(r"client_max_body_size\s+(\d+)k;", (DEPLOY / "hubbub.conf").read_text(encoding="utf-8"))
+    assert found, "deploy/hubbub.conf sets no client_max_body_size in kilobytes"
+    default = next(f.default for f in dataclasses.fields(Config) if f.name == "max_body_bytes")
+    assert int(found.group(1)) * 1024 >= default
 
 
 def test_the_env_file_example_is_accepted_by_the_service(site_dir, tmp_path):

@@ -110,3 +110,27 @@ def test_post_approve_and_the_fast_publisher_patches_the_foreign_theme(app, site
     for name in names:
         assert fast_files[name] == full_files[name], f"{name} differs between the fast publisher and a full build"
     assert thread_states(site / "output") == thread_states(full)
+
+
+def test_the_services_own_builds_use_the_settings_output_was_built_with(app, site):
+    """An approval's rebuild must not turn a local build into the production site (or back)."""
+    import subprocess
+    import sys
+
+    from comments_service.publish import _built_for_publishing
+
+    with (site / "pelicanconf.py").open("a", encoding="utf-8") as fh:
+        fh.write("\nRELATIVE_URLS = False\n")  # Pelican's default, as in most sites' pelicanconf.py
+    (site / "publishconf.py").write_text("from pelicanconf import *\nSITEURL = 'https://prod.example.org'\n",
+                                         encoding="utf-8")
+    hub = hub_of(app)
+    build_site(site)
+    assert _built_for_publishing(hub) is False
+    build_site(site, publish=True)
+    assert _built_for_publishing(hub) is True
+    # Built by Pelican itself, which records nothing: the address tells.
+    for conf, production in (("pelicanconf.py", False), ("publishconf.py", True)):
+        done = subprocess.run([sys.executable, "-m", "pelican", "content", "-s", conf, "-o", "output"], cwd=site,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert _built_for_publishing(hub) is production

@@ -196,3 +196,28 @@ def test_a_new_database_is_readable_by_its_owner_only(tmp_path):
             assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
     finally:
         engine.dispose()
+
+
+@pytest.mark.skipif(not POSTGRES_UP, reason="PostgreSQL is not running on 127.0.0.1:5432")
+def test_an_import_never_moves_postgresqls_ids_backwards(site_dir, tmp_path, sqlite_url, make_app):
+    """Re-importing an export after the newest comments were deleted: the next new comment must not
+    get a deleted one's id (the audit log and sent notifications still name it)."""
+    import psycopg
+    from service_helpers import post
+
+    seed(make_app(env_for(site_dir, tmp_path, sqlite_url)))
+    original = export(env_for(site_dir, tmp_path, sqlite_url), tmp_path / "a.json")
+    newest_imported = max(c["id"] for c in original["comments"])
+    name = pg_database()
+    try:
+        pg_env = env_for(site_dir, tmp_path, f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+        assert hubbub(pg_env, "import", "hubbub", tmp_path / "a.json").exit_code == 0
+        app = make_app(pg_env)
+        handed_out = post(app.test_client(), "social-media-and-network-marketing").get_json()["id"]
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}", autocommit=True) as conn:
+            conn.execute("DELETE FROM comments WHERE id IN (%s, %s)", (handed_out, newest_imported))
+        result = hubbub(pg_env, "import", "hubbub", tmp_path / "a.json")
+        assert "Imported 1 comments" in result.output, result.output
+        assert post(app.test_client(), "social-media-and-network-marketing").get_json()["id"] > handed_out
+    finally:
+        pg_drop(name)

@@ -170,3 +170,31 @@ def test_upgrading_keeps_replies_and_mentions_and_skips_the_ids_still_named(tmp_
         assert _new_comment_id(engine) == 41
     finally:
         engine.dispose()
+
+
+def test_a_reply_left_dangling_by_hand_does_not_stop_the_service(tmp_path):
+    """A comment deleted with the sqlite3 shell (foreign keys off there) leaves its reply pointing
+    nowhere: not the migration's doing, so neither a later start nor an upgrade refuses to run."""
+    import sqlite3
+
+    path = tmp_path / "hand.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    try:
+        cfg = db.alembic_config(engine)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0005")
+        parent, reply = _new_comment_id(engine), _new_comment_id(engine)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE comments SET parent_id = :p WHERE id = :r"), {"p": parent, "r": reply})
+        engine.dispose()
+        shell = sqlite3.connect(path)
+        with shell:
+            shell.execute("DELETE FROM comments WHERE id = ?", (parent,))
+        shell.close()
+        db.migrate(engine, tmp_path)  # the upgrade to the newest revision
+        db.migrate(engine, tmp_path)  # and a start with the schema current
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT parent_id FROM comments WHERE id = :r"), {"r": reply}).scalar() == parent
+    finally:
+        engine.dispose()

@@ -140,8 +140,10 @@ def import_records(hub, records: list[dict]) -> JsonImportReport:
         s.add_all([row for _r, row in kept_ids])
         s.flush()
         if kept_ids and hub.engine.dialect.name == "postgresql":
-            s.execute(text("SELECT setval(pg_get_serial_sequence('comments', 'id'), "
-                           "GREATEST((SELECT MAX(id) FROM comments), 1))"))
+            # Never backwards: an id handed out before (a comment deleted since) is not handed out again.
+            s.execute(text("SELECT setval(pg_get_serial_sequence('comments', 'id'), GREATEST("
+                           "(SELECT MAX(id) FROM comments), "
+                           "pg_sequence_last_value(pg_get_serial_sequence('comments', 'id')::regclass), 1))"))
         s.add_all([row for _r, row in renumbered])
         s.flush()
         added = kept_ids + renumbered

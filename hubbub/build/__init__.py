@@ -39,7 +39,8 @@ def load_settings(root: Path | None = None, publish: bool = False, **override) -
     from pelican.settings import read_settings
 
     root = root or site_dir()
-    settings = read_settings(str(settings_file(root, publish)), override=override or None)
+    # HUBBUB_PUBLISH tells the service which settings made output/, for the builds it runs itself.
+    settings = read_settings(str(settings_file(root, publish)), override={"HUBBUB_PUBLISH": publish, **override})
     return site_relative_paths(settings, root)
 
 

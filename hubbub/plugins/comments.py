@@ -341,6 +341,7 @@ def _site(settings: dict) -> dict:
         "lang": settings.get("DEFAULT_LANG", ""),
         "comments_url": settings.get("COMMENTS_URL", ""),
         "relative_urls": bool(settings.get("RELATIVE_URLS")),
+        "publish": settings.get("HUBBUB_PUBLISH"),  # None: built by `pelican` itself
         "content_path": str(settings["PATH"]),
         "comments_dir": str(comments_dir(settings)),
         "output_path": str(settings["OUTPUT_PATH"]),
