@@ -103,8 +103,9 @@ def parse(data: Mapping) -> Submission:
         errors["email"] = _("This does not look like an email address: use name@example.org.")
     if url and "url" not in errors and not is_web_address(url):
         errors["url"] = _("The website must be an http:// or https:// address, or left empty.")
-    if "\x00" in author + email + url + body:
-        errors.setdefault("body", _("Contains a NUL character."))
+    for name, value in (("author", author), ("email", email), ("url", url), ("body", body)):
+        if "\x00" in value:
+            errors[name] = _("Contains a NUL character.")
     parent = _parent(data.get("parent"), errors)
     notify = data.get("notify") in _YES
     subscribe = data.get("subscribe") in _YES

@@ -160,7 +160,7 @@ def test_nul_and_oversized_fields_are_named(app, client, slug):
     for field, value in [("author", "A\x00B"), ("email", "a\x00@example.org"), ("body", "x\x00"),
                          ("url", "https://a.example/\x00"), ("author", "é" * 101), ("url", "https://a.example/" + "x" * 200),
                          ("email", "a" * 250 + "@example.org")]:
-        assert_clear_4xx(client.post(url(slug), json={**GOOD, field: value}), 400)
+        assert_clear_4xx(client.post(url(slug), json={**GOOD, field: value}), 400, field=field)
     assert comments(app) == []
 
 

@@ -339,3 +339,18 @@ def test_a_writer_without_posts_has_empty_feeds_every_build_writes_alike(site, t
     assert_same_as_full(site, tmp_path)
     feed = (site / "output" / "feeds" / "author" / "zed-quill.atom.xml").read_text(encoding="utf-8")
     assert "<updated>1970-01-01T00:00:00+00:00</updated>" in feed
+
+
+@pytest.mark.parametrize("lines, reason", [
+    ("Slug: café-ñandú\n", "its slug 'café-ñandú' cannot name a comment thread, which takes ASCII letters, digits, "
+                           "'.', '_' and '-': set e.g. `Slug: cafe-nandu`"),
+    ("Slug: fine\nDate: 2026-13-45 25:99\n", "'2026-13-45 25:99' is not a valid date"),
+])
+def test_a_post_that_cannot_be_read_fails_the_build_saying_which_and_why(site, lines, reason):
+    """Pelican logs "Could not process FILE" without the reason unless DEBUG: the build adds it."""
+    from hubbub.build import BuildError
+
+    (site / "content" / "posts" / "broken.md").write_text(f"Title: Broken\n{lines}\nBody.\n", encoding="utf-8")
+    with pytest.raises(BuildError) as failure:
+        build(site)
+    assert f"Could not process posts/broken.md: {reason}" in str(failure.value)

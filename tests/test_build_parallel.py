@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,12 @@ def renderers(monkeypatch):
     """Two renderers, even for a small site on a one-core machine."""
     monkeypatch.setattr(parallel, "RENDER_AT_LEAST", 0)
     monkeypatch.setenv("HUBBUB_BUILD_WORKERS", "2")
+    # A build forks only from a process without other threads; an earlier test's may still be ending.
+    deadline = time.monotonic() + 30
+    while threading.active_count() > 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    assert not others, f"threads of earlier tests still run, so no build here can fork: {others}"
 
 
 def one_process(site: Path, output: Path, monkeypatch):

@@ -29,11 +29,18 @@ class ApplyReport:
     needs_build: bool = False
 
 
-def apply_plan(hub, site_root: Path, plan: ImportPlan, *, overwrite: bool = False,
-               progress: bool | None = None) -> ApplyReport:
+def progress_bar(**options):
+    """A tqdm bar without tqdm's monitor thread, which outlives the bar: a build later in the same
+    process renders on other cores only from a process running no other thread."""
     from tqdm import tqdm
 
-    with tqdm(total=len(plan.comments), unit="comment", desc="Storing comments", leave=False,
+    tqdm.monitor_interval = 0
+    return tqdm(**options)
+
+
+def apply_plan(hub, site_root: Path, plan: ImportPlan, *, overwrite: bool = False,
+               progress: bool | None = None) -> ApplyReport:
+    with progress_bar(total=len(plan.comments), unit="comment", desc="Storing comments", leave=False,
               disable=None if progress is None else not progress) as bar:
         stored = store_comments(hub, plan.comments, bar)
     files = write_files(site_root, plan, overwrite=overwrite)

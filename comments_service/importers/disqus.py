@@ -108,8 +108,7 @@ def _created(value: str, where: str) -> dt.datetime:
 
 
 def read_disqus(path: Path, site_root: Path, output_dir: Path | None = None, progress: bool | None = None) -> ImportPlan:
-    from tqdm import tqdm
-
+    from . import progress_bar
     from .wordpress import _Progress
 
     path = Path(path)
@@ -124,7 +123,7 @@ def read_disqus(path: Path, site_root: Path, output_dir: Path | None = None, pro
         fh = path.open("rb")
     except OSError as exc:
         raise ImportFailed(f"cannot read {path}: {exc.strerror or exc}") from None
-    bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"Reading {path.name}", leave=False,
+    bar = progress_bar(total=size, unit="B", unit_scale=True, desc=f"Reading {path.name}", leave=False,
                disable=None if progress is None else not progress, mininterval=0.5)
     root, depth = None, 0
     try:

@@ -333,7 +333,7 @@ class WordPressReader:
 
 def read_wordpress(path: Path, slug_of, progress: bool | None = None) -> ImportPlan:
     """Parse the WXR file at `path` into a plan; ImportFailed names what is wrong and where."""
-    from tqdm import tqdm
+    from . import progress_bar
 
     path = Path(path)
     try:
@@ -343,7 +343,7 @@ def read_wordpress(path: Path, slug_of, progress: bool | None = None) -> ImportP
         raise ImportFailed(f"cannot read {path}: {exc.strerror or exc}") from None
     reader = WordPressReader(slug_of)
     # disable=None: tqdm shows the bar only when stderr is a terminal.
-    bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"Reading {path.name}", leave=False,
+    bar = progress_bar(total=size, unit="B", unit_scale=True, desc=f"Reading {path.name}", leave=False,
                disable=None if progress is None else not progress, mininterval=0.5)
     try:
         stack: list[ET.Element] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 from hubbub.core.atomic import atomic_remove, atomic_write
@@ -59,7 +60,12 @@ class _ErrorCounter(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record):
-        self.messages.append(record.getMessage())
+        message = record.getMessage()
+        # Pelican logs a source it could not read without the reason (unless DEBUG): add it.
+        exc = record.exc_info[1] if record.exc_info else sys.exc_info()[1]
+        if exc is not None and str(exc) not in message:
+            message = f"{message}: {exc}"
+        self.messages.append(message)
 
 
 def run_build(root: Path | None = None, publish: bool = False, *, full: bool = False, memory=None,

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 from pelican import signals
+from pelican.contents import Article
 
 from hubbub import STATIC, TEMPLATES, THEME
 from hubbub.build import claim_output, current_build
@@ -63,7 +64,7 @@ from hubbub.core.publish_state import (
 )
 from hubbub.core.render import find_count_threads
 from hubbub.core.structured_data import article_region, posting
-from hubbub.core.threadfile import conversation, read_thread, thread_slugs
+from hubbub.core.threadfile import ThreadFileError, check_slug, conversation, read_thread, thread_slugs
 from hubbub.core.tree import DEFAULT_DATE_FORMAT, DEFAULT_MAX_DEPTH, comment_tree, reaction_rows
 from hubbub.plugins import languages
 
@@ -150,6 +151,21 @@ def _exclude_comments_dir(settings: dict) -> None:
         excludes = list(settings.get(key) or [])
         if directory not in excludes:
             settings[key] = [*excludes, directory]
+
+
+def _check_thread_slug(content) -> None:
+    """A post's slug names its comment thread (file, API address): refused as the post is read,
+    so Pelican names the file, before any plugin looks for the thread."""
+    if not isinstance(content, Article) or not getattr(content, "slug", None):
+        return
+    try:
+        check_slug(content.slug)
+    except ThreadFileError as exc:
+        from pelican.utils import slugify
+
+        raise ThreadFileError(
+            f"its slug {content.slug!r} cannot name a comment thread, which takes ASCII letters, digits, "
+            f"'.', '_' and '-': set e.g. `Slug: {slugify(content.slug, use_unicode=False) or 'my-post'}`") from exc
 
 
 def _attach(article, tree, count, reactions=(), closed: bool = False, closes_at: str | None = None) -> None:
@@ -457,6 +473,7 @@ def _write_assets(output: Path, where: str | None) -> None:
 def register():
     languages.register()  # the comment templates speak the site's language in any theme
     signals.initialized.connect(_initialized)
+    signals.content_object_init.connect(_check_thread_slug)
     signals.article_generator_finalized.connect(_articles_finalized)
     signals.all_generators_finalized.connect(_all_generators_finalized)
     signals.content_written.connect(_content_written)
