@@ -120,6 +120,14 @@ def test_comments_by_email_whatever_its_case_use_an_index(database_url, tmp_path
         engine.dispose()
 
 
+def _upgrade_to(engine, revision: str) -> None:
+    """The schema as an earlier Hubbub left it."""
+    cfg = db.alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
 def _new_comment_id(engine) -> int:
     from durability_helpers import SEED
 
@@ -153,10 +161,7 @@ def test_upgrading_keeps_replies_and_mentions_and_skips_the_ids_still_named(tmp_
 
     engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     try:
-        cfg = db.alembic_config(engine)
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0005")
+        _upgrade_to(engine, "0005")
         with engine.begin() as conn:
             written = seed(conn)
             conn.execute(text("UPDATE webmentions SET comment_id = 2"))
@@ -180,10 +185,7 @@ def test_a_reply_left_dangling_by_hand_does_not_stop_the_service(tmp_path):
     path = tmp_path / "hand.db"
     engine = db.make_engine(f"sqlite:///{path}")
     try:
-        cfg = db.alembic_config(engine)
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0005")
+        _upgrade_to(engine, "0005")
         parent, reply = _new_comment_id(engine), _new_comment_id(engine)
         with engine.begin() as conn:
             conn.execute(text("UPDATE comments SET parent_id = :p WHERE id = :r"), {"p": parent, "r": reply})
