@@ -282,12 +282,12 @@ def privacy_erase(email: str, mode: str, yes: bool):
 def backup_cmd(dest: str):
     """Copy the live SQLite comment database to DEST (a file, or a directory for a dated file)."""
     from .backup import BackupError, backup_sqlite
-    from .config import ConfigError, load_config
+    from .hub import command_config
 
+    config = command_config()
     try:
-        config = load_config()
         result = backup_sqlite(config.database_url, dest, config.output_dir)
-    except (ConfigError, BackupError) as exc:
+    except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Backed up {result.comments} comments to {result.path} ({result.size} bytes).")
     click.echo("Keep instance/secret_key (or HUBBUB_SECRET_KEY) and content/comments/.salt safe too.")

@@ -16,12 +16,9 @@ def migrate_cmd():
     from sqlalchemy.exc import SQLAlchemyError
 
     from . import db
-    from .config import ConfigError, load_config
+    from .hub import command_config
 
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    config = command_config()
     where = make_url(config.database_url).render_as_string(hide_password=True)
     engine = db.make_engine(config.database_url)
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,6 +125,13 @@ class Hub:
         site = self.threads.site()
         return (site.get("siteurl") or self.config.akismet_blog_url or "http://127.0.0.1:8000").rstrip("/")
 
+    def links_absolute(self) -> bool:
+        """Whether the built pages link to the site by its address (a production build). With
+        RELATIVE_URLS, or without a SITEURL (Pelican's defaults for a local site), a site-relative
+        link works wherever the site is served."""
+        site = self.threads.site()
+        return not site.get("relative_urls", True) and bool(site.get("siteurl"))
+
     def article_url(self, slug: str, *, absolute: bool = False) -> str:
         """The article's address, as the build's manifest gives it: site-relative for the reader's
         browser on a development site, absolute for emails and Akismet (or a production site)."""
@@ -131,7 +139,7 @@ class Hub:
         if thread is None:  # no longer an article of the site: its home page is the best we have
             return self.site_url() + "/" if absolute else "/"
         path = "/" + thread["url"].lstrip("/")
-        if absolute or not self.threads.site().get("relative_urls", True):
+        if absolute or self.links_absolute():
             built = thread.get("absolute_url", "")
             return built if built.startswith(("http://", "https://")) else self.site_url() + path
         return path
@@ -140,6 +148,26 @@ class Hub:
 def current_hub() -> Hub:
     """The Hub of the app handling the current request."""
     return current_app.extensions["hubbub"]
+
+
+def command_config() -> Config:
+    """The settings for a command run by hand, or a ClickException saying what to fix. Outside a
+    site's directory (and with no HUBBUB_DATABASE_URL) it refuses: a new database and secret key
+    would start in ./instance, belonging to no site."""
+    import click
+
+    from hubbub.build import site_dir
+
+    from .config import ConfigError, load_config
+
+    site = site_dir()
+    if not os.environ.get("HUBBUB_DATABASE_URL") and not (site / "pelicanconf.py").is_file():
+        raise click.ClickException(f"{site} is not a site's directory (no pelicanconf.py): run this command in "
+                                   "the site's directory, or set HUBBUB_SITE_DIR (or HUBBUB_DATABASE_URL)")
+    try:
+        return load_config()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @contextlib.contextmanager
@@ -154,12 +182,7 @@ def open_hub(existing: bool = False) -> Iterator[Hub]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .config import ConfigError, load_config
-
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    config = command_config()
     url = make_url(config.database_url)
     if existing and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
             and not Path(url.database).is_file():

@@ -217,7 +217,7 @@ def change_comment(slug: str, comment_id: int):
 
 def _stylesheet() -> str:
     hub = current_hub()
-    if hub.threads.site().get("relative_urls", True):
+    if not hub.links_absolute():
         return "/theme/css/hubbub.css"
     return hub.site_url() + "/theme/css/hubbub.css"
 

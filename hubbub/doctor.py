@@ -188,7 +188,9 @@ def _build_matches(prod: dict, output: Path) -> list[Finding]:
         site = load_manifest(output)["site"]
     except (ManifestError, KeyError, OSError):
         return []
-    if site.get("relative_urls", True):
+    # "publish" is None after a plain `pelican` run, which does not say: then absolute links tell.
+    published = site["publish"] if site.get("publish") is not None else not site.get("relative_urls", True)
+    if not published:
         return []  # a development build: nothing to compare
     found = []
     for key, name in (("siteurl", "SITEURL"), ("comments_url", "COMMENTS_URL")):

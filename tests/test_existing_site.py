@@ -134,3 +134,16 @@ def test_the_services_own_builds_use_the_settings_output_was_built_with(app, sit
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert _built_for_publishing(hub) is production
+
+
+def test_a_site_without_siteurl_sends_the_reader_back_by_a_relative_address(app, site):
+    """Pelican's defaults (SITEURL = "", RELATIVE_URLS = False) on a site served from wherever:
+    after the plain form, the reader returns to the article on this server, not to port 8000."""
+    from service_helpers import GOOD
+
+    with (site / "pelicanconf.py").open("a", encoding="utf-8") as fh:
+        fh.write('\nSITEURL = ""\nRELATIVE_URLS = False\n')
+    build_site(site)
+    answer = app.test_client().post(f"/api/threads/{SLUG}/comments", data=GOOD)
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == f"/{PAGE}#comment-pending"

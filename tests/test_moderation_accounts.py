@@ -162,3 +162,17 @@ def test_commands_report_configuration_errors(service_env):
     result = CliRunner().invoke(main, ["moderator", "list"],
                                 env={**service_env, "HUBBUB_DATABASE_URL": "mysql://nope"})
     assert result.exit_code == 1 and "HUBBUB_DATABASE_URL" in result.output
+
+
+@pytest.mark.parametrize("args", [["moderator", "add", "mod@example.org", "--password-stdin"], ["migrate"], ["backup", "b/"],
+                                  ["export", "-"]])
+def test_commands_outside_a_site_refuse_instead_of_starting_a_new_database(tmp_path, monkeypatch, args):
+    from hubbub.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("HUBBUB_SITE_DIR", "HUBBUB_DATABASE_URL", "HUBBUB_INSTANCE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(main, args, input=f"{PASSWORD}\n")
+    assert result.exit_code == 1
+    assert "is not a site's directory (no pelicanconf.py)" in result.output and "HUBBUB_SITE_DIR" in result.output
+    assert list(tmp_path.iterdir()) == []  # no instance/, no database, no secret key

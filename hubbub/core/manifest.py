@@ -3,7 +3,7 @@
 manifest.json is written by every full build (plugins/comments.py) and only read afterwards:
     {"version": 1, "generated", "build_date" (the date closed threads were judged by),
      "site": {"siteurl", "feed_domain", "sitename", "lang", "comments_url", "relative_urls",
-              "content_path", "comments_dir", "output_path",
+              "publish" (built with publishconf.py; null when `pelican` built it), "content_path", "comments_dir", "output_path",
               "templates": {"paths", "jinja_environment", "section", "count"},
               "comments": {"max_depth", "date_format", "timezone", "close_after_days"},
               "feeds": {"all_atom", "all_rss", "thread_atom", "thread_rss", "max_items"},
