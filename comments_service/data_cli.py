@@ -151,6 +151,8 @@ def import_hubbub(file: Path):
         click.echo(f"  {report.renumbered} got new ids because theirs were taken by other comments.")
     if report.orphans:
         click.echo(f"  {report.orphans} replies lost their parent (not in the file) and are shown as top-level.")
+    if report.erased:
+        click.echo(f"  {report.erased} comments of people erased since (hubbub privacy erase) were left out.")
     if ignored:
         click.echo(f"  Fields this version does not know were ignored: {', '.join(ignored)}")
     if report.checks:
@@ -260,7 +262,9 @@ def privacy_erase(email: str, mode: str, yes: bool):
         with hub.sessions() as s:
             count = len(comments_of(s, email))
         if count == 0:
-            click.echo(f"No comments were written with {email}; nothing to erase.")
+            erase(hub, email, mode)  # recorded all the same: no import brings their comments in later
+            click.echo(f"No comments were written with {email}; nothing to erase. No import will bring "
+                       "comments written with it in.")
             return
         if not yes:
             what = "anonymise their published comments and delete the rest" if mode == "anonymise" \

@@ -200,6 +200,17 @@ class ServiceState(Base):
 
 
 
+class ErasedEmail(Base):
+    """An address `hubbub privacy erase` erased, as a keyed digest (the site salt's HMAC, as in
+    hubbub.core.identity.author_key): not the address, but enough that no import (an export made
+    before the erasure, a WordPress file) brings the person's comments back."""
+
+    __tablename__ = "erased_emails"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class RateLimitHit(Base):
     """A request a rate limit let through, kept while it is inside the limit's moving window.
 

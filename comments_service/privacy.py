@@ -6,6 +6,8 @@ including addresses and user agents). Erase either anonymises the person's publi
 are cleared) or removes them (`--remove`; replies move up to the removed comment's parent, so a
 conversation keeps its shape). Comments that were never published are always deleted: they have
 no public value. Affected threads are republished at once, so the site stops showing the name.
+The address is not kept; a keyed digest of it (ErasedEmail) makes every later import, such as
+the restore of an export made before, leave the person's comments out.
 
 Other parts of the service that keep personal data receive the signals personal_data_exported
 and personal_data_erased (sent inside the same transaction), so that one command covers everything.
@@ -17,10 +19,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, update
 
-from hubbub.core.identity import normalise_email
+from hubbub.core.identity import author_key, normalise_email, site_salt
 
 from .export import comment_record
-from .models import Comment, utcnow
+from .models import Comment, ErasedEmail, utcnow
 from .publish import request_publish
 from .signals import personal_data_erased, personal_data_exported
 
@@ -68,6 +70,20 @@ def personal_data(hub, email: str) -> dict:
     return data
 
 
+def erased_digest(hub, email: str) -> str:
+    return author_key(email, site_salt(hub.config.site_dir))
+
+
+def erased_addresses(hub, session, emails) -> set[str]:
+    """Which of `emails` (as given) belong to people erased before: an import leaves their comments out."""
+    digests = {email: erased_digest(hub, email) for email in set(emails) if email and email.strip()}
+    found = set()
+    for start in range(0, len(digests), 500):
+        chunk = list(digests.values())[start:start + 500]
+        found |= set(session.scalars(select(ErasedEmail.digest).where(ErasedEmail.digest.in_(chunk))))
+    return {email for email, digest in digests.items() if digest in found}
+
+
 def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
     """Anonymise (or remove) the person's published comments, delete the rest, republish."""
     from .importers.store import publish_now
@@ -81,6 +97,9 @@ def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
         # Receivers go first, so that they still find what belongs to the person's comments.
         for _receiver, count in personal_data_erased.send(hub, session=s, email=email, mode=mode):
             report.other_records += count or 0
+        digest = erased_digest(hub, email)
+        if s.get(ErasedEmail, digest) is None:
+            s.add(ErasedEmail(digest=digest, erased=utcnow()))
         doomed = {c.id: c.parent_id for c in rows if mode == "remove" or c.status != "published"}
         threads = sorted({c.thread for c in rows if c.status == "published"})
         for c in rows:

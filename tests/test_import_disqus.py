@@ -94,3 +94,13 @@ def test_bad_files_fail_clearly(site_dir, tmp_path, sqlite_url, text, message):
     result = hubbub(env, "import", "disqus", path)
     assert result.exit_code == 1
     assert message in result.output and "nothing was imported" in result.output
+
+
+def test_a_commenter_erased_before_the_import_stays_erased(site, service_env, database_url):
+    """Nina asked to be erased before the old Disqus comments were brought over: hers stay out."""
+    erased = hubbub(service_env, "privacy", "erase", "Nina@Readers.example", "--yes")
+    assert "nothing to erase. No import will bring comments written with it in" in erased.output
+    result = hubbub(service_env, "import", "disqus", DISQUS)
+    assert result.exit_code == 0, result.output
+    assert "7 new" in result.output and "2 comments of people erased before (hubbub privacy erase) left out" in result.output
+    assert not [c for c in db_comments(database_url) if c.author == "Nina Petrova" or c.email == "nina@readers.example"]

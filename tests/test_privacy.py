@@ -84,15 +84,15 @@ def test_export_gives_everything_stored_under_the_address(site, service_env, con
 def test_export_includes_what_other_parts_register(site, service_env, conversation):
     from comments_service.signals import personal_data_exported
 
-    def subscriptions(hub, session, email):
-        return "subscriptions", [f"digest for {email}"]
+    def guestbook(hub, session, email):  # a part of its own name: "subscriptions" is a real one
+        return "guestbook", [f"entry by {email}"]
 
-    personal_data_exported.connect(subscriptions)
+    personal_data_exported.connect(guestbook)
     try:
         data = json.loads(hubbub(service_env, "privacy", "export", "pat@example.org").stdout)
     finally:
-        personal_data_exported.disconnect(subscriptions)
-    assert data["subscriptions"] == ["digest for pat@example.org"]
+        personal_data_exported.disconnect(guestbook)
+    assert data["guestbook"] == ["entry by pat@example.org"]
 
 
 def test_erase_anonymises_published_comments_deletes_the_rest_and_republishes(site, service_env, database_url,
@@ -152,3 +152,29 @@ def test_erase_unknown_and_invalid_addresses(site, service_env, conversation):
     assert "nothing to erase" in hubbub(service_env, "privacy", "erase", "nobody@example.org", "--yes").output
     bad = hubbub(service_env, "privacy", "erase", "not-an-email", "--yes")
     assert bad.exit_code == 1 and "is not an email address" in bad.output
+
+
+@pytest.mark.parametrize("how, left_out", [(["--remove"], 6), ([], 2)])
+def test_an_export_made_before_an_erasure_does_not_bring_the_person_back(site, service_env, database_url,
+                                                                         conversation, tmp_path, how, left_out):
+    """Restoring a backup export re-applies every erasure made since: the address is not kept, a
+    keyed digest of it is (and nothing else of the person). Anonymised comments are recognised as
+    already there; removed ones and the never-published ones are left out."""
+    _app, ids = conversation
+    assert hubbub(service_env, "export", tmp_path / "before.json").exit_code == 0
+    assert hubbub(service_env, "privacy", "erase", "pat@example.org", "--yes", *how).exit_code == 0
+    kept = {c.id for c in db_comments(database_url)}
+    restored = hubbub(service_env, "import", "hubbub", tmp_path / "before.json")
+    assert restored.exit_code == 0, restored.output
+    assert f"{left_out} comments of people erased since (hubbub privacy erase) were left out" in restored.output
+    rows = db_comments(database_url)
+    assert not [c for c in rows if "pat" in c.email.lower() or c.author == "Pat Smith"]
+    assert {c.id for c in rows} == kept
+    assert "Pat Smith" not in page(site, T1) and "Olive answers" in page(site, T1)
+    # What is kept of Pat: one digest, not the address.
+    import sqlite3
+
+    if database_url.startswith("sqlite"):
+        with sqlite3.connect(database_url.split("///", 1)[1]) as conn:
+            kept = [row for table in ("erased_emails",) for row in conn.execute(f"SELECT * FROM {table}")]
+        assert len(kept) == 1 and "pat" not in str(kept).lower()

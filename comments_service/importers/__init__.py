@@ -75,6 +75,8 @@ def summary(report: ApplyReport, source_file: str) -> list[str]:
                  + f", {store.already} already imported")
     if store.orphans:
         lines.append(f"  {'':10} {store.orphans} replies whose parent is not in the file are shown as top-level comments")
+    if store.erased:
+        lines.append(f"  {'':10} {store.erased} comments of people erased before (hubbub privacy erase) left out")
     if plan.skipped:
         lines.append(f"  {'skipped:':10} " + "; ".join(f"{n} {reason}" for reason, n in sorted(plan.skipped.items())))
     if store.threads_to_publish:

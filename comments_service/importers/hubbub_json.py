@@ -2,8 +2,9 @@
 
 Into an empty database (a restore, or a move between SQLite and PostgreSQL) every comment keeps
 its id and every field. Into a database that already has comments it merges: a comment already
-there (same id, thread, time and email, or the same import_key) is skipped, so importing twice
-adds nothing; a comment whose id is taken by a different comment gets a new id, and an
+there (same id, thread and time, or the same import_key) is skipped, so importing twice adds
+nothing, and an export made before `hubbub privacy erase` does not bring back the person's name
+on their anonymised comments (the email is not compared: erasing cleared it); a comment whose id is taken by a different comment gets a new id, and an
 import_key ("hubbub:<thread>:<created>:<old id>") so that it too is found the next time.
 All comments go in one transaction.
 """
@@ -21,6 +22,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from ..check import GIVE_UP_AFTER, request_check
 from ..export import FORMAT, VERSION, columns
 from ..models import STATUSES, VERDICTS, Comment, utcnow
+from ..privacy import erased_addresses
 from ..publish import request_publish
 from .plan import ImportFailed
 from .store import _chunks, existing_keys
@@ -36,6 +38,7 @@ class JsonImportReport:
     already: int = 0
     renumbered: int = 0
     orphans: int = 0
+    erased: int = 0  # comments of people erased since the export: left out
     threads_to_publish: list[str] = field(default_factory=list)
     checks: int = 0
 
@@ -107,32 +110,36 @@ def import_records(hub, records: list[dict]) -> JsonImportReport:
         ids = [r["id"] for r in records]
         taken: dict[int, tuple] = {}
         for chunk in _chunks(ids):
-            for cid, thread, created, email in s.execute(
-                    select(Comment.id, Comment.thread, Comment.created, Comment.email).where(Comment.id.in_(chunk))):
-                taken[cid] = (thread, created, email)
+            for cid, thread, created in s.execute(
+                    select(Comment.id, Comment.thread, Comment.created).where(Comment.id.in_(chunk))):
+                taken[cid] = (thread, created)
         keys = existing_keys(s, [r["import_key"] for r in records if r.get("import_key")]
                              + [_fallback_key(r) for r in records if r["id"] in taken])
         new_id: dict[int, int] = {}
         kept_ids: list[tuple[dict, Comment]] = []  # inserted with their own id
         renumbered: list[tuple[dict, Comment]] = []  # their id is taken: the database gives one
+        erased = erased_addresses(hub, s, [r["email"] for r in records])
         for record in records:
             old = record["id"]
             if record.get("import_key") in keys:
                 new_id[old] = keys[record["import_key"]]
                 report.already += 1
                 continue
-            fields = {k: v for k, v in record.items() if k not in ("id", "parent_id")}
-            if old not in taken:
-                kept_ids.append((record, Comment(id=old, **fields)))
-                continue
-            if taken[old] == (record["thread"], record["created"], record["email"]):
+            if taken.get(old) == (record["thread"], record["created"]):
                 new_id[old] = old
                 report.already += 1
                 continue
             key = record.get("import_key") or _fallback_key(record)
-            if key in keys:
+            if old in taken and key in keys:
                 new_id[old] = keys[key]
                 report.already += 1
+                continue
+            if record["email"] in erased:
+                report.erased += 1
+                continue
+            fields = {k: v for k, v in record.items() if k not in ("id", "parent_id")}
+            if old not in taken:
+                kept_ids.append((record, Comment(id=old, **fields)))
                 continue
             renumbered.append((record, Comment(**{**fields, "import_key": key})))
         # Explicit ids first, then move the id sequence past them, then the renumbered ones:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..models import Comment, Job
+from ..privacy import erased_addresses
 from ..publish import request_publish
 from .plan import ImportedComment
 
@@ -27,6 +28,7 @@ class StoreReport:
     added: Counter = field(default_factory=Counter)  # status → count
     already: int = 0
     orphans: int = 0  # replies whose parent was not in the file
+    erased: int = 0  # comments of people `hubbub privacy erase` erased: left out
     threads_to_publish: list[str] = field(default_factory=list)
 
 
@@ -48,12 +50,16 @@ def store_comments(hub, comments: list[ImportedComment], progress=None) -> Store
     report = StoreReport()
     with hub.transaction() as s:
         known = existing_keys(s, [c.key for c in comments])
+        erased = erased_addresses(hub, s, [c.email for c in comments])
         new: list[tuple[ImportedComment, Comment]] = []
         for item in comments:
             if progress is not None:
                 progress.update(1)
             if item.key in known:
                 report.already += 1
+                continue
+            if item.email in erased:
+                report.erased += 1
                 continue
             row = Comment(
                 thread=item.thread, author=item.author, email=item.email, url=item.url, body=item.body,
