@@ -128,16 +128,17 @@ def new():
 def new_post_cmd(title: str, author: str, category: str | None):
     """Create content/posts/<slug>.md with its metadata."""
     from .build import load_settings
+    from .core.i18n import site_language
     from .scaffold import ScaffoldError, new_post
 
     root = site_dir()
-    if category is None:
-        try:
-            category = load_settings(root)["DEFAULT_CATEGORY"]
-        except BuildError as exc:
-            raise click.ClickException(str(exc)) from exc
     try:
-        path = new_post(root, title, author, category)
+        settings = load_settings(root)
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        path = new_post(root, title, author, category or settings["DEFAULT_CATEGORY"],
+                        lang=site_language(settings.get("DEFAULT_LANG")))
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {path}")

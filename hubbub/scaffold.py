@@ -15,10 +15,13 @@ Author: {author}
 Category: {category}
 Tags: {tags}
 Slug: {slug}
-Summary: One or two sentences that appear on the home page and in feeds.
+Summary: {summary}
 
-Write your post here, in Markdown.
+{body}
 """
+# A new post's placeholder text, in the site's language.
+POST_SUMMARY = N_("One or two sentences that appear on the home page and in feeds.")
+POST_BODY = N_("Write your post here, in Markdown.")
 
 AUTHOR_TEMPLATE = """Name: {name}
 Email:
@@ -52,27 +55,29 @@ def slug(text: str) -> str:
     return made
 
 
-def _write_new(path: Path, text: str) -> Path:
+def _write_new(path: Path, text: str, what: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as f:
             f.write(text)
     except FileExistsError:
-        raise ScaffoldError(f"{path} already exists: choose another title or edit that file") from None
+        raise ScaffoldError(f"{path} already exists: choose another {what} or edit that file") from None
     return path
 
 
 def new_post(root: Path, title: str, author: str, category: str = "Online Marketing",
-             now: dt.datetime | None = None) -> Path:
+             now: dt.datetime | None = None, lang: str = SOURCE_LANGUAGE) -> Path:
     if not title.strip():
         raise ScaffoldError("the post needs a title")
     if not author.strip():
         raise ScaffoldError("the post needs an author: --author NAME")
     now = now or dt.datetime.now()
     name = slug(title)
+    gettext = translations(lang).gettext
     text = POST_TEMPLATE.format(title=title.strip(), date=now.strftime("%Y-%m-%d %H:%M"),
-                                author=author.strip(), category=category, tags="", slug=name)
-    return _write_new(root / "content" / "posts" / f"{name}.md", text)
+                                author=author.strip(), category=category, tags="", slug=name,
+                                summary=gettext(POST_SUMMARY), body=gettext(POST_BODY))
+    return _write_new(root / "content" / "posts" / f"{name}.md", text, "title")
 
 
 def author_profile(name: str, joined: dt.date, lang: str = SOURCE_LANGUAGE) -> str:
@@ -86,4 +91,4 @@ def new_author(root: Path, name: str, today: dt.date | None = None, lang: str = 
     if not name.strip():
         raise ScaffoldError("the profile needs a name")
     text = author_profile(name.strip(), today or dt.date.today(), lang)
-    return _write_new(root / "content" / "authors" / f"{slug(name)}.md", text)
+    return _write_new(root / "content" / "authors" / f"{slug(name)}.md", text, "name")

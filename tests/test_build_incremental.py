@@ -354,3 +354,26 @@ def test_a_post_that_cannot_be_read_fails_the_build_saying_which_and_why(site, l
     with pytest.raises(BuildError) as failure:
         build(site)
     assert f"Could not process posts/broken.md: {reason}" in str(failure.value)
+
+
+def test_a_draft_is_built_for_its_writer_without_a_comment_form(site):
+    """A draft has no thread yet: a form could only fail, so the page says when comments open."""
+    (site / "content" / "posts" / "draft.md").write_text(
+        "Title: Not yet\nDate: 2020-01-01 10:00\nStatus: draft\nSlug: not-yet\n\nSoon.\n", encoding="utf-8")
+    build(site)
+    page = (site / "output" / "drafts" / "not-yet.html").read_text(encoding="utf-8")
+    assert "This is a draft: comments open once it is published." in page
+    assert 'id="respond"' not in page and "/api/threads/" not in page
+    published = (site / "output" / "posts" / "post-1" / "index.html").read_text(encoding="utf-8")
+    assert 'id="respond"' in published and "This is a draft" not in published
+
+
+def test_two_posts_with_one_slug_fail_saying_what_to_change(site):
+    (site / "content" / "posts" / "copy.md").write_text(
+        "Title: A copy\nDate: 2020-01-01 10:00\nSlug: post-1\n\nCopied.\n", encoding="utf-8")
+    from hubbub.build import BuildError
+
+    with pytest.raises(BuildError) as failure:
+        build(site)
+    assert "posts/post-1/index.html would be written twice" in str(failure.value)
+    assert "give one of them another `Slug:`" in str(failure.value) and "override=True" not in str(failure.value)

@@ -99,13 +99,19 @@ def test_new_author_creates_a_profile(site, tmp_path):
     assert hubbub(site, "new", "author", "  ").exit_code == 1
 
 
-def test_a_new_profile_speaks_the_sites_language(site):
+def test_a_new_profile_and_post_speak_the_sites_language(site):
     with (site / "pelicanconf.py").open("a") as fh:
         fh.write('\nDEFAULT_LANG = "de-AT"\n')
     assert hubbub(site, "new", "author", "Jo Bloggs").exit_code == 0
     path = site / "content" / "authors" / "jo-bloggs.md"
     assert read_metadata(path)["tagline"] == "Eine kurze Zeile über Sie"
     assert "Ein paar Absätze über Sie" in path.read_text() and "about you" not in path.read_text()
+    again = hubbub(site, "new", "author", "Jo Bloggs")
+    assert "choose another name or edit that file" in again.output
+    assert hubbub(site, "new", "post", "Erste Schritte", "--author", "Jo Bloggs").exit_code == 0
+    post = site / "content" / "posts" / "erste-schritte.md"
+    assert read_metadata(post)["summary"] == "Ein oder zwei Sätze, die auf der Startseite und in den Feeds erscheinen."
+    assert "Schreiben Sie Ihren Beitrag hier" in post.read_text() and "Write your post" not in post.read_text()
 
 
 def test_build_outside_a_site_says_what_to_do(tmp_path):

@@ -326,8 +326,10 @@ class BuildWriter(Writer):
                                                "(was previously overwritten)")
             return _Discard()
         if filename in self._written_files and not override:
-            raise FileOverwriteFailedError(f'Failed to overwrite "{filename}" as Pelican has already '
-                                           "written to it previously (set `override=True` if intended)")
+            raise FileOverwriteFailedError(
+                f"{os.path.relpath(filename, self.output_path)} would be written twice: two posts or pages "
+                "have the same slug or address (the warnings above name their files); give one of them "
+                "another `Slug:`")
         if override:
             self._overridden_files.add(filename)
         self._written_files.add(filename)
