@@ -30,7 +30,8 @@ of the shards' older copies (Pagefind's page hashes) for the search page to hide
 would hold more than SEARCH_OVERLAY_PAGES documents, the shards holding them are indexed again and
 the overlay starts empty.
 
-Settings (defaults in DEFAULTS): SEARCH_INDEX (False: no index, no search box), SEARCH_URL and
+Settings (defaults in DEFAULTS): SEARCH_INDEX (False: no index, no search box; without the search
+plugin there is neither), SEARCH_URL and
 SEARCH_SAVE_AS (the search page), SEARCH_INDEX_COMMENTS, SEARCH_INDEX_GLOBS (None: from the
 *_SAVE_AS settings), SEARCH_TIMEOUT (seconds one Pagefind run may take), SEARCH_SHARD_PAGES (documents
 per shard at most; 0: one bundle however large the site), SEARCH_OVERLAY_PAGES (documents the
@@ -106,6 +107,13 @@ def setting(settings: dict, name: str):
     return DEFAULTS[name] if value is None and name in DEFAULTS else value
 
 
+def index_wanted(settings: dict) -> bool:
+    """Where the search plugin runs, as SEARCH_INDEX says (on by default). A Pelican site that added
+    Hubbub's comments alone has no search box: an index would be dead weight in its output."""
+    plugins = {getattr(p, "__name__", str(p)) for p in settings.get("PLUGINS") or ()}
+    return "hubbub.plugins.search" in plugins and bool(setting(settings, "SEARCH_INDEX"))
+
+
 def index_globs(settings: dict) -> list[str]:
     """Output paths that may hold searchable pages: SEARCH_INDEX_GLOBS, else from the *_SAVE_AS settings."""
     globs = setting(settings, "SEARCH_INDEX_GLOBS")
@@ -158,7 +166,7 @@ def index_site(settings: dict, output_dir: Path | str | None = None, changed_pag
     started = time.perf_counter()
     out = Path(output_dir if output_dir is not None else settings["OUTPUT_PATH"])
     result = IndexResult()
-    if not setting(settings, "SEARCH_INDEX"):
+    if not index_wanted(settings):
         _remove_bundle(out, result)
         return result
     with _index_lock(out):
@@ -447,7 +455,7 @@ class IndexedPages:
     COMPARED_AT_MOST = 200  # past this many pages in one build the rest count as changed: about 1 s of parsing at most
 
     def __init__(self, settings: dict):
-        self.globs = glob_regex(index_globs(settings)) if setting(settings, "SEARCH_INDEX") else None
+        self.globs = glob_regex(index_globs(settings)) if index_wanted(settings) else None
         self.compared = 0
 
     def unchanged(self, name: str, old: bytes, new: bytes) -> bool:

@@ -77,6 +77,8 @@ def test_the_theme_shows_the_thread_and_the_form_with_their_assets(site):
     assert 'href="./pages/privacy.html"' in page  # COMMENTS_PRIVACY_URL of this site
     # The thread files and salt stay out of the content and the output, whatever the paths.
     assert not (site / "output" / "comments").exists()
+    # No search plugin, no search box: no search index either.
+    assert not (site / "output" / "pagefind").exists()
 
 
 def test_post_approve_and_the_fast_publisher_patches_the_foreign_theme(app, site, tmp_path):

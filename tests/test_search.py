@@ -180,7 +180,7 @@ def test_a_site_with_nothing_searchable_builds_without_an_index(tmp_path):
     (out / "pagefind").mkdir(parents=True)
     (out / "pagefind" / ENTRY).write_text("{}")  # an index left from when there were posts
     (out / "index.html").write_text("<html><body><p>No posts yet.</p></body></html>")
-    settings = {"OUTPUT_PATH": str(out), "ARTICLE_SAVE_AS": "posts/{slug}/index.html"}
+    settings = {"OUTPUT_PATH": str(out), "ARTICLE_SAVE_AS": "posts/{slug}/index.html", "PLUGINS": ["hubbub.plugins.search"]}
     result = index_site(settings, out)
     assert result.ran and result.pages == 0 and not (out / BUNDLE).exists()
 
@@ -222,7 +222,7 @@ def test_a_rewritten_page_counts_for_search_only_when_what_pagefind_reads_change
     fields = {"lang": "en", "title": "Pricing", "body": "Words", "author": "Dana", "similar": "Other post",
               "comments": "2 comments", "count": "2 comments"}
     old = PAGE.format(**fields).encode()
-    pages = IndexedPages({"ARTICLE_SAVE_AS": "posts/{slug}/index.html"})
+    pages = IndexedPages({"ARTICLE_SAVE_AS": "posts/{slug}/index.html", "PLUGINS": ["hubbub.plugins.search"]})
     # Outside the searchable part, or ignored in it (a comment count): the same for search.
     for name, value in (("similar", "Another post"), ("comments", "3 comments"), ("count", "3 comments")):
         assert pages.unchanged("posts/p/index.html", old, PAGE.format(**{**fields, name: value}).encode()), name
@@ -239,8 +239,9 @@ def test_a_rewritten_page_counts_for_search_only_when_what_pagefind_reads_change
     assert not pages.unchanged("index.html", old, similar)  # not a searchable page: the index decides
     assert not pages.unchanged("posts/p/index.html", old.replace(b" data-pagefind-body", b""),
                                similar.replace(b" data-pagefind-body", b""))  # Pagefind takes the whole body
-    assert not IndexedPages({"ARTICLE_SAVE_AS": "posts/{slug}/index.html", "SEARCH_INDEX": False}).unchanged(
-        "posts/p/index.html", old, similar)
+    for off in ({"SEARCH_INDEX": False}, {"PLUGINS": []}):  # no index: every change counts
+        assert not IndexedPages({"ARTICLE_SAVE_AS": "posts/{slug}/index.html",
+                                 "PLUGINS": ["hubbub.plugins.search"], **off}).unchanged("posts/p/index.html", old, similar)
 
 
 def bundle_stats(out: Path, bundle: str) -> dict[str, tuple]:
@@ -595,7 +596,8 @@ def test_shards_take_pages_whose_paths_hold_glob_characters(tmp_path):
         page = out / "posts" / name / "index.html"
         page.parent.mkdir(parents=True)
         page.write_text(f'<html lang="en"><body><main data-pagefind-body><h1>{name}</h1></main></body></html>')
-    settings = {"OUTPUT_PATH": str(out), "ARTICLE_SAVE_AS": "posts/{slug}/index.html", "SEARCH_SHARD_PAGES": 1}
+    settings = {"OUTPUT_PATH": str(out), "ARTICLE_SAVE_AS": "posts/{slug}/index.html", "SEARCH_SHARD_PAGES": 1,
+                "PLUGINS": ["hubbub.plugins.search"]}
     assert index_site(settings, out).pages == 6
     assert indexed_pages(out) == 6 and len(shard_bundles(out)) > 1
 
