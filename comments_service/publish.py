@@ -139,7 +139,12 @@ def rebuild_job(hub, payload: dict) -> None:
         command.append("--publish")
     done = subprocess.run(command, cwd=hub.config.site_dir, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
-        raise RuntimeError(f"hubbub build failed: {done.stderr.strip()[-1000:]}")
+        error = f"hubbub build failed: {done.stderr.strip()[-1000:]}"
+        _record_failure(hub, error)  # /api/health says so until a build works (the job is retried)
+        raise RuntimeError(error)
+    with hub.transaction() as s:
+        if state.get(s, "publish").get("state", "ok") != "ok":
+            state.put(s, "publish", state="ok", last_ok=utcnow().isoformat(), last_error=None)
     # Comments approved while the build ran are in their thread files but maybe not on the pages.
     stale = stale_threads(hub.config.site_dir, hub.config.output_dir)
     if stale:

@@ -98,6 +98,25 @@ def test_a_debounced_rebuild_follows_publishing_and_keeps_the_comments(make_app,
     assert "Still here after a full build" in profile.read_text(encoding="utf-8")
 
 
+def test_a_failing_rebuild_shows_in_health_until_one_works(make_app, service_env, site_dir):
+    app = make_app({**service_env, "HUBBUB_REBUILD_AFTER_PUBLISH": "2"})
+    add_moderator(app)
+    moderate(app, post(app.test_client(), SLUG, body="Wait for the build").json["id"], "approve")
+    conf = site_dir / "pelicanconf.py"
+    good = conf.read_text(encoding="utf-8")
+    conf.write_text(good + "\nraise SystemExit('a broken setting')\n", encoding="utf-8")
+    _due_now(app, "rebuild")
+    hub_of(app).runner.run_due()
+    health = app.test_client().get("/api/health").json
+    assert health["status"] == "degraded" and health["publish"]["state"] == "failing"
+    assert "hubbub build failed" in health["publish"]["last_error"]
+    assert _due_now(app, "rebuild") == 1  # retried, not dropped
+    conf.write_text(good, encoding="utf-8")
+    hub_of(app).runner.run_due()
+    health = app.test_client().get("/api/health").json
+    assert health["publish"]["state"] == "ok" and _due_now(app, "rebuild") == 0
+
+
 def test_the_deploy_command_runs_after_publishing_and_failures_retry(make_app, service_env, site_dir):
     marker = site_dir / "deployed.txt"
     app = make_app({**service_env, "HUBBUB_DEPLOY_COMMAND": f"echo $HUBBUB_OUTPUT_DIR >> {marker}"})
