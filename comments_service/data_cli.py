@@ -136,12 +136,12 @@ def import_hubbub(file: Path):
     from .importers.store import publish_now
 
     try:
-        records, ignored = read_export(file)
+        records, ignored, erasures = read_export(file)
     except ImportFailed as exc:
         raise click.ClickException(f"nothing was imported: {exc}") from exc
     with open_hub() as hub:
         before = count_comments(hub)
-        report = import_records(hub, records)
+        report = import_records(hub, records, erasures)
         done, left = publish_now(hub, report.threads_to_publish)
     added = sum(report.added.values())
     detail = ", ".join(f"{n} {s}" for s, n in sorted(report.added.items()))
@@ -261,13 +261,11 @@ def privacy_erase(email: str, mode: str, yes: bool):
     with open_hub() as hub:
         with hub.sessions() as s:
             count = len(comments_of(s, email))
-        if count == 0:
-            erase(hub, email, mode)  # recorded all the same: no import brings their comments in later
-            click.echo(f"No comments were written with {email}; nothing to erase. No import will bring "
-                       "comments written with it in.")
-            return
         if not yes:
-            what = "anonymise their published comments and delete the rest" if mode == "anonymise" \
+            # No comments yet is still an erasure: their other records go, and no later import
+            # brings comments written with the address until today back.
+            what = "erase their other records and keep imports from bringing any in" if count == 0 else \
+                "anonymise their published comments and delete the rest" if mode == "anonymise" \
                 else "delete all of their comments"
             click.confirm(f"{count} comments were written with {email}: {what}?", abort=True)
         try:
@@ -276,6 +274,7 @@ def privacy_erase(email: str, mode: str, yes: bool):
             raise click.ClickException(str(exc)) from exc
     click.echo(f"Erased {report.email}: {report.anonymised} comments anonymised, {report.removed} removed"
                + (f", {report.other_records} other records" if report.other_records else "") + ".")
+    click.echo("No import will bring back what was written with this address until now.")
     if report.threads:
         left = f", {report.publish_left} left to the background jobs" if report.publish_left else ""
         click.echo(f"Republished {report.published} threads{left}: {', '.join(report.threads)}.")

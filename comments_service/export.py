@@ -5,14 +5,16 @@ reads it back). The format is versioned:
 
     {"format": "hubbub-comments", "version": 1, "exported": "<UTC ISO 8601>",
      "database": "sqlite" | "postgresql", "count": N,
+     "erased_emails": [{"digest", "erased"}, ...],
      "comments": [{<column>: <value>, ...}, ...]}
 
 Each comment object has one member per column of the `comments` table, named as the column
 (`id`, `thread`, `parent_id`, `author`, `email`, `url`, `body`, `html`, `created`, `updated`,
 `published_at`, `remote_addr`, `user_agent`, `referrer`, `status`, `akismet`, `guard_reasons`,
 `check_attempts`, `check_due`, `notify`, `source`, `import_key`, and any column added later);
-times are UTC ISO 8601 strings or null. Comments are in id order. The file holds email and IP
-addresses: keep it as private as the database.
+times are UTC ISO 8601 strings or null. Comments are in id order. `erased_emails` (optional when
+read) lists `hubbub privacy erase`'s keyed digests, so that the erasures hold in a database made
+from the file. The file holds email and IP addresses: keep it as private as the database.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import IO
 
 from sqlalchemy import func, select
 
-from .models import Comment, utcnow
+from .models import Comment, ErasedEmail, utcnow
 
 FORMAT = "hubbub-comments"
 VERSION = 1
@@ -45,6 +47,13 @@ def comment_record(comment: Comment) -> dict:
         value = getattr(comment, name)
         record[name] = value.isoformat() if isinstance(value, dt.datetime) else value
     return record
+
+
+def erased_records(session) -> list[dict]:
+    """The erasures (keyed digests, never addresses): a database made from the export keeps them."""
+    rows = session.execute(select(ErasedEmail.digest, ErasedEmail.erased).order_by(ErasedEmail.erased,
+                                                                                    ErasedEmail.digest))
+    return [{"digest": digest, "erased": erased.isoformat()} for digest, erased in rows]
 
 
 def iter_comments(session, where=None, batch: int = 500) -> Iterator[Comment]:
@@ -69,7 +78,7 @@ def write_export(hub, out: IO[str]) -> int:
             s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         total = s.scalar(select(func.count(Comment.id)))
         header = {"format": FORMAT, "version": VERSION, "exported": utcnow().isoformat(),
-                  "database": hub.engine.dialect.name, "count": total}
+                  "database": hub.engine.dialect.name, "count": total, "erased_emails": erased_records(s)}
         head = json.dumps(header, ensure_ascii=False, indent=1)
         out.write(head[:-2] + ',\n "comments": [')
         count = 0

@@ -15,6 +15,7 @@ and personal_data_erased (sent inside the same transaction), so that one command
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, update
@@ -74,14 +75,17 @@ def erased_digest(hub, email: str) -> str:
     return author_key(email, site_salt(hub.config.site_dir))
 
 
-def erased_addresses(hub, session, emails) -> set[str]:
-    """Which of `emails` (as given) belong to people erased before: an import leaves their comments out."""
+def erased_addresses(hub, session, emails) -> dict[str, dt.datetime]:
+    """Which of `emails` (as given) belong to people erased before, and when: an import leaves out
+    their comments written until then (a comment written after came with fresh consent)."""
     digests = {email: erased_digest(hub, email) for email in set(emails) if email and email.strip()}
-    found = set()
-    for start in range(0, len(digests), 500):
-        chunk = list(digests.values())[start:start + 500]
-        found |= set(session.scalars(select(ErasedEmail.digest).where(ErasedEmail.digest.in_(chunk))))
-    return {email for email, digest in digests.items() if digest in found}
+    found: dict[str, dt.datetime] = {}
+    values = list(digests.values())
+    for start in range(0, len(values), 500):
+        rows = session.execute(select(ErasedEmail.digest, ErasedEmail.erased)
+                               .where(ErasedEmail.digest.in_(values[start:start + 500])))
+        found.update(dict(rows.all()))
+    return {email: found[digest] for email, digest in digests.items() if digest in found}
 
 
 def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:

@@ -31,6 +31,10 @@ def hostile_site(tmp_path_factory):
     site = make_site(tmp_path_factory.mktemp("writers") / "site", posts=3)
     for n, vector in enumerate(VECTORS):
         (site / "content" / "posts" / f"hostile-{n}.md").write_text(hostile_post(n, vector), encoding="utf-8")
+    for n, vector in enumerate(VECTORS[:20]):  # pages: a title and a menu label each
+        (site / "content" / "pages" / f"hostile-{n}.md").write_text(
+            f"Title: Page {n} {vector}\nMenulabel: Menu {n} {xml_text(vector)}\nSlug: page-{n}\n\nText.\n",
+            encoding="utf-8")
     build(site)
     return site / "output"
 
@@ -68,6 +72,11 @@ def test_a_title_keeps_inline_formatting_and_a_word_in_angle_brackets(tmp_path):
     page = (site / "output" / "posts" / "tricks" / "index.html").read_text(encoding="utf-8")
     assert "Ten &lt;Tricks&gt; for <em>fast</em> &amp; <b>safe</b> SEO</h1>" in page
     assert "<title>Ten &lt;Tricks&gt; for fast &amp; safe SEO · The &lt;Growth&gt; &amp; &#34;Reach&#34; Hub</title>" in page
+    home = (site / "output" / "index.html").read_text(encoding="utf-8")
+    site_name = "The &lt;Growth&gt; &amp; &#34;Reach&#34; Hub"
+    assert f'<meta property="og:site_name" content="{site_name}">' in home
+    assert f'<meta property="og:title" content="{site_name}">' in home
+    assert '"name": "The \\u003cGrowth\\u003e \\u0026 \\"Reach\\" Hub"' in home  # the JSON-LD, whole
     assert "SEO &amp; more</a>" in page and ">Q&amp;A</a>" in page
 
 

@@ -356,7 +356,7 @@ def test_a_post_that_cannot_be_read_fails_the_build_saying_which_and_why(site, l
     assert f"Could not process posts/broken.md: {reason}" in str(failure.value)
 
 
-def test_a_draft_is_built_for_its_writer_without_a_comment_form(site):
+def test_drafts_and_hidden_posts_are_built_without_a_comment_form(site):
     """A draft has no thread yet: a form could only fail, so the page says when comments open."""
     (site / "content" / "posts" / "draft.md").write_text(
         "Title: Not yet\nDate: 2020-01-01 10:00\nStatus: draft\nSlug: not-yet\n\nSoon.\n", encoding="utf-8")
@@ -366,6 +366,12 @@ def test_a_draft_is_built_for_its_writer_without_a_comment_form(site):
     assert 'id="respond"' not in page and "/api/threads/" not in page
     published = (site / "output" / "posts" / "post-1" / "index.html").read_text(encoding="utf-8")
     assert 'id="respond"' in published and "This is a draft" not in published
+    # A hidden post is reachable by its address but has no thread either.
+    (site / "content" / "posts" / "hidden.md").write_text(
+        "Title: Unlisted\nDate: 2020-01-01 10:00\nStatus: hidden\nSlug: unlisted\n\nShh.\n", encoding="utf-8")
+    build(site)
+    hidden = (site / "output" / "posts" / "unlisted" / "index.html").read_text(encoding="utf-8")
+    assert "Comments are closed." in hidden and 'id="respond"' not in hidden and "/api/threads/" not in hidden
 
 
 def test_two_posts_with_one_slug_fail_saying_what_to_change(site):

@@ -99,7 +99,7 @@ def test_bad_files_fail_clearly(site_dir, tmp_path, sqlite_url, text, message):
 def test_a_commenter_erased_before_the_import_stays_erased(site, service_env, database_url):
     """Nina asked to be erased before the old Disqus comments were brought over: hers stay out."""
     erased = hubbub(service_env, "privacy", "erase", "Nina@Readers.example", "--yes")
-    assert "nothing to erase. No import will bring comments written with it in" in erased.output
+    assert "No import will bring back what was written with this address until now." in erased.output
     result = hubbub(service_env, "import", "disqus", DISQUS)
     assert result.exit_code == 0, result.output
     assert "7 new" in result.output and "2 comments of people erased before (hubbub privacy erase) left out" in result.output

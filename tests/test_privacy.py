@@ -149,7 +149,12 @@ def test_erase_asks_first_and_changes_nothing_on_no(site, service_env, database_
 
 
 def test_erase_unknown_and_invalid_addresses(site, service_env, conversation):
-    assert "nothing to erase" in hubbub(service_env, "privacy", "erase", "nobody@example.org", "--yes").output
+    nobody = hubbub(service_env, "privacy", "erase", "nobody@example.org", "--yes").output
+    assert "Erased nobody@example.org: 0 comments anonymised, 0 removed." in nobody
+    assert "No import will bring back what was written with this address until now." in nobody
+    asked = hubbub(service_env, "privacy", "erase", "other@example.org", input="n\n")
+    assert "0 comments were written with other@example.org: erase their other records" in asked.output
+    assert asked.exit_code == 1 and "Erased" not in asked.output
     bad = hubbub(service_env, "privacy", "erase", "not-an-email", "--yes")
     assert bad.exit_code == 1 and "is not an email address" in bad.output
 
@@ -178,3 +183,24 @@ def test_an_export_made_before_an_erasure_does_not_bring_the_person_back(site, s
         with sqlite3.connect(database_url.split("///", 1)[1]) as conn:
             kept = [row for table in ("erased_emails",) for row in conn.execute(f"SELECT * FROM {table}")]
         assert len(kept) == 1 and "pat" not in str(kept).lower()
+
+
+def test_an_erasure_moves_with_the_export_and_spares_what_was_written_after(site, service_env, database_url,
+                                                                            conversation, tmp_path, make_app):
+    """The export carries the erasures (digests), so a database made from it (SQLite to
+    PostgreSQL, say) keeps them; a comment the person wrote after being erased is theirs to keep."""
+    app, _ids = conversation
+    assert hubbub(service_env, "export", tmp_path / "before.json").exit_code == 0
+    assert hubbub(service_env, "privacy", "erase", "pat@example.org", "--yes", "--remove").exit_code == 0
+    add(app, T1, "Pat Smith", "pat@example.org", body="Pat is back, by choice")
+    after = hubbub(service_env, "export", tmp_path / "after.json")
+    assert after.exit_code == 0
+    data = json.loads((tmp_path / "after.json").read_text(encoding="utf-8"))
+    assert len(data["erased_emails"]) == 1 and "pat" not in json.dumps(data["erased_emails"]).lower()
+
+    moved = {**service_env, "HUBBUB_DATABASE_URL": f"sqlite:///{tmp_path / 'moved.db'}"}
+    assert hubbub(moved, "import", "hubbub", tmp_path / "after.json").exit_code == 0
+    again = hubbub(moved, "import", "hubbub", tmp_path / "before.json")
+    assert "6 comments of people erased since (hubbub privacy erase) were left out" in again.output, again.output
+    pats = [c for c in db_comments(moved["HUBBUB_DATABASE_URL"]) if c.author == "Pat Smith"]
+    assert [c.body for c in pats] == ["Pat is back, by choice"]

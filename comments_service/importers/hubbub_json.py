@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from ..check import GIVE_UP_AFTER, request_check
 from ..export import FORMAT, VERSION, columns
-from ..models import STATUSES, VERDICTS, Comment, utcnow
+from ..models import STATUSES, VERDICTS, Comment, ErasedEmail, utcnow
 from ..privacy import erased_addresses
 from ..publish import request_publish
 from .plan import ImportFailed
@@ -55,8 +56,9 @@ def _time(value, where: str) -> dt.datetime | None:
     return parsed.astimezone(dt.UTC)
 
 
-def read_export(path: Path) -> tuple[list[dict], list[str]]:
-    """The comments of an export file, checked; (records with parsed times, ignored field names)."""
+def read_export(path: Path) -> tuple[list[dict], list[str], list[tuple[str, dt.datetime]]]:
+    """The comments of an export file, checked: (records with parsed times, ignored field names,
+    the erasures it carries as (digest, time))."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -97,16 +99,44 @@ def read_export(path: Path) -> tuple[list[dict], list[str]]:
         for name in TIME_FIELDS & set(record):
             record[name] = _time(record[name], f"{where}, field {name!r}")
         records.append(record)
-    return records, sorted(ignored)
+    return records, sorted(ignored), _erasures(data.get("erased_emails") or [], path)
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def _erasures(items, path: Path) -> list[tuple[str, dt.datetime]]:
+    if not isinstance(items, list):
+        raise ImportFailed(f"{path}: \"erased_emails\" must be a list")
+    found = []
+    for n, item in enumerate(items, 1):
+        digest = item.get("digest") if isinstance(item, dict) else None
+        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+            raise ImportFailed(f"{path}: erased_emails #{n} has no digest (64 hex digits)")
+        when = _time(item.get("erased"), f"{path}: erased_emails #{n}")
+        if when is None:
+            raise ImportFailed(f"{path}: erased_emails #{n} has no time (\"erased\")")
+        found.append((digest, when))
+    return found
 
 
 def _fallback_key(record: dict) -> str:
     return f"hubbub:{record['thread']}:{record['created'].isoformat()}:{record['id']}"[:200]
 
 
-def import_records(hub, records: list[dict]) -> JsonImportReport:
+def keep_erasures(session, erasures) -> None:
+    """An export's erasures that this database does not have yet: they hold here too."""
+    if not erasures:
+        return
+    known = set(session.scalars(select(ErasedEmail.digest)))
+    session.add_all([ErasedEmail(digest=d, erased=t) for d, t in erasures if d not in known])
+    session.flush()
+
+
+def import_records(hub, records: list[dict], erasures=()) -> JsonImportReport:
     report = JsonImportReport()
     with hub.transaction() as s:
+        keep_erasures(s, erasures)
         ids = [r["id"] for r in records]
         taken: dict[int, tuple] = {}
         for chunk in _chunks(ids):
@@ -134,7 +164,7 @@ def import_records(hub, records: list[dict]) -> JsonImportReport:
                 new_id[old] = keys[key]
                 report.already += 1
                 continue
-            if record["email"] in erased:
+            if record["email"] in erased and record["created"] <= erased[record["email"]]:
                 report.erased += 1
                 continue
             fields = {k: v for k, v in record.items() if k not in ("id", "parent_id")}

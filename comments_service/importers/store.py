@@ -58,7 +58,7 @@ def store_comments(hub, comments: list[ImportedComment], progress=None) -> Store
             if item.key in known:
                 report.already += 1
                 continue
-            if item.email in erased:
+            if item.email in erased and item.created <= erased[item.email]:
                 report.erased += 1
                 continue
             row = Comment(

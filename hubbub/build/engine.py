@@ -43,7 +43,7 @@ RUNNING_NAME = "build-running"
 # is shared across them (development and --publish builds read each post once).
 PRESENTATION_ONLY = {"SITEURL", "FEED_DOMAIN", "RELATIVE_URLS", "OUTPUT_PATH", "DELETE_OUTPUT_DIRECTORY",
                      "OUTPUT_RETENTION", "COMMENTS_URL", "SITENAME", "SITESUBTITLE", "MENUITEMS", "THEME",
-                     "THEME_TEMPLATES_OVERRIDES", "LINKS", "SOCIAL"}
+                     "THEME_TEMPLATES_OVERRIDES", "LINKS", "SOCIAL", "HUBBUB_PUBLISH"}
 
 
 @dataclass
