@@ -150,7 +150,7 @@ def post_comment(slug: str):
         return api_error(400, str(exc), exc.fields)
     except ThreadClosed as exc:
         if is_form:
-            return _closed_page(thread, str(exc)), 403
+            return _closed_page(thread, str(exc), data), 403
         return api_error(403, str(exc))
     except Exception as exc:
         if not (is_form and database_outage(exc)):
@@ -264,10 +264,12 @@ def too_large(exc):
     return _form_errors_page(slug, thread, {}, fields), 413
 
 
-def _closed_page(thread: dict, message: str) -> str:
-    """A reader without JavaScript posted to a thread that closed after the page was built."""
+def _closed_page(thread: dict, message: str, data) -> str:
+    """A reader without JavaScript posted to a thread that closed after the page was built: what
+    they wrote comes back, to keep."""
     slug = request.view_args["slug"]
-    return render_template("thread_closed.html", thread=thread, message=message,
+    body = data.get("body") if isinstance(data.get("body"), str) else ""
+    return render_template("thread_closed.html", thread=thread, message=message, body=body,
                            article_url=current_hub().article_url(slug), stylesheet=_stylesheet())
 
 

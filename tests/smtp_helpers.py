@@ -20,6 +20,7 @@ class Received:
     mail_from: str
     rcpt_tos: list
     message: email.message.EmailMessage
+    raw: bytes = b""  # as it came over the wire
 
     @property
     def subject(self) -> str:
@@ -37,9 +38,10 @@ class _Handler:
     async def handle_DATA(self, smtp_server, session, envelope):
         if self.server.refuse:
             return "451 4.3.0 Try again later"
-        msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        raw = envelope.original_content or envelope.content
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
         with self.server.lock:
-            self.server.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))
+            self.server.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg, raw))
         return "250 OK"
 
 

@@ -152,10 +152,13 @@ def test_the_service_refuses_new_comments_on_closed_threads(app):
     for slug in (CLOSED, OLD):
         r = client.post(f"/api/threads/{slug}/comments", json=GOOD)
         assert r.status_code == 403 and r.json["error"].startswith("Comments are closed")
-    # A reader without JavaScript gets a page, not JSON, and what they typed is not stored.
-    r = client.post(f"/api/threads/{CLOSED}/comments", data={**GOOD})
+    # A reader without JavaScript gets a page, not JSON, and what they typed is not stored but
+    # given back to keep (escaped: it is text).
+    r = client.post(f"/api/threads/{CLOSED}/comments", data={**GOOD, "body": "Long thoughts <b>kept</b> & all"})
     assert r.status_code == 403 and r.mimetype == "text/html"
-    assert "Comments are closed" in r.get_data(as_text=True)
+    page = r.get_data(as_text=True)
+    assert "Comments are closed" in page
+    assert '<textarea id="comment-body" rows="8" readonly>Long thoughts &lt;b&gt;kept&lt;/b&gt; &amp; all</textarea>' in page
     # Closed comes first: no point asking the reader to fix fields of a comment that cannot go.
     assert client.post(f"/api/threads/{CLOSED}/comments", data={"body": ""}).status_code == 403
     from service_helpers import comments

@@ -304,6 +304,8 @@ def test_commenter_hears_when_published_and_replied_to_and_can_unsubscribe(app, 
     assert f"http://127.0.0.1:8000/posts/{slug}/#comment-{asker}" in published.body
     link = unsubscribe_link(published)
     assert published.message["List-Unsubscribe"] == f"<https://comments.hub.example{link}>"
+    # On the wire as it is: mail clients read the header's address without decoding RFC 2047 words.
+    assert f"List-Unsubscribe: <https://comments.hub.example{link}>".encode() in published.raw
     assert published.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     # A reply by someone else: an email; the asker answering themselves: none.

@@ -301,3 +301,31 @@ def test_spam_via_akismet_never_reaches_the_page(make_app, env, akismet, other):
     assert {r.form["comment_type"] for r in checks} == {"webmention"}
     assert {r.form["comment_author_url"] for r in checks} == {spam, ham}
     assert "Cheap pills" not in page(app)
+
+
+def test_the_same_mention_sent_to_another_form_of_the_address_is_one_mention(app, other):
+    """With or without the trailing slash (or index.html), it names the same article: one mention."""
+    from sqlalchemy import func, select
+
+    from comments_service.webmention.models import Webmention
+
+    client = app.test_client()
+    target = target_of(app, SLUG)
+    source = other.page("/reply", h_entry(target, content="<p>Said once.</p>"))
+    for form in (target, target.rstrip("/"), target + "index.html"):
+        assert send(client, source, form).status_code == 202
+        run_jobs(app)
+    with hub_of(app).sessions() as s:
+        assert s.scalar(select(func.count(Webmention.id))) == 1
+    _, comment = received(app, source)
+    moderate(app, comment.id, "approve")
+    assert page(app).count("Said once.") == 1
+
+
+def test_a_closed_conversation_takes_no_mentions(app, other):
+    hub = hub_of(app)
+    target = target_of(app, SLUG)
+    hub.threads.get(SLUG)["comments_closed"] = True  # as a build that closed it records it
+    source = other.page("/reply", h_entry(target, content="<p>Too late.</p>"))
+    r = send(app.test_client(), source, target)
+    assert r.status_code == 400 and "its conversation is closed" in r.json["error"]

@@ -26,7 +26,7 @@ from hubbub.core.weburl import safe_url
 from ..markup import sanitise
 from ..models import Comment, utcnow
 from ..publish import request_publish
-from ..webmention.models import VERIFIED, Webmention, pair_key
+from ..webmention.models import VERIFIED, Webmention, mention_key, pair_key
 from .plan import ImportFailed
 
 PROPERTIES = {"in-reply-to": "reply", "like-of": "like", "repost-of": "repost", "bookmark-of": "bookmark",
@@ -108,13 +108,14 @@ def import_webmentionio(hub, path: Path, *, dry_run: bool = False) -> Report:
             report.skipped["for addresses that are not articles of this site"] += 1
             continue
         key = f"webmentionio:{child.get('wm-id') or pair_key(source, target)}"[:200]
-        planned.append((key, pair_key(source, target), _mention(child, thread)))
+        planned.append((key, mention_key(source, thread), pair_key(source, target), _mention(child, thread)))
     with hub.transaction() as s:
         keys = {k for (k,) in s.execute(select(Comment.import_key).where(Comment.import_key.in_([p[0] for p in planned])))}
-        pairs = set(s.scalars(select(Webmention.key).where(Webmention.key.in_([p[1] for p in planned]))))
+        pairs = set(s.scalars(select(Webmention.key).where(Webmention.key.in_(
+            [p[1] for p in planned] + [p[2] for p in planned]))))  # and as mentions were keyed before
         threads = set()
-        for key, pair, values in planned:
-            if key in keys or pair in pairs:
+        for key, pair, legacy, values in planned:
+            if key in keys or pair in pairs or legacy in pairs:
                 report.already += 1
                 continue
             keys.add(key)

@@ -14,6 +14,7 @@ fault never sends one twice. No SMTP host configured = no emails.
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import hashlib
 import hmac
 import logging
@@ -125,8 +126,13 @@ def forget_announcements(session, comment_id: int) -> None:
 
 
 # Sending ---------------------------------------------------------------------------------------
+# Headers are never folded or encoded for length (RFC 5322 allows 998 characters): a long
+# List-Unsubscribe address must reach mail clients as it is, not as an RFC 2047 encoded word.
+POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def message(hub, to: str, subject: str, body: str, unsubscribe: str | None = None) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = hub.config.smtp_from
     msg["To"] = to
     msg["Subject"] = subject

@@ -25,13 +25,20 @@ def pair_key(a: str, b: str) -> str:
     return hashlib.sha256(f"{a}\n{b}".encode()).hexdigest()
 
 
+def mention_key(source: str, thread: str) -> str:
+    """A received mention's key: one per source page and article, however the sender wrote the
+    target's address (with or without a trailing slash, say). Mentions received before this was
+    the key have pair_key(source, target)."""
+    return pair_key(source, f"thread:{thread}")
+
+
 class Webmention(Base):
     """A webmention another site sent: `source` says something about our article `target`."""
 
     __tablename__ = "webmentions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)  # pair_key(source, target)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # mention_key(source, thread)
     token: Mapped[str] = mapped_column(String(32), unique=True)  # names the public status URL
     source: Mapped[str] = mapped_column(String(MAX_URL))
     target: Mapped[str] = mapped_column(String(MAX_URL))

@@ -26,7 +26,7 @@ from ..hub import current_hub
 from ..models import Comment, utcnow
 from ..moderation.notify import service_url
 from ..public_api import FORM_TYPES, form_is_utf8
-from .models import MAX_URL, QUEUED, VERIFIED, Webmention, pair_key
+from .models import MAX_URL, QUEUED, VERIFIED, Webmention, mention_key, pair_key
 from .targets import url_key
 from .verify import request_verify
 
@@ -62,14 +62,17 @@ def _parse() -> tuple[str, str, str | None, dict]:
         if thread is None:
             errors["target"] = (f"{target[:200]} is not an article of this site: webmentions are accepted for "
                                 f"the posts under {current_hub().site_url()}/")
+        elif current_hub().threads.closed(thread):
+            errors["target"] = f"{target[:200]} takes no more comments or mentions: its conversation is closed"
     return source, target, thread, errors
 
 
 def _store(hub, source: str, target: str, thread: str) -> Webmention:
     """Record the request (a new one, or the same pair sent again) and ask for its verification."""
-    key = pair_key(source, target)
+    key = mention_key(source, thread)
     with hub.transaction() as s:
-        wm = s.scalar(select(Webmention).where(Webmention.key == key))
+        wm = s.scalar(select(Webmention).where(Webmention.key.in_((key, pair_key(source, target))))
+                      .order_by(Webmention.id).limit(1))
         if wm is None:
             wm = Webmention(key=key, token=secrets.token_urlsafe(16), source=source, target=target, thread=thread,
                             created=utcnow())
@@ -79,6 +82,7 @@ def _store(hub, source: str, target: str, thread: str) -> Webmention:
                     s.flush()
             except IntegrityError:
                 wm = s.scalar(select(Webmention).where(Webmention.key == key))
+        wm.target = target  # as sent last: the address the source is checked for
         wm.thread, wm.status, wm.reason, wm.attempts, wm.received = thread, QUEUED, "", 0, utcnow()
         wm.remote_addr = current_client_address() or None
         wm.user_agent = request.headers.get("User-Agent", "")[:500]
