@@ -136,6 +136,16 @@ def test_disabled_moderators_tokens_stop_working(app, hubbub):
     assert app.test_client().get("/api/moderation/comments", headers=headers).status_code == 200
 
 
+def test_a_mistyped_author_limit_is_refused_with_the_authors_there_are(app, hubbub):
+    added = hubbub("moderator", "add", "typo@example.org", "--author", "priya-ramen", "--password-stdin",
+                   input=PASSWORD + "\n", ok=False)
+    assert added.exit_code == 1 and "No post of this site is by priya-ramen: use one of" in added.output
+    assert "priya-raman" in added.output and "typo@example.org" not in hubbub("moderator", "list").output
+    assert hubbub("moderator", "add", "ok@example.org", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    updated = hubbub("moderator", "update", "ok@example.org", "--author", "Nobody Here", ok=False)
+    assert updated.exit_code == 1 and "No post of this site is by Nobody Here" in updated.output
+
+
 def test_author_moderator_is_limited_to_own_posts(app, hubbub, slug):
     hubbub("moderator", "add", "priya@example.org", "--author", "Priya Raman", "--password-stdin",
            input=PASSWORD + "\n")

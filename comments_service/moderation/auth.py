@@ -22,7 +22,7 @@ from ..hub import current_hub
 from ..i18n import _
 from ..models import utcnow
 from .models import NOTIFY_MODES, ROLES, ApiToken, Moderator
-from .scope import slugify
+from .scope import slugify, thread_author
 
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps both answers equally slow.
@@ -100,6 +100,17 @@ def create_moderator(session, email: str, password: str, role: str = "moderator"
 def author_slug_of(value: str | None) -> str | None:
     """An author limit as stored: the slug of a name or slug ("Gerry Cooper" -> "gerry-cooper"), or None."""
     return slugify(value) or None if value else None
+
+
+def checked_author_slug(hub, value: str | None) -> str | None:
+    """author_slug_of, refused (AccountError) when no post of the built site is by that author: a
+    moderator limited to a mistyped slug would see an empty queue and get no emails."""
+    slug = author_slug_of(value)
+    known = sorted({thread_author(info) for info in hub.threads.all().values()} - {""})
+    if slug and known and slug not in known:
+        raise AccountError(_("No post of this site is by %(author)s: use one of %(known)s.", author=value,
+                             known=", ".join(known)))
+    return slug
 
 
 def session_fingerprint(moderator: Moderator) -> str:

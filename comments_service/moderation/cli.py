@@ -52,7 +52,8 @@ def add(email: str, role: str, password_stdin: bool, author_slug: str | None, no
     password = _password(password_stdin)
     with open_hub() as hub, hub.transaction() as s:
         try:
-            created = auth.create_moderator(s, email, password, role, author_slug=author_slug, notify=notify)
+            created = auth.create_moderator(s, email, password, role, notify=notify,
+                                            author_slug=auth.checked_author_slug(hub, author_slug))
         except auth.AccountError as exc:
             raise click.ClickException(str(exc)) from exc
         limit = f", limited to {created.author_slug}'s posts" if created.limited_to_author else ""
@@ -115,7 +116,10 @@ def update(email: str, role: str | None, author_slug: str | None, notify: str | 
         if role:
             m.role = role
         if author_slug is not None:
-            m.author_slug = auth.author_slug_of(author_slug)
+            try:
+                m.author_slug = auth.checked_author_slug(hub, author_slug)
+            except auth.AccountError as exc:
+                raise click.ClickException(str(exc)) from exc
         if notify:
             m.notify = notify
         click.echo(f"{m.email}: {m.role}, emails {m.notify}" + (f", limited to {m.author_slug}'s posts"

@@ -332,7 +332,7 @@ def _team_change(s, me) -> None:
     if what == "add":
         moderator = auth.create_moderator(
             s, request.form.get("email", ""), request.form.get("password", ""), request.form.get("role", "moderator"),
-            author_slug=request.form.get("author_slug"))
+            author_slug=auth.checked_author_slug(current_hub(), request.form.get("author_slug")))
         flash(_("%(email)s can now log in.", email=moderator.email))
         return
     target = s.get(Moderator, request.form.get("id", type=int) or 0)
@@ -350,7 +350,7 @@ def _team_change(s, me) -> None:
         if target.id == me.id and role != "admin":
             raise auth.AccountError(_("You cannot remove your own admin role: ask another administrator."))
         target.role = role
-        target.author_slug = auth.author_slug_of(request.form.get("author_slug"))
+        target.author_slug = auth.checked_author_slug(current_hub(), request.form.get("author_slug"))
         if target.author_slug and role != "admin":
             flash(_("%(email)s is now %(role)s, limited to %(author)s’s posts.", email=target.email, role=_(role),
                     author=target.author_slug))
