@@ -327,7 +327,7 @@ def test_in_a_browser_no_dialog_fires_and_no_script_error(scenario):
                 page.click("form.comment-form button[type=submit]")
         # The script shows each sent comment as pending (and stores it) once its answer is handled.
         page.wait_for_function("document.querySelectorAll('li.comment.pending').length >= 8", timeout=10_000)
-        page.goto(article, wait_until="load")  # the pending comments come back from sessionStorage
+        page.goto(article, wait_until="load")  # the pending comments come back from localStorage
         assert page.locator("li.comment.pending").count() >= 8
         if scenario.token is not None:
             page.goto(base + "/moderate/login", wait_until="load")

@@ -127,6 +127,21 @@ def page_file(app, slug: str) -> str:
     return (hub_of(app).config.output_dir / f"posts/{slug}/index.html").read_text(encoding="utf-8")
 
 
+def test_a_new_tab_shows_the_pending_comment_with_its_edit_and_delete(server, browser):
+    """The commenter closes the tab and opens the post again: their comment still waits there,
+    and they can still take it back."""
+    app, base = server
+    page = open_page(browser, f"{base}/posts/{OPEN}/")
+    cid = send_comment(page, "Sent from the first tab")
+    again = page.context.new_page()
+    page.close()
+    again.goto(f"{base}/posts/{OPEN}/")
+    item = again.locator(f"#pending-{cid}")
+    item.wait_for()
+    assert "Sent from the first tab" in item.inner_text()
+    assert item.locator(".own-actions button").all_inner_texts() == ["Edit", "Delete"]
+
+
 def test_edit_and_delete_own_comments_pending_then_published(server, browser):
     app, base = server
     page = open_page(browser, f"{base}/posts/{OPEN}/")

@@ -48,7 +48,6 @@
     }
   }
   const local = usableStorage("localStorage");
-  const session = usableStorage("sessionStorage");
 
   function readJSON(store, key, fallback) {
     if (!store) return fallback;
@@ -272,20 +271,20 @@
   }
 
   function rememberPending(entry) {
-    if (!session) return;
-    const all = readJSON(session, PENDING_KEY, []).filter((e) => e.id !== entry.id);
+    if (!local) return;
+    const all = readJSON(local, PENDING_KEY, []).filter((e) => e.id !== entry.id);
     all.push(entry);
-    session.setItem(PENDING_KEY, JSON.stringify(all));
+    local.setItem(PENDING_KEY, JSON.stringify(all));
   }
 
   function restorePending() {
-    if (!session) return;
+    if (!local) return;
     const now = Date.now();
     // Drop what is published now (it is in the page) or too old to matter.
-    const keep = readJSON(session, PENDING_KEY, []).filter(
+    const keep = readJSON(local, PENDING_KEY, []).filter(
       (e) => e && e.id && now - e.sent < PENDING_MAX_AGE && !document.getElementById("comment-" + e.id)
     );
-    session.setItem(PENDING_KEY, JSON.stringify(keep));
+    local.setItem(PENDING_KEY, JSON.stringify(keep));
     keep.forEach(showPending);
   }
 
@@ -346,11 +345,11 @@
   }
 
   function updatePending(id, change) {
-    if (!session) return;
-    const all = readJSON(session, PENDING_KEY, []);
+    if (!local) return;
+    const all = readJSON(local, PENDING_KEY, []);
     const kept = all.map((e) => (e && e.id === id ? Object.assign({}, e, change) : e))
       .filter((e) => e && !e.deleted);
-    session.setItem(PENDING_KEY, JSON.stringify(kept));
+    local.setItem(PENDING_KEY, JSON.stringify(kept));
   }
 
   function commentItem(id) {
