@@ -4,8 +4,10 @@ Into an empty database (a restore, or a move between SQLite and PostgreSQL) ever
 its id and every field. Into a database that already has comments it merges: a comment already
 there (same id, thread and time, or the same import_key) is skipped, so importing twice adds
 nothing, and an export made before `hubbub privacy erase` does not bring back the person's name
-on their anonymised comments (the email is not compared: erasing cleared it); a comment whose id is taken by a different comment gets a new id, and an
-import_key ("hubbub:<thread>:<created>:<old id>") so that it too is found the next time.
+on their anonymised comments (the email is not compared: erasing cleared it). A comment whose id
+is taken by a different comment gets a new id, and an import_key
+("hubbub:<thread>:<created>:<old id>") so that it too is found the next time. Comments of people
+erased since (the database's or the file's erasures) are left out.
 All comments go in one transaction.
 """
 
