@@ -25,8 +25,9 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from markupsafe import Markup
 from sqlalchemy import delete, func, select, update
+
+from hubbub.core.feeds import plain_title
 
 from .. import service_state as state
 from ..i18n import _, ngettext
@@ -76,7 +77,7 @@ def article_title(hub, slug: str) -> str:
     """The article's title as text: the manifest has it as HTML ("Tips &amp; tricks"), which the
     moderation pages would escape again and emails would show as it is."""
     title = (hub.threads.get(slug) or {}).get("title")
-    return Markup(title).striptags() if title else slug
+    return plain_title(title) if title else slug
 
 
 def unsubscribe_serializer(secret: str) -> URLSafeSerializer:
