@@ -28,7 +28,7 @@ from . import markup
 from .check import edit_to_queue, request_check
 from .i18n import _, ngettext
 from .models import Comment, utcnow
-from .moderation.actions import audit
+from .moderation.actions import audit, deletion_detail
 from .publish import request_publish
 from .spam.guards import is_spam, must_hold
 
@@ -148,9 +148,7 @@ def delete_own(hub, slug: str, comment_id: int, token) -> Outcome:
     with hub.transaction() as s:
         comment = _authorised(hub, s, slug, comment_id, token, editing=False)
         before = comment.status
-        audit(s, comment.id, COMMENTER, "delete", before, None,
-              {"via": "edit-token", "author": comment.author, "thread": comment.thread,
-               "excerpt": comment.body[:200]})
+        audit(s, comment.id, COMMENTER, "delete", before, None, {"via": "edit-token", **deletion_detail(hub, comment)})
         s.expunge(comment)
         s.execute(delete(Comment).where(Comment.id == comment.id))
         if before == "published":

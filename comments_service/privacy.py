@@ -7,7 +7,8 @@ are cleared) or removes them (`--remove`; replies move up to the removed comment
 conversation keeps its shape). Comments that were never published are always deleted: they have
 no public value. Affected threads are republished at once, so the site stops showing the name.
 The address is not kept; a keyed digest of it (ErasedEmail) makes every later import, such as
-the restore of an export made before, leave the person's comments out.
+the restore of an export made before, leave the person's comments out. The audit log keeps its
+entries (who did what, when) without the person's name, text or website.
 
 Other parts of the service that keep personal data receive the signals personal_data_exported
 and personal_data_erased (sent inside the same transaction), so that one command covers everything.
@@ -24,6 +25,7 @@ from hubbub.core.identity import author_key, normalise_email, site_salt
 
 from .export import comment_record
 from .models import Comment, ErasedEmail, utcnow
+from .moderation.models import AuditEntry
 from .publish import request_publish
 from .signals import personal_data_erased, personal_data_exported
 
@@ -88,6 +90,22 @@ def erased_addresses(hub, session, emails) -> dict[str, dt.datetime]:
     return {email: found[digest] for email, digest in digests.items() if digest in found}
 
 
+# What audit entries may hold of a person (a name, their text before an edit, their website):
+# erasure leaves the entries, so that moderators still see who did what, without these.
+PERSONAL_DETAIL = ("author", "before", "excerpt", "source", "person")
+
+
+def _scrub_audit_log(session, comment_ids: set[int], digest: str) -> None:
+    """Take the person's data out of the audit entries of their comments, and of those deleted
+    earlier (found by the keyed digest their deletion recorded)."""
+    entries = session.scalars(select(AuditEntry).where(
+        AuditEntry.comment_id.in_(comment_ids) | (AuditEntry.action == "delete")))
+    for entry in entries:
+        detail = entry.detail or {}
+        if entry.comment_id in comment_ids or detail.get("person") == digest:
+            entry.detail = {**{k: v for k, v in detail.items() if k not in PERSONAL_DETAIL}, "erased": True}
+
+
 def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
     """Anonymise (or remove) the person's published comments, delete the rest, republish."""
     from .importers.store import publish_now
@@ -104,6 +122,7 @@ def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
         digest = erased_digest(hub, email)
         if s.get(ErasedEmail, digest) is None:
             s.add(ErasedEmail(digest=digest, erased=utcnow()))
+        _scrub_audit_log(s, {c.id for c in rows}, digest)
         doomed = {c.id: c.parent_id for c in rows if mode == "remove" or c.status != "published"}
         threads = sorted({c.thread for c in rows if c.status == "published"})
         for c in rows:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from import_helpers import db_comments, hubbub, rebuild
@@ -139,6 +140,32 @@ def test_erase_remove_keeps_replies_in_the_conversation(site, service_env, datab
     gone = site / "content" / "comments" / f"{T2}.json"  # no comments left: no file, or an empty list
     assert not gone.exists() or thread_file(site, T2)["comments"] == []
     assert "Pat on email lists" not in page(site, T2)
+
+
+@pytest.mark.parametrize("how", [[], ["--remove"]])
+def test_erase_leaves_the_audit_log_without_the_persons_name_or_text(site, service_env, conversation, how):
+    """Moderators' edits keep what they replaced, deletions what was deleted: erasure takes that out
+    (of entries of comments deleted before it too), leaving who did what and when."""
+    from sqlalchemy import select
+
+    from comments_service.models import Comment
+    from comments_service.moderation.actions import apply
+    from comments_service.moderation.models import AuditEntry
+
+    app, ids = conversation
+    hub, mod = hub_of(app), SimpleNamespace(email="mod@example.org", limited_to_author=None)
+    with hub.transaction() as s:
+        apply(hub, s, s.get(Comment, ids["pat_root"]), "edit", mod, edit={"author": "P. Smith"})
+        apply(hub, s, s.get(Comment, ids["pat_t2"]), "delete", mod)  # gone before the erasure
+        apply(hub, s, s.get(Comment, ids["olive_reply"]), "edit", mod, edit={"body": "Olive, edited"})
+    assert hubbub(service_env, "privacy", "erase", "pat@example.org", "--yes", *how).exit_code == 0
+    with hub.transaction() as s:
+        entries = {e.comment_id: (e.action, e.moderator, e.detail) for e in s.scalars(select(AuditEntry))}
+    text = json.dumps([detail for _action, _who, detail in entries.values()])
+    assert "Pat" not in text and "pat.example" not in text
+    assert entries[ids["pat_root"]][:2] == ("edit", "mod@example.org") and entries[ids["pat_root"]][2]["erased"]
+    assert entries[ids["pat_t2"]][0] == "delete" and entries[ids["pat_t2"]][2] == {"via": "ui", "thread": T2, "erased": True}
+    assert entries[ids["olive_reply"]][2]["before"] == {"body": "Olive answers"}  # someone else's stays
 
 
 def test_erase_asks_first_and_changes_nothing_on_no(site, service_env, database_url, conversation):

@@ -98,8 +98,7 @@ def apply(hub, session, comment: Comment, action: str, moderator, *, edit: dict 
 
     if action == "delete":
         republish = before == "published" or _has_published_replies(session, comment)
-        detail.update(author=comment.author, thread=comment.thread, excerpt=comment.body[:200])
-        audit(session, comment.id, moderator, action, before, None, detail)
+        audit(session, comment.id, moderator, action, before, None, {**detail, **deletion_detail(hub, comment)})
         thread = comment.thread
         session.expunge(comment)
         session.execute(delete(Comment).where(Comment.id == comment.id))
@@ -156,6 +155,17 @@ def audit(session, comment_id: int, moderator, action: str, before, after, detai
     who = moderator if isinstance(moderator, str) else moderator.email
     session.add(AuditEntry(comment_id=comment_id, moderator=who, action=action,
                            from_status=before, to_status=after, at=utcnow(), detail=detail))
+
+
+def deletion_detail(hub, comment: Comment) -> dict:
+    """What the audit log keeps of a deleted comment; `person` (the keyed digest of the address, not
+    the address) lets `hubbub privacy erase` find the entry once the comment is gone."""
+    from ..privacy import erased_digest
+
+    detail = {"author": comment.author, "thread": comment.thread, "excerpt": comment.body[:200]}
+    if comment.email:
+        detail["person"] = erased_digest(hub, comment.email)
+    return detail
 
 
 def apply_many(hub, session, ids, action: str, moderator, via: str = "ui-bulk") -> list[Outcome]:
