@@ -146,6 +146,27 @@ def test_a_mistyped_author_limit_is_refused_with_the_authors_there_are(app, hubb
     assert updated.exit_code == 1 and "No post of this site is by Nobody Here" in updated.output
 
 
+def test_an_author_limit_is_the_writers_pelican_slug_given_as_slug_or_name(site_dir, make_app, service_env, hubbub):
+    """Pelican slugs "Zoë O'Brien" as zoe-obrien (its URL), not zoe-o-brien."""
+    from import_helpers import rebuild
+
+    (site_dir / "content" / "posts" / "zoe.md").write_text(
+        "Title: Zoë writes\nDate: 2020-01-02 10:00\nAuthor: Zoë O'Brien\nSlug: zoe-writes\n\nHello.\n", encoding="utf-8")
+    rebuild(site_dir)
+    assert (site_dir / "output" / "authors" / "zoe-obrien").is_dir()
+    app = make_app(service_env)
+    for email, given in (("z1@example.org", "zoe-obrien"), ("z2@example.org", "Zoë O'Brien")):
+        hubbub("moderator", "add", email, "--author", given, "--password-stdin", input=PASSWORD + "\n")
+        assert moderator(app, email).author_slug == "zoe-obrien"
+    [zoes] = insert_comments(app, 1, "zoe-writes")
+    insert_comments(app, 1, OTHER_SLUG)
+    token = hubbub("token", "create", "z1@example.org").stdout.strip()
+    listed = app.test_client().get("/api/moderation/comments", headers={"Authorization": f"Bearer {token}"}).json
+    assert [c["id"] for c in listed["comments"]] == [zoes]
+    refused = hubbub("moderator", "update", "z1@example.org", "--author", "zoe-o-brien", ok=False)
+    assert refused.exit_code == 1 and "use one of" in refused.output and "zoe-obrien" in refused.output
+
+
 def test_author_moderator_is_limited_to_own_posts(app, hubbub, slug):
     hubbub("moderator", "add", "priya@example.org", "--author", "Priya Raman", "--password-stdin",
            input=PASSWORD + "\n")

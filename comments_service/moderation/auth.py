@@ -103,11 +103,18 @@ def author_slug_of(value: str | None) -> str | None:
 
 
 def checked_author_slug(hub, value: str | None) -> str | None:
-    """author_slug_of, refused (AccountError) when no post of the built site is by that author: a
-    moderator limited to a mistyped slug would see an empty queue and get no emails."""
-    slug = author_slug_of(value)
-    known = sorted({thread_author(info) for info in hub.threads.all().values()} - {""})
-    if slug and known and slug not in known:
+    """The slug (Pelican's, as the built site has it) of the writer a moderator is limited to, given
+    as that slug or the writer's name; refused (AccountError) when no post of the built site is by
+    that writer: a moderator limited to a mistyped slug would see an empty queue and get no emails."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    writers = {str(info.get("author") or "").casefold(): thread_author(info) for info in hub.threads.all().values()}
+    known = sorted(set(writers.values()) - {""})
+    if not known:
+        return author_slug_of(value)  # nothing built yet to check against
+    slug = value if value in known else writers.get(value.casefold()) or author_slug_of(value)
+    if slug not in known:
         raise AccountError(_("No post of this site is by %(author)s: use one of %(known)s.", author=value,
                              known=", ".join(known)))
     return slug

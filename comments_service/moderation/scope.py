@@ -17,9 +17,12 @@ def slugify(text: str) -> str:
 
 
 def thread_author(info: dict | None) -> str:
-    """The author slug of a thread's article, from the build's manifest entry."""
+    """The author slug of a thread's article: Pelican's, from the build's manifest entry (a manifest
+    written before it carried the slug gives the name, slugged here)."""
     info = info or {}
-    author = info.get("author_slug") or info.get("author") or ""
+    if info.get("author_slug"):
+        return info["author_slug"]
+    author = info.get("author") or ""
     if isinstance(author, dict):
         author = author.get("slug") or author.get("name") or ""
     return slugify(author)
@@ -30,13 +33,12 @@ def allowed_threads(hub, moderator) -> list[str] | None:
     limit = moderator.limited_to_author
     if not limit:
         return None
-    limit = slugify(limit)
     return sorted(slug for slug, info in hub.threads.all().items() if thread_author(info) == limit)
 
 
 def may_moderate(hub, moderator, comment: Comment) -> bool:
     limit = moderator.limited_to_author
-    return not limit or thread_author(hub.threads.get(comment.thread)) == slugify(limit)
+    return not limit or thread_author(hub.threads.get(comment.thread)) == limit
 
 
 def restrict(query, hub, moderator):

@@ -8,7 +8,7 @@ manifest.json is written by every full build (plugins/comments.py) and only read
               "comments": {"max_depth", "date_format", "timezone", "close_after_days"},
               "feeds": {"all_atom", "all_rss", "thread_atom", "thread_rss", "max_items"},
               "context": {...the build's JSON-safe settings, for rendering templates...}},
-     "threads": {slug: {"url", "absolute_url", "title", "date", "lang", "save_as", "author",
+     "threads": {slug: {"url", "absolute_url", "title", "date", "lang", "save_as", "author", "author_slug",
                         "count_pages": [output-relative pages showing this thread's count],
                         "feeds": {"atom", "rss"},
                         "links": [the content's links to other sites], "content_digest": str,

@@ -229,6 +229,7 @@ def _articles_finalized(generator) -> None:
             "date": article.date.isoformat() if getattr(article, "date", None) else None,
             "lang": getattr(article, "lang", "") or "",
             "author": str(getattr(article, "author", "") or ""),
+            "author_slug": getattr(getattr(article, "author", None), "slug", "") or "",
             "save_as": article.save_as,
             "feeds": _feed_paths(settings, article.slug),
             # For sending webmentions: the post's links to other sites, and whether it changed.
