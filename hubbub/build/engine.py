@@ -304,6 +304,9 @@ class _Source(compat.ContentSource):
         build = self.build
         build.report.read += 1
         stamp = self._stamp(path) or "0:0"
+        for wrapper in (*(getattr(content, "tags", None) or ()), *(getattr(content, "authors", None) or ()),
+                        getattr(content, "category", None)):
+            getattr(wrapper, "slug", None)  # worked out once and kept: every build groups by it
         build.store.put_content(build.config, path, stamp, dumps(content, self.shared))
         keys = self._stable(path, stamp, content)
         if build.memory is not None:

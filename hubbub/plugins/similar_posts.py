@@ -225,8 +225,10 @@ def rank_similar(vectors: Vectors, recency, limit: int, min_score: float, per_te
         firsts, lasts = posting_start[terms], posting_start[terms + 1]
         sizes = lasts - firsts
         index = np.repeat(firsts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(sizes.sum())
-        candidates, inverse = np.unique(posting_docs[index], return_inverse=True)
-        scores = np.bincount(inverse, np.repeat(weights, sizes) * posting_weights[index])
+        # Every document's score at once; those no term reaches score 0 (weights are positive).
+        totals = np.bincount(posting_docs[index], np.repeat(weights, sizes) * posting_weights[index], minlength=n)
+        candidates = np.flatnonzero(totals)
+        scores = totals[candidates]
         others = candidates != i
         candidates, scores = candidates[others], scores[others]
         if not len(scores):
