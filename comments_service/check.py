@@ -2,12 +2,12 @@
 
 Nothing is published without a verdict or a moderator. Faults leave the comment pending with
 verdict `error` and retry with backoff (first within 30 s); after a day the comment is left to
-the moderators as `unchecked`. A published webmention whose source changed is checked again
-(webmention/store.py): spam takes it off the site.
+the moderators as `unchecked`.
 
-A commenter's edit (edit.py) is checked the same way, with Akismet told it is a recheck. An edit
-of a published comment stays published with its previous text (published_html) meanwhile: ham
-puts the new text live, spam takes it off the site, and giving up sends it to the moderators.
+A commenter's edit (edit.py), and a webmention whose source changed (webmention/store.py), are
+checked the same way, with Akismet told it is a recheck. A change to a published comment stays
+published with its previous text (published_html) meanwhile: ham puts the new text live, spam
+takes it off the site, and giving up sends it to the moderators.
 """
 
 from __future__ import annotations
@@ -38,11 +38,10 @@ def request_check(session, comment: Comment, recheck: str | None = None) -> None
 
 def awaiting_check(comment: Comment | None) -> bool:
     """A comment with no verdict yet: pending, or published with a change to check (a writer's
-    edit, or a webmention whose source changed)."""
+    edit, or a webmention whose source changed), whose approved text the site shows meanwhile."""
     if comment is None or comment.akismet not in ("unchecked", "error"):
         return False
-    return comment.status == "pending" or (
-        comment.status == "published" and (comment.published_html is not None or comment.is_webmention))
+    return comment.status == "pending" or (comment.status == "published" and comment.published_html is not None)
 
 
 def edit_to_queue(session, comment: Comment) -> None:
@@ -97,7 +96,7 @@ def check_comment(hub, payload: dict) -> None:
             return  # deleted, or a moderator decided first
         if not hub.akismet.enabled:
             # Held as `unchecked`: the moderation UI and health answer say Akismet is off.
-            if comment.published_html is not None:  # a writer's edit nothing vouched for
+            if comment.published_html is not None:  # a change nothing vouched for
                 edit_to_queue(s, comment)
             comment_checked.send(hub, session=s, comment=comment)
             return
@@ -137,7 +136,7 @@ def _failed(hub, comment_id: int, exc: AkismetUnavailable) -> None:
         if utcnow() - comment.created > GIVE_UP_AFTER:
             comment.akismet = "unchecked"
             comment.check_due = None
-            if comment.published_html is not None:  # a writer's edit nothing vouched for
+            if comment.published_html is not None:  # a change nothing vouched for
                 edit_to_queue(s, comment)
             log.warning("giving up checking comment %s after %d attempts: left to the moderators",
                         comment_id, comment.check_attempts)

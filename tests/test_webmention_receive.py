@@ -183,13 +183,18 @@ def test_update_replaces_content_and_410_removes_it_from_the_site(app, other):
     moderate(app, comment.id, "approve")
     assert "First version." in page(app)
 
+    # Akismet is off: nothing vouches for the new text, so the mention goes back to the moderators.
     other.page("/reply", h_entry(target, content="<p>Second, better version.</p>"))
     location = send(client, source, target).headers["Location"]
     run_jobs(app)
     wm, updated = received(app, source)
-    assert updated.id == comment.id and updated.status == "published"
+    assert updated.id == comment.id and (updated.status, updated.akismet) == ("pending", "unchecked")
+    assert "Second, better version." not in page(app) and "First version." not in page(app)
+    listed = client.get(f"/api/threads/{SLUG}/comments").json["comments"]
+    assert listed == []
+    assert client.get(location).json["reason"].startswith("verified: the mention is updated")
+    moderate(app, comment.id, "approve")
     assert "Second, better version." in page(app) and "First version." not in page(app)
-    assert client.get(location).json["reason"] == "verified: the mention is updated"
 
     send(client, source, target)  # the same content again: nothing changes
     run_jobs(app)
@@ -301,6 +306,65 @@ def test_spam_via_akismet_never_reaches_the_page(make_app, env, akismet, other):
     assert {r.form["comment_type"] for r in checks} == {"webmention"}
     assert {r.form["comment_author_url"] for r in checks} == {spam, ham}
     assert "Cheap pills" not in page(app)
+
+
+def test_a_changed_source_keeps_the_approved_text_on_the_site_until_akismet_vouches(make_app, env, akismet,
+                                                                                     other):
+    """As a commenter's edit: the approved text stays until a verdict on the new one."""
+    from service_helpers import akismet_env
+
+    app = make_app(akismet_env(env, akismet))
+    add_moderator(app)
+    client = app.test_client()
+    target = target_of(app, SLUG)
+    source = other.page("/reply", h_entry(target, content="<p>Approved words.</p>"))
+    send(client, source, target)
+    run_jobs(app)
+    moderate(app, received(app, source)[1].id, "approve")
+
+    def shown() -> str:
+        return page(app) + str(client.get(f"/api/threads/{SLUG}/comments").json["comments"])
+
+    akismet.set_mode("503")
+    other.page("/reply", h_entry(target, content="<p>Buy cheap pills.</p>"))
+    send(client, source, target)
+    run_jobs(app)
+    _, mention = received(app, source)
+    assert (mention.status, mention.akismet) == ("published", "error")
+    assert "Approved words." in shown() and "pills" not in shown()
+
+    akismet.set_mode("ok")  # the retry's verdict: ham puts the new text live
+    run_jobs(app, within=60)
+    assert "pills" in shown() and "Approved words." not in shown()
+
+    # Spam takes it off the site; meanwhile the approved text stayed.
+    spammy = h_entry(target, content="<p>Now spam.</p>").replace(
+        "</a></span>", '</a><a class="u-email" href="mailto:akismet-guaranteed-spam@example.com">m</a></span>', 1)
+    other.page("/reply", spammy)
+    send(client, source, target)
+    run_jobs(app)
+    _, mention = received(app, source)
+    assert (mention.status, mention.akismet) == ("spam", "spam")
+    assert "Now spam." not in shown() and "pills" not in shown()
+
+
+def test_a_changed_author_of_a_published_mention_goes_back_to_the_moderators(make_app, env, akismet, other):
+    """Only the text can wait, as approved, for the verdict: a new name or link goes to the queue."""
+    from service_helpers import akismet_env
+
+    app = make_app(akismet_env(env, akismet))
+    add_moderator(app)
+    target = target_of(app, SLUG)
+    source = other.page("/reply", h_entry(target))
+    send(app.test_client(), source, target)
+    run_jobs(app)
+    moderate(app, received(app, source)[1].id, "approve")
+    other.page("/reply", h_entry(target, author="Cheap Pills Shop", author_url="https://pills.example/"))
+    send(app.test_client(), source, target)
+    run_jobs(app)
+    _, mention = received(app, source)
+    assert mention.status == "pending" and mention.akismet == "ham"
+    assert "Cheap Pills" not in page(app) and "pills.example" not in page(app)
 
 
 def test_the_same_mention_sent_to_another_form_of_the_address_is_one_mention(app, other):

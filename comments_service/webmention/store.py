@@ -2,8 +2,9 @@
 
 New: a pending comment with the mention's facts, checked like any comment (local guards, then
 Akismet in the "check" job). Changed (the source was sent again with other content): the new
-content replaces the old; a published mention stays published when the guards pass and is checked
-by Akismet again, a suspicious one goes back to the queue. Gone (410/404, or the source no longer
+content replaces the old and is checked as a commenter's edit is (edit.after_edit): a published
+mention keeps its approved text on the site until Akismet calls the new one ham, and goes back to
+the queue when Akismet is off, a guard holds it, or more than its text changed. Gone (410/404, or the source no longer
 links the article): the comment is deleted and the thread republished. Each change by a source is
 in the audit log, by "webmention".
 """
@@ -15,10 +16,11 @@ import re
 from sqlalchemy import select
 
 from ..check import request_check
+from ..edit import after_edit
 from ..models import Comment, utcnow
 from ..moderation.models import AuditEntry
 from ..publish import request_publish
-from ..spam.guards import is_spam, must_hold
+from ..spam.guards import is_spam
 from .mf2 import Entry
 from .models import Webmention
 
@@ -82,22 +84,17 @@ def save_mention(hub, session, wm: Webmention, entry: Entry, refers) -> str:
     if all(getattr(comment, name) == value for name, value in values.items()):
         return "unchanged"
     before = comment.status
-    _audit(session, comment, "edit", before, before, {"source": wm.source,
-                                                      "before": {"author": comment.author, "body": comment.body[:2000]}})
+    detail = {"source": wm.source, "before": {"author": comment.author, "body": comment.body[:2000]}}
+    shown_html = comment.html if comment.published_html is None else comment.published_html
+    # Only the text can stay as approved while the new one is checked: a new author, link, photo,
+    # type or place in the thread would be on the site unchecked.
+    shown_changed = any(getattr(comment, name) != values[name] for name in ("author", "url", "parent_id", "mention"))
     for name, value in values.items():
         setattr(comment, name, value)
     comment.guard_reasons = reasons
-    if before in ("rejected", "spam"):
-        return "updated"  # a moderator's decision stands; the new text is kept for them to see
-    if is_spam(reasons) or (before == "published" and must_hold(reasons)):
-        comment.status = "spam" if is_spam(reasons) else "pending"
-        comment.published_at = None
-        _audit(session, comment, "hold", before, comment.status, {"reasons": reasons})
-    if before == "published":
-        request_publish(session, comment.thread)
-    if comment.status in ("pending", "published"):
-        comment.akismet = "unchecked"
-        request_check(session, comment)
+    if before not in ("rejected", "spam"):  # else a moderator's decision stands; the new text is kept for them
+        after_edit(hub, session, comment, before, shown_html, held=shown_changed)
+    _audit(session, comment, "edit", before, comment.status, detail)
     return "updated"
 
 
