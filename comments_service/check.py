@@ -55,16 +55,15 @@ def edit_to_queue(session, comment: Comment) -> None:
 
 
 def is_returning_commenter(session, comment: Comment) -> bool:
-    """Whether the writer has an earlier published comment: by email, or for a webmention by its
-    author's site (never by an empty value, which many imported comments share)."""
-    if comment.is_webmention:
-        same = [Comment.kind == "webmention", Comment.url == comment.url] if comment.url else None
-    else:
-        same = [func.lower(Comment.email) == comment.email.strip().lower()] if comment.email.strip() else None
-    if same is None:
+    """Whether the writer has an earlier published comment, by email (never an empty one, which
+    many imported comments share). A webmention never counts: what it says of its author (h-card
+    name, site, email) is the sender's to choose, and its source's host may be shared by many
+    writers (Bridgy, a blog host), so a moderator approves each one."""
+    if comment.is_webmention or not comment.email.strip():
         return False
     return session.scalar(
-        select(Comment.id).where(*same, Comment.status == "published", Comment.id != comment.id).limit(1)
+        select(Comment.id).where(func.lower(Comment.email) == comment.email.strip().lower(),
+                                 Comment.status == "published", Comment.id != comment.id).limit(1)
     ) is not None
 
 

@@ -367,6 +367,27 @@ def test_a_changed_author_of_a_published_mention_goes_back_to_the_moderators(mak
     assert "Cheap Pills" not in page(app) and "pills.example" not in page(app)
 
 
+def test_claiming_a_published_authors_site_earns_no_trust(make_app, env, akismet, other):
+    """HUBBUB_TRUST_RETURNING trusts no webmention: its h-card is whatever the sender writes."""
+    from service_helpers import akismet_env
+
+    app = make_app(akismet_env(env, akismet))  # trusting returning commenters, the default
+    add_moderator(app)
+    target = target_of(app, SLUG)
+    source = other.page("/reply", h_entry(target, author_url="https://alice.example/"))
+    send(app.test_client(), source, target)
+    run_jobs(app)
+    moderate(app, received(app, source)[1].id, "approve")
+    with Site() as impostor:
+        forged = impostor.page("/post", h_entry(target, author="Impostor Inc", author_url="https://alice.example/",
+                                                content="<p>Visit our shop.</p>"))
+        send(app.test_client(), forged, target)
+        run_jobs(app)
+    _, mention = received(app, forged)
+    assert (mention.status, mention.akismet) == ("pending", "ham")
+    assert "Visit our shop." not in page(app)
+
+
 def test_the_same_mention_sent_to_another_form_of_the_address_is_one_mention(app, other):
     """With or without the trailing slash (or index.html), it names the same article: one mention."""
     from sqlalchemy import func, select
