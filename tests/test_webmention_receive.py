@@ -224,6 +224,30 @@ def test_a_source_that_no_longer_links_removes_its_mention(app, other):
     assert "Alice Example" not in page(app)
 
 
+@pytest.mark.parametrize("action, status", [("spam", "spam"), ("reject", "rejected")])
+def test_a_moderators_decision_stands_when_the_source_is_gone_for_a_while(app, other, action, status):
+    from comments_service.models import Comment
+
+    client = app.test_client()
+    target = target_of(app, SLUG)
+    source = other.page("/reply", h_entry(target))
+    send(client, source, target)
+    run_jobs(app)
+    first = received(app, source)[1].id
+    moderate(app, first, action)
+    other.routes["/reply"] = Route("not here", 404, {"Content-Type": "text/plain"})
+    location = send(client, source, target).headers["Location"]
+    run_jobs(app)
+    assert client.get(location).json["status"] == "removed"  # as for any mention: a spammer learns nothing
+    other.page("/reply", h_entry(target))  # back again
+    send(client, source, target)
+    run_jobs(app)
+    _, mention = received(app, source)
+    assert (mention.id, mention.status) == (first, status)
+    with hub_of(app).sessions() as s:
+        assert s.query(Comment).filter(Comment.status == "pending").count() == 0
+
+
 def test_a_source_without_a_link_is_rejected(app, other):
     target = target_of(app, SLUG)
     source = other.page("/unrelated", "<p>Nothing to see.</p>")

@@ -5,7 +5,8 @@ Akismet in the "check" job). Changed (the source was sent again with other conte
 content replaces the old and is checked as a commenter's edit is (edit.after_edit): a published
 mention keeps its approved text on the site until Akismet calls the new one ham, and goes back to
 the queue when Akismet is off, a guard holds it, or more than its text changed. Gone (410/404, or the source no longer
-links the article): the comment is deleted and the thread republished. Each change by a source is
+links the article): the comment is deleted and the thread republished, unless a moderator marked
+it spam or rejected it (that decision stands when the source answers again). Each change by a source is
 in the audit log, by "webmention".
 """
 
@@ -99,8 +100,13 @@ def save_mention(hub, session, wm: Webmention, entry: Entry, refers) -> str:
 
 
 def remove_mention(session, wm: Webmention, reason: str) -> bool:
-    """Delete the mention's comment (its replies stay, shown at the top level); True if there was one."""
+    """Delete the mention's comment (its replies stay, shown at the top level); True if there was one.
+
+    One marked spam or rejected is kept (it is not on the site): deleted, it would come back as a
+    new mention, and to the moderators, when its source answers again."""
     comment = session.get(Comment, wm.comment_id) if wm.comment_id else None
+    if comment is not None and comment.status in ("spam", "rejected"):
+        return True  # "removed", as for any other: a spammer learns nothing
     wm.comment_id = None
     if comment is None:
         return False
