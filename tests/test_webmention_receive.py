@@ -89,6 +89,7 @@ def test_accepted_with_a_status_url_and_verified_in_the_background(app, other):
     assert "Cookie" not in other.requests[0].headers and "Authorization" not in other.requests[0].headers
     status = client.get(location).json
     assert status["status"] == "verified" and status["type"] == "reply"
+    assert status["reason"] == "verified: a new mention; waiting for moderation" and status["published"] is False
     wm, comment = received(app, source)
     assert comment.kind == "webmention" and comment.status == "pending" and comment.thread == SLUG
     assert comment.author == "Alice Example" and comment.url == "https://alice.example/"
@@ -97,6 +98,9 @@ def test_accepted_with_a_status_url_and_verified_in_the_background(app, other):
     assert comment.mention["published"] == "2026-11-20T09:30:00+00:00"
     assert comment.user_agent.startswith("Bridgy") and comment.remote_addr == "127.0.0.1"
     assert client.get("/api/webmention/" + "x" * 22).status_code == 404
+    moderate(app, comment.id, "approve")
+    status = client.get(location).json
+    assert status["published"] is True and status["reason"] == "verified: a new mention; published"
 
 
 def test_rate_limited_like_comments(make_app, env, other):
@@ -192,9 +196,11 @@ def test_update_replaces_content_and_410_removes_it_from_the_site(app, other):
     assert "Second, better version." not in page(app) and "First version." not in page(app)
     listed = client.get(f"/api/threads/{SLUG}/comments").json["comments"]
     assert listed == []
-    assert client.get(location).json["reason"].startswith("verified: the mention is updated")
+    assert client.get(location).json["reason"] == "verified: the mention is updated; waiting for moderation"
     moderate(app, comment.id, "approve")
     assert "Second, better version." in page(app) and "First version." not in page(app)
+    status = client.get(location).json  # the approval shows in the status, not only in "published"
+    assert status["published"] is True and status["reason"] == "verified: the mention is updated; published"
 
     send(client, source, target)  # the same content again: nothing changes
     run_jobs(app)

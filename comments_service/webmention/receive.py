@@ -119,8 +119,11 @@ def status(token: str):
         if wm is None:
             return api_error(404, "No such webmention: use the Location the endpoint answered with.")
         comment = s.get(Comment, wm.comment_id) if wm.comment_id else None
+        reason = wm.reason
+        if wm.status == VERIFIED and comment is not None:  # moderation moves on after verification
+            reason += "; published" if comment.status == "published" else "; waiting for moderation"
         answer = {
-            "status": wm.status, "source": wm.source, "target": wm.target, "reason": wm.reason,
+            "status": wm.status, "source": wm.source, "target": wm.target, "reason": reason,
             "received": wm.received.isoformat(), "checked": wm.checked.isoformat() if wm.checked else None,
             # Spam is not told apart from waiting, as for comments: a spammer learns nothing.
             "published": comment is not None and comment.status == "published",

@@ -99,7 +99,8 @@ def _finish(hub, wm_id: int, status: str, reason: str, *, entry: Entry | None = 
             return
         if entry is not None:
             outcome = save_mention(hub, s, wm, entry, refers)
-            reason = {"new": "verified: waiting for moderation", "updated": "verified: the mention is updated",
+            # What verification did; where moderation left the mention is added when it is asked for.
+            reason = {"new": "verified: a new mention", "updated": "verified: the mention is updated",
                       "unchanged": "verified: nothing changed"}[outcome]
         elif remove and remove_mention(s, wm, reason):
             status, reason = REMOVED, f"{reason}: the mention is removed"
