@@ -4,10 +4,10 @@ New: a pending comment with the mention's facts, checked like any comment (local
 Akismet in the "check" job). Changed (the source was sent again with other content): the new
 content replaces the old and is checked as a commenter's edit is (edit.after_edit): a published
 mention keeps its approved text on the site until Akismet calls the new one ham, and goes back to
-the queue when Akismet is off, a guard holds it, or more than its text changed. Gone (410/404, or the source no longer
-links the article): the comment is deleted and the thread republished, unless a moderator marked
-it spam or rejected it (that decision stands when the source answers again). Each change by a source is
-in the audit log, by "webmention".
+the queue when Akismet is off, a guard holds it, or more than its text changed. Gone (410/404, or
+the source no longer links the article): the comment is deleted and the thread republished,
+unless a moderator marked it spam or rejected it (that decision stands when the source answers
+again). Each change by a source is in the audit log, by "webmention".
 """
 
 from __future__ import annotations
