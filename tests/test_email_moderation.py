@@ -177,3 +177,22 @@ def test_links_follow_the_moderators_account_and_scope(app, smtp, slug):
     # The author-limited moderator never got a link for the other author's posts.
     new_comment(app, slug)
     assert len(smtp.to("priya@example.org")) == 1
+
+
+def test_the_article_title_is_shown_as_text_once_escaped(app, smtp, site_dir, slug):
+    """The manifest holds the title as HTML: the page shows it as the queue does, not "&amp;amp;"."""
+    import json
+
+    from hubbub.core.manifest import manifest_path
+
+    path = manifest_path(site_dir / "output")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["threads"][slug]["title"] = "Tips &amp; Tricks <b>bold</b>"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    new_comment(app, slug, body="About the tricks")
+    [entry] = links(smtp.to("now@example.org")[0])
+    client = app.test_client()
+    for page in (client.get(entry["Approve"]).get_data(as_text=True),
+                 client.post(entry["Approve"]).get_data(as_text=True)):
+        assert "Tips &amp; Tricks bold" in page, page
+        assert "&amp;amp;" not in page and "&lt;b&gt;" not in page

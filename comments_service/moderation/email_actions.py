@@ -19,6 +19,7 @@ from ..models import Comment
 from . import actions
 from .email_links import LINK_ACTIONS, TARGET, Link, LinkProblem, fingerprint, read_link
 from .models import EmailLinkUse, Moderator
+from .notify import article_title
 from .queries import forget_today
 from .scope import may_moderate
 
@@ -70,7 +71,7 @@ def confirm(token: str):
             return _problem(exc, link.comment_id)
         already = comment.status == TARGET[link.action]
         return _page("already" if already else "confirm", comment=comment, action=link.action, token=token,
-                     moderator=moderator.email, title=_title(hub, comment.thread),
+                     moderator=moderator.email, title=article_title(hub, comment.thread),
                      article=hub.article_url(comment.thread, absolute=True))
 
 
@@ -87,7 +88,7 @@ def act(token: str):
             outcome = actions.apply(hub, s, comment, link.action, moderator, via="email")
             s.add(EmailLinkUse(nonce=link.nonce, comment_id=comment.id, moderator=moderator.email, action=link.action))
             s.flush()  # the nonce's primary key refuses a second use that raced this one
-            title = _title(hub, comment.thread)
+            title = article_title(hub, comment.thread)
     except LinkProblem as exc:
         return _problem(exc, link.comment_id)
     except IntegrityError:
@@ -97,7 +98,3 @@ def act(token: str):
     forget_today(hub)  # the queue's cached day counts include this decision
     return _page("done", comment_id=outcome.id, action=link.action, changed=outcome.changed, title=title,
                  status_now=outcome.status)
-
-
-def _title(hub, slug: str) -> str:
-    return (hub.threads.get(slug) or {}).get("title") or slug
