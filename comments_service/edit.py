@@ -27,7 +27,7 @@ from sqlalchemy import delete, exists, select
 from . import markup
 from .check import edit_to_queue, request_check
 from .i18n import _, ngettext
-from .models import Comment, utcnow
+from .models import Comment, row_id, utcnow
 from .moderation.actions import audit, deletion_detail
 from .publish import request_publish
 from .spam.guards import is_spam, must_hold
@@ -76,7 +76,7 @@ def _window_text(hub) -> str:
 
 
 def _authorised(hub, session, slug: str, comment_id: int, token, *, editing: bool) -> Comment:
-    comment = session.get(Comment, comment_id) if 0 < comment_id < 2**31 else None
+    comment = session.get(Comment, comment_id) if row_id(comment_id) else None
     if comment is None or comment.thread != slug:
         raise EditRefused(404, _("No comment %(id)s in this thread: it may have been deleted.", id=comment_id))
     if not (isinstance(token, str) and 0 < len(token) <= 200 and comment.edit_token_hash

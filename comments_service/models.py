@@ -27,6 +27,18 @@ VERDICTS = ("ham", "spam", "discard", "unchecked", "error")
 # A comment is written in the reply form (or imported); a webmention is another site's post that
 # replies to, likes, reposts, bookmarks or mentions an article (comments_service/webmention/).
 KINDS = ("comment", "webmention")
+# Ids are INTEGER columns (32 bits in PostgreSQL; SQLite raises OverflowError past 64): a bigger
+# number from a request names no row, and must not reach the database.
+MAX_ID = 2**31 - 1
+
+
+def row_id(raw) -> int | None:
+    """An id taken from a request (text or number): the int when a row could have it, else None."""
+    try:
+        value = int(raw)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if 0 < value <= MAX_ID else None
 
 
 def utcnow() -> dt.datetime:

@@ -515,6 +515,24 @@ def test_nul_characters_are_refused_plainly(app, client, slug):
     assert client.get("/moderate/").status_code == 200
 
 
+def test_ids_too_big_for_the_database_are_refused_plainly(app, client, slug):
+    """Found by review: a page link or team form with an id past 64 bits gave 500 (SQLite's OverflowError)."""
+    insert_comments(app, 3, slug)
+    huge = "9" * 20
+    for cursor in ("after", "before"):  # a page link no page made: the first page, as for any such link
+        r = client.get(f"/moderate/?{cursor}=20261201T000000.000000_{huge}")
+        assert r.status_code == 200 and len(cards(text(r))) == 3
+    assert client.get(f"/moderate/audit?before={huge}").status_code == 200
+    assert client.get(f"/moderate/comments/{huge}").status_code == 404
+    token = csrf_token(client, "/moderate/team")
+    for form in ("disable", "enable", "role"):
+        r = client.post("/moderate/team", data={"csrf_token": token, "form": form, "id": huge, "role": "admin"})
+        assert r.status_code == 400 and "No such moderator." in text(r), form
+    r = client.post("/moderate/bulk", data={"csrf_token": token, "action": "approve", "ids": [huge, "-1"]},
+                    headers={"X-Requested-With": "fetch"})
+    assert r.status_code == 200 and r.json["results"] == []
+    assert act(client, int(huge), "approve", fetch=True).status_code == 404
+
 def test_the_dashboard_follows_the_moderators_actions(app, client, slug):
     a, b = insert_comments(app, 2, slug)
 

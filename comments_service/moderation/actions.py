@@ -15,7 +15,7 @@ from hubbub.core.weburl import is_web_address
 
 from .. import markup
 from ..i18n import _
-from ..models import Comment, utcnow
+from ..models import Comment, row_id, utcnow
 from ..publish import request_publish
 from ..signals import comment_published
 from ..submit import LIMITS
@@ -173,7 +173,7 @@ def apply_many(hub, session, ids, action: str, moderator, via: str = "ui-bulk") 
     if action not in ACTIONS or action == "edit":
         raise ActionError(404, _("Unknown bulk action %(action)s: use approve, reject, spam, ham or delete.",
                                   action=repr(action)))
-    wanted = sorted({int(i) for i in ids if 0 < int(i) < 2**31})
+    wanted = sorted({row_id(i) for i in ids} - {None})
     outcomes = []
     if not wanted:
         return outcomes

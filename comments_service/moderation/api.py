@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from ..errors import api_error
 from ..hub import current_hub
-from ..models import KINDS, STATUSES, Comment
+from ..models import KINDS, MAX_ID, STATUSES, Comment, row_id
 from ..webmention.review import mention_facts
 from . import actions
 from .auth import bearer_token, note_token_use, token_moderator
@@ -89,7 +89,7 @@ def list_comments():
                          {"status": f"one of {', '.join(STATUSES)}"})
     try:
         limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        offset = _int_arg("offset", 0, 0, 2**31 - 1)
+        offset = _int_arg("offset", 0, 0, MAX_ID)
     except ValueError as exc:
         field = str(exc).split()[0]
         return api_error(400, f"{exc}.", {field: str(exc)})
@@ -127,7 +127,7 @@ def act(comment_id: int, action: str):
     h = current_hub()
     try:
         with h.transaction() as s:
-            comment = s.get(Comment, comment_id) if comment_id < 2**31 else None
+            comment = s.get(Comment, comment_id) if row_id(comment_id) else None
             if comment is None:
                 return api_error(404, f"No comment {comment_id}.")
             outcome = actions.apply(h, s, comment, action, g.api_moderator, edit=edit,

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..hub import current_hub
 from ..i18n import N_
-from ..models import Comment
+from ..models import Comment, row_id
 from . import actions
 from .email_links import LINK_ACTIONS, TARGET, Link, LinkProblem, fingerprint, read_link
 from .models import EmailLinkUse, Moderator
@@ -40,7 +40,7 @@ def _resolve(hub, session, link: Link) -> tuple[Moderator, Comment]:
     if used is not None:
         raise LinkProblem("used", 410, used={"action": used.action, "moderator": used.moderator,
                                               "used_at": used.used_at})
-    comment = session.get(Comment, link.comment_id) if link.comment_id < 2**31 else None
+    comment = session.get(Comment, link.comment_id) if row_id(link.comment_id) else None
     if comment is None:
         raise LinkProblem("gone", 404)
     if not may_moderate(hub, moderator, comment):

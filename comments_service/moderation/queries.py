@@ -16,7 +16,7 @@ from sqlalchemy import Text, case, func, or_, select, type_coerce
 
 from .. import service_state as state
 from ..i18n import N_
-from ..models import STATUSES, Comment, utcnow
+from ..models import STATUSES, Comment, row_id, utcnow
 from .models import AuditEntry
 from .scope import restrict
 
@@ -67,13 +67,16 @@ def encode_cursor(c: Comment) -> str:
 
 
 def decode_cursor(raw: str | None) -> tuple[dt.datetime, int] | None:
+    """The (created, id) a page link names; None (the first page) for one no page made."""
     if not raw:
         return None
     stamp, _, ident = raw.partition("_")
     try:
-        return dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f").replace(tzinfo=dt.UTC), int(ident)
+        created = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f").replace(tzinfo=dt.UTC)
     except ValueError:
         return None
+    ident = row_id(ident)
+    return None if ident is None else (created, ident)
 
 
 def queue_page(hub, session, moderator, status: str | None, *, q: str = "", field: str = "all",

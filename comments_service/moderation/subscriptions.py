@@ -27,7 +27,7 @@ from hubbub.core.identity import normalise_email
 
 from ..i18n import _
 from ..jobs import RetryLater, backoff, enqueue
-from ..models import Comment, utcnow
+from ..models import Comment, row_id, utcnow
 from .models import SentNotification, Subscription
 from .notify import (
     Mailer,
@@ -70,7 +70,7 @@ def find(hub, session, claim) -> Subscription | None:
     """The subscription a link's claim names, if it still exists for the same address."""
     if not (isinstance(claim, dict) and isinstance(claim.get("s"), int) and isinstance(claim.get("h"), str)):
         return None
-    sub = session.get(Subscription, claim["s"]) if 0 < claim["s"] < 2**31 else None
+    sub = session.get(Subscription, claim["s"]) if row_id(claim["s"]) else None
     if sub is None or recipient_key(hub, sub.email)[:16] != claim["h"]:
         return None
     return sub

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from .. import service_state as state
 from ..hub import current_hub
 from ..i18n import N_, _, ngettext
-from ..models import KINDS, Comment, utcnow
+from ..models import KINDS, Comment, row_id, utcnow
 from ..public_api import akismet_health
 from ..ratelimit import retry_after, wait_text
 from ..webmention.review import mention_facts
@@ -152,7 +152,7 @@ def queue():
 
 
 def _load(session, comment_id: int) -> Comment:
-    comment = session.get(Comment, comment_id) if 0 < comment_id < 2**31 else None
+    comment = session.get(Comment, comment_id) if row_id(comment_id) else None
     if comment is None or not may_moderate(current_hub(), current_moderator(), comment):
         abort(404)
     return comment
@@ -258,9 +258,9 @@ def edit(comment_id: int):
 @login_required
 def audit():
     me = current_moderator()
-    before = request.args.get("before", type=int)
+    before = row_id(request.args.get("before"))
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(101)
-    if before and 0 < before < 2**31:
+    if before:
         query = query.where(AuditEntry.id < before)
     if not me.is_admin:
         query = query.where(AuditEntry.moderator == me.email)
@@ -335,7 +335,8 @@ def _team_change(s, me) -> None:
             author_slug=auth.checked_author_slug(current_hub(), request.form.get("author_slug")))
         flash(_("%(email)s can now log in.", email=moderator.email))
         return
-    target = s.get(Moderator, request.form.get("id", type=int) or 0)
+    target_id = row_id(request.form.get("id"))
+    target = s.get(Moderator, target_id) if target_id else None
     if target is None:
         raise auth.AccountError(_("No such moderator."))
     if what in ("disable", "enable"):
