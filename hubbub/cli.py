@@ -78,9 +78,14 @@ def serve(host: str, port: int, reload_: bool):
     from comments_service import create_app
 
     if reload_:
+        from .build import load_settings
         from .build.reload import LiveSite
         from .livereload import Events, install
 
+        try:
+            load_settings(site_dir())  # the watcher needs them; once it runs, a broken save shows in the page
+        except BuildError as exc:
+            raise click.ClickException(str(exc)) from exc
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         events = Events()
         live = LiveSite(site_dir(), notify=events.publish)

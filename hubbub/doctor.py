@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .build import BuildError, load_settings
+from .build import BuildError, SettingsError, load_settings
 from .core.manifest import ManifestError, load_manifest
 from .core.render import BEGIN
 
@@ -56,11 +56,10 @@ def _load(root: Path, publish: bool) -> tuple[dict | None, Finding]:
                           "(`hubbub init` in an empty directory writes one to copy)")
     try:
         settings = load_settings(root, publish)
+    except SettingsError as exc:  # it says where, as `hubbub build` does
+        return None, fail("settings", exc.problem, exc.fix)
     except BuildError as exc:
         return None, fail("settings", str(exc), "run doctor in the site's directory, or set HUBBUB_SITE_DIR")
-    except Exception as exc:  # the file is Python: any error can come out of it
-        return None, fail("settings", f"{root / name} does not load: {type(exc).__name__}: {exc}",
-                          f"correct {name} (run `python {name}` to see the error with its line)")
     return settings, ok("settings", f"{name} loads")
 
 

@@ -98,9 +98,11 @@ def _write(path: Path, text: str, append: bool = True) -> None:
 
 
 def test_settings_that_do_not_load(good, site):
+    number = (site / "pelicanconf.py").read_text(encoding="utf-8").count("\n") + 2
     _write(site / "pelicanconf.py", "\nSITENAME = 'unterminated\n")
     result = doctor(good)
-    assert_problem(result, "settings", "pelicanconf.py does not load", "SyntaxError")
+    assert_problem(result, "settings", "pelicanconf.py does not load", f"line {number}", "SyntaxError")
+    assert f"fix: correct line {number} of {site / 'pelicanconf.py'}" in result.output  # as `hubbub build` says
 
 
 def test_an_existing_site_without_publishconf_is_warned_and_its_theme_checked(good, tmp_path):

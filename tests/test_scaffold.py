@@ -122,6 +122,37 @@ def test_build_outside_a_site_says_what_to_do(tmp_path):
     assert "pelicanconf.py not found" in result.output and "HUBBUB_SITE_DIR" in result.output
 
 
+# A broken line at the end of pelicanconf.py, and what the message must say about it.
+BROKEN_SETTINGS = {
+    "syntax": ("SITENAME = ", "SyntaxError"),
+    "import": ("import nonexistent_mod", "No module named 'nonexistent_mod'"),
+    "pelican": ("DEFAULT_LANG = 5", "DEFAULT_LANG is 5, where Pelican expects text"),
+}
+
+
+def _break_settings(site: Path, line: str) -> int:
+    """Append the line to pelicanconf.py; its line number."""
+    settings = site / "pelicanconf.py"
+    text = settings.read_text(encoding="utf-8").rstrip("\n") + "\n"
+    settings.write_text(text + line + "\n", encoding="utf-8")
+    return text.count("\n") + 1
+
+
+def _says_where(output: str, site: Path, number: int, words: str) -> None:
+    assert "Traceback" not in output, output
+    assert f"{site / 'pelicanconf.py'} does not load: line {number}" in output and words in output, output
+    assert f"To fix it: correct line {number} of {site / 'pelicanconf.py'}" in output, output
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_SETTINGS))
+def test_build_with_broken_settings_says_which_line_and_what_to_do(site, case):
+    line, words = BROKEN_SETTINGS[case]
+    number = _break_settings(site, line)
+    result = hubbub(site, "build")
+    assert result.exit_code == 1
+    _says_where(result.output, site, number, words)
+
+
 def test_build_command_builds_into_output(site, tmp_path):
     result = hubbub(site, "build", "--output", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
@@ -207,3 +238,35 @@ def test_serve_reload_rebuilds_when_content_changes(site, tmp_path):
             proc.kill()
             proc.wait()
         log.close()
+
+
+def _service_env(tmp_path, **extra) -> dict:
+    """The process environment for `hubbub serve`, free of the machine's own service settings."""
+    env = {**os.environ, "HUBBUB_INSTANCE_DIR": str(tmp_path / "instance"), "HUBBUB_SECRET_KEY": "test-secret"}
+    for name in ("PYTHON_AKISMET_API_KEY", "PYTHON_AKISMET_BLOG_URL", "HUBBUB_QUEUE_URL", "HUBBUB_DATABASE_URL",
+                 "HUBBUB_OUTPUT_DIR", "HUBBUB_SITE_DIR"):
+        env.pop(name, None)
+    return {**env, **extra}
+
+
+def _serve_exits(args: list[str], cwd: Path, env: dict) -> tuple[int, str]:
+    """Run `hubbub serve ...`, which must stop by itself: its exit code and what it said."""
+    proc = subprocess.Popen([sys.executable, "-m", "hubbub", "serve", "--port", str(_free_port()), *args], cwd=cwd,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+        pytest.fail(f"hubbub serve {' '.join(args)} kept running:\n{output}")
+    return proc.returncode, output
+
+
+@pytest.mark.parametrize("case", ["syntax", "pelican"])
+def test_serve_reload_with_broken_settings_says_which_line_and_what_to_do(site, tmp_path, case):
+    line, words = BROKEN_SETTINGS[case]
+    number = _break_settings(site, line)
+    code, output = _serve_exits(["--reload"], tmp_path, _service_env(tmp_path, HUBBUB_SITE_DIR=str(site)))
+    assert code == 1
+    _says_where(output, site, number, words)
+

@@ -6,10 +6,13 @@ the last build; `full=True` (`hubbub build --full`) starts from scratch. Both wr
 
 from __future__ import annotations
 
+import ast
 import json
+import linecache
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from hubbub.core.atomic import atomic_remove, atomic_write
@@ -18,6 +21,14 @@ from hubbub.core.manifest import HUBBUB_DIR
 
 class BuildError(Exception):
     """The site did not build; the message says why and what to fix."""
+
+
+class SettingsError(BuildError):
+    """The settings file does not load: `problem` says where and why, `fix` what to do."""
+
+    def __init__(self, problem: str, fix: str):
+        super().__init__(f"{problem}\nTo fix it: {fix}")
+        self.problem, self.fix = problem, fix
 
 
 def site_dir() -> Path:
@@ -40,9 +51,79 @@ def load_settings(root: Path | None = None, publish: bool = False, **override) -
     from pelican.settings import read_settings
 
     root = root or site_dir()
-    # HUBBUB_PUBLISH tells the service which settings made output/, for the builds it runs itself.
-    settings = read_settings(str(settings_file(root, publish)), override={"HUBBUB_PUBLISH": publish, **override})
-    return site_relative_paths(settings, root)
+    path = settings_file(root, publish)
+    try:
+        # HUBBUB_PUBLISH tells the service which settings made output/, for the builds it runs itself.
+        settings = read_settings(str(path), override={"HUBBUB_PUBLISH": publish, **override})
+        return site_relative_paths(settings, root)
+    except Exception as exc:  # the file is Python, and Pelican then works on its values: anything can come out
+        raise settings_error(path, exc) from exc
+
+
+def settings_error(path: Path, exc: Exception) -> SettingsError:
+    """What is wrong in a settings file, at the line of the site's settings where it went wrong:
+    where Python stopped, or (an error inside Pelican) the setting that is not the text it expects."""
+    what = f"{type(exc).__name__}: {exc.msg if isinstance(exc, SyntaxError) else exc}"
+    where = _failing_line(path, exc)
+    if where is None:
+        where, why = _mistyped_setting(path)
+        what = f"Pelican cannot use its settings ({what})" + (f"; {why}" if why else "")
+        if where is None:
+            return SettingsError(f"{path} does not load: {what}",
+                                 f"check the values in {path.name} against Pelican's settings "
+                                 "(https://docs.getpelican.com/en/latest/settings.html)")
+    file, line = where
+    source = linecache.getline(str(file), line).strip()
+    fix = f"correct line {line} of {file}"
+    if isinstance(exc, ImportError):
+        fix += ", or install what it imports where Hubbub runs"
+    place = f"line {line}" if file.resolve() == path.resolve() else f"{file} line {line}"
+    return SettingsError(f"{path} does not load: {place}" + (f" ({source})" if source else "") + f": {what}", fix)
+
+
+def _failing_line(path: Path, exc: Exception) -> tuple[Path, int] | None:
+    """The innermost line of the site's own settings files (beside `path`) where exc was raised."""
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        return Path(exc.filename), exc.lineno
+    found = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        file = Path(frame.f_code.co_filename)
+        if file.suffix == ".py" and file.parent.resolve() == path.parent.resolve():
+            found = (file, line)
+    return found
+
+
+def _mistyped_setting(path: Path) -> tuple[tuple[Path, int] | None, str]:
+    """A setting the file sets to something else than the text Pelican's default is (the usual
+    cause of an error inside Pelican, e.g. DEFAULT_LANG = 5), with where it is set."""
+    from pelican.settings import DEFAULT_CONFIG, get_settings_from_file
+
+    try:
+        values = get_settings_from_file(str(path))
+    except Exception:
+        return None, ""
+    for name, value in values.items():
+        default = DEFAULT_CONFIG.get(name)
+        if isinstance(default, str) and value is not None and not isinstance(value, str):
+            why = f"{name} is {value!r}, where Pelican expects text such as {default!r}"
+            # publishconf.py usually takes its settings from pelicanconf.py
+            for file in (path, path.parent / "pelicanconf.py"):
+                line = _assigned_at(file, name)
+                if line:
+                    return (file, line), why
+            return None, why
+    return None, ""
+
+
+def _assigned_at(file: Path, name: str) -> int | None:
+    """The line of the last top-level `NAME = ...` in a settings file."""
+    try:
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    lines = [node.lineno for node in tree.body if isinstance(node, ast.Assign)
+             and any(isinstance(target, ast.Name) and target.id == name for target in node.targets)]
+    return lines[-1] if lines else None
 
 
 def site_relative_paths(settings: dict, root: Path) -> dict:
