@@ -76,7 +76,11 @@ def serve(host: str, port: int, reload_: bool):
     import threading
 
     from comments_service import create_app
+    from comments_service.hub import command_config
 
+    # As every service command: a bad setting is a message, and outside a site nothing starts (a new
+    # database and secret key would appear in ./instance, serving no site).
+    command_config()
     if reload_:
         from .build import load_settings
         from .build.reload import LiveSite

@@ -270,3 +270,21 @@ def test_serve_reload_with_broken_settings_says_which_line_and_what_to_do(site, 
     assert code == 1
     _says_where(output, site, number, words)
 
+
+def test_serve_with_a_bad_setting_says_so_without_a_traceback(site, tmp_path):
+    result = CliRunner().invoke(main, ["serve"], env=_service_env(tmp_path, HUBBUB_SITE_DIR=str(site),
+                                                                  HUBBUB_EDIT_WINDOW="abc"), catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: HUBBUB_EDIT_WINDOW='abc' is not a duration"), result.output
+
+
+def test_serve_outside_a_site_refuses_and_creates_nothing(tmp_path):
+    """As `hubbub build` and `hubbub moderator list` do: no database starts in a directory of no site."""
+    empty = tmp_path / "not-a-site"
+    empty.mkdir()
+    env = _service_env(tmp_path)
+    env.pop("HUBBUB_INSTANCE_DIR")  # the default: ./instance, which must not appear
+    code, output = _serve_exits([], empty, env)
+    assert code == 1 and "Traceback" not in output
+    assert f"{empty} is not a site's directory (no pelicanconf.py)" in output and "HUBBUB_SITE_DIR" in output
+    assert list(empty.iterdir()) == []
