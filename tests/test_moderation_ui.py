@@ -86,8 +86,11 @@ def test_login_logout_and_session_cookie_flags(app):
     assert client.get("/moderate/").status_code == 302
     r = login(client)
     assert r.headers["Location"] == "/moderate/"
-    cookie = r.headers["Set-Cookie"]
+    cookies = {c.split("=", 1)[0]: c for c in r.headers.getlist("Set-Cookie")}
+    cookie = cookies[app.config["SESSION_COOKIE_NAME"]]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    device = cookies["hubbub_device"]  # this browser has logged in to the account (the login limits)
+    assert "HttpOnly" in device and "SameSite=Strict" in device and "Secure" in device and "Path=/moderate/" in device
     assert client.get("/moderate/").status_code == 200
     # After login, the `next` page the moderator wanted.
     other = app.test_client()
@@ -151,6 +154,38 @@ def test_login_attempts_are_rate_limited(make_app, service_env):
     # Another account from another address is not affected.
     add_moderator(app, "third@example.org")
     assert attempt("203.0.113.1", PASSWORD, "third@example.org").status_code == 303
+
+
+def test_guesses_from_elsewhere_do_not_lock_the_owner_out(make_app, service_env):
+    """Found by review: wrong passwords from rotating addresses used up the account's allowance,
+    and its owner, with the right password, got 429 too. A browser that logged in to the account
+    before (a signed cookie) has an allowance of its own; every other browser shares the account's."""
+    app = make_app({**service_env, "HUBBUB_LOGIN_RATE_LIMIT": "3/minute", "HUBBUB_TRUSTED_PROXIES": "127.0.0.1"})
+    add_moderator(app)
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    login(owner)
+    assert owner.post("/moderate/logout", data={"csrf_token": csrf_token(owner, "/moderate/")}).status_code == 303
+
+    def attempt(n: int, password: str, cookie: str | None = None) -> int:
+        c = app.test_client()
+        if cookie is not None:
+            c.set_cookie("hubbub_device", cookie, path="/moderate/")
+        token = csrf_token(c)
+        return c.post("/moderate/login", data={"email": "mod@example.org", "password": password, "csrf_token": token},
+                      headers={"X-Forwarded-For": f"192.0.2.{n}"}).status_code
+
+    # The owner's first login counted for the account (the browser was new): two guesses are left.
+    assert [attempt(n, f"guess {n}") for n in range(1, 5)] == [401, 401, 429, 429]
+    assert attempt(10, PASSWORD) == 429  # a browser never seen waits, even with the right password
+    assert attempt(11, PASSWORD, cookie="forged.cookie.value") == 429
+    login(owner)  # the owner's browser is not locked out
+    assert owner.post("/moderate/logout", data={"csrf_token": csrf_token(owner, "/moderate/")}).status_code == 303
+    login(owner, password="not it", expect=401)
+    # That browser is limited on its own, wherever it is (its address's allowance is not used up).
+    owner.environ_base["REMOTE_ADDR"] = "203.0.113.8"
+    login(owner, password="not it either", expect=401)
+    login(owner, expect=429)
 
 
 def test_disabled_moderator_cannot_log_in_and_loses_the_session(app):

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def init_app(app: Flask) -> None:
     from . import api, email_actions, unsubscribe, views
-    from .auth import current_moderator
+    from .auth import current_moderator, known_device
 
     hub = app.extensions["hubbub"]
     config = hub.config
@@ -41,12 +41,18 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(email_actions.bp)
 
     # Login attempts are counted per address and per account, each one before its password is
-    # checked: guesses sent all at once are cut short too, and guessing slows to a crawl.
+    # checked: guesses sent all at once are cut short too, and guessing slows to a crawl. A browser
+    # the account logged in from before has its own count (auth.known_device): guesses from
+    # elsewhere cannot lock the owner out.
+    def account_key() -> str:
+        email = (request.form.get("email") or "").strip().lower()[:254]
+        device = known_device(email)
+        return f"device:{device}" if device else f"account:{email}"
+
     limiter = app.extensions["hubbub_limiter"]
     login = app.view_functions["moderate.login"]
     login = limiter.limit(lambda: config.login_rate_limit, methods=["POST"])(login)
-    login = limiter.limit(lambda: config.login_rate_limit, methods=["POST"],
-                          key_func=lambda: "account:" + (request.form.get("email") or "").strip().lower()[:254],
+    login = limiter.limit(lambda: config.login_rate_limit, methods=["POST"], key_func=account_key,
                           scope="login-account")(login)
     app.view_functions["moderate.login"] = login
 

@@ -7,6 +7,7 @@ API tokens are random; only their SHA-256 is stored, so a stolen database yields
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -16,6 +17,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort, current_app, g, redirect, request, session, url_for
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 
 from ..hub import current_hub
@@ -137,6 +139,37 @@ def log_in(moderator: Moderator) -> None:
 
 def log_out() -> None:
     session.clear()
+
+
+# Known devices: a browser that logged in to an account keeps a signed cookie naming it, and its
+# login attempts for that account are counted apart (moderation/__init__.py), so strangers
+# guessing the password cannot lock the owner out (OWASP's "device cookies"). It is no key: the
+# password is still needed, and the limit per address still applies.
+DEVICE_COOKIE = "hubbub_device"
+DEVICE_LIFETIME = dt.timedelta(days=180)
+
+
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="hubbub-known-device")
+
+
+def remember_device(response, moderator: Moderator) -> None:
+    device = known_device(moderator.email) or secrets.token_urlsafe(12)  # the same one, for 180 days more
+    value = _devices().dumps({"e": moderator.email.lower(), "d": device})
+    response.set_cookie(DEVICE_COOKIE, value, max_age=int(DEVICE_LIFETIME.total_seconds()),
+                        path=url_for("moderate.queue"), secure=current_app.config["SESSION_COOKIE_SECURE"],
+                        httponly=True, samesite="Strict")
+
+
+def known_device(email: str) -> str | None:
+    """This browser's device id when it logged in to the account of `email` before, else None."""
+    try:
+        claim = _devices().loads(request.cookies.get(DEVICE_COOKIE, ""), max_age=DEVICE_LIFETIME.total_seconds())
+    except BadData:
+        return None
+    if isinstance(claim, dict) and claim.get("e") == email.strip().lower() and isinstance(claim.get("d"), str):
+        return claim["d"]
+    return None
 
 
 def current_moderator() -> Moderator | None:

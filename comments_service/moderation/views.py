@@ -103,7 +103,9 @@ def login():
             error = _("This account is disabled: ask an administrator to enable it.")
         elif ok:
             auth.log_in(moderator)
-            return redirect(next_url, code=303)
+            response = redirect(next_url, code=303)
+            auth.remember_device(response, moderator)
+            return response
         else:
             error = _("Wrong email or password.")
     return render_template("moderate/login.html", next=next_url, email=email, error=error), 401
