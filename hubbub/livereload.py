@@ -104,7 +104,8 @@ def install(app: Flask, events: Events) -> None:
 
     @app.after_request
     def add_script(response):
-        if (request.endpoint == "static_site.page" and response.status_code == 200
+        # A missing page too: a post not built yet, or gone with an error, shows once it is there.
+        if (request.endpoint == "static_site.page" and response.status_code in (200, 404)
                 and response.mimetype == "text/html"):
             response.direct_passthrough = False
             body = response.get_data()

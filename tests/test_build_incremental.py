@@ -341,19 +341,58 @@ def test_a_writer_without_posts_has_empty_feeds_every_build_writes_alike(site, t
     assert "<updated>1970-01-01T00:00:00+00:00</updated>" in feed
 
 
-@pytest.mark.parametrize("lines, reason", [
-    ("Slug: café-ñandú\n", "its slug 'café-ñandú' cannot name a comment thread, which takes ASCII letters, digits, "
-                           "'.', '_' and '-': set e.g. `Slug: cafe-nandu`"),
-    ("Slug: fine\nDate: 2026-13-45 25:99\n", "'2026-13-45 25:99' is not a valid date"),
+@pytest.mark.parametrize("lines, line, reason", [
+    ("Slug: café-ñandú\n", 2, "its slug 'café-ñandú' cannot name a comment thread, which takes ASCII letters, "
+                              "digits, '.', '_' and '-': set e.g. `Slug: cafe-nandu`"),
+    ("Slug: fine\nDate: 2026-13-45 25:99\n", 3, "'2026-13-45 25:99' is not a valid date"),
 ])
-def test_a_post_that_cannot_be_read_fails_the_build_saying_which_and_why(site, lines, reason):
-    """Pelican logs "Could not process FILE" without the reason unless DEBUG: the build adds it."""
+def test_a_post_that_cannot_be_read_fails_the_build_saying_which_and_why(site, lines, line, reason):
+    """Pelican logs "Could not process FILE" without the reason unless DEBUG: the build adds it,
+    and the line holding the value the reason quotes."""
     from hubbub.build import BuildError
 
     (site / "content" / "posts" / "broken.md").write_text(f"Title: Broken\n{lines}\nBody.\n", encoding="utf-8")
     with pytest.raises(BuildError) as failure:
         build(site)
-    assert f"Could not process posts/broken.md: {reason}" in str(failure.value)
+    assert f"Could not process posts/broken.md, line {line}: {reason}" in str(failure.value)
+
+
+def test_a_post_made_unreadable_keeps_its_pages_until_it_is_fixed(site, tmp_path):
+    """Pelican skips a source it cannot read, as if deleted: the build stops before writing, so
+    the site (and `serve --reload`, which keeps serving it) keeps the post's pages."""
+    from hubbub.build import BuildError
+
+    before = {p: p.read_bytes() for p in (site / "output").rglob("*") if p.is_file()}
+    post = site / "content" / "posts" / "post-3.md"
+    good = post.read_text(encoding="utf-8")
+    post.write_text(good.replace("Date: ", "Date: 2026-02-30 10:00\nOld-Date: ", 1), encoding="utf-8")
+    with pytest.raises(BuildError, match="no page was written or removed"):
+        build(site)
+    assert {p: p.read_bytes() for p in (site / "output").rglob("*") if p.is_file()} == before
+    post.write_text(good.replace("\n\n", "\n\nFixed.\n\n", 1), encoding="utf-8")
+    report = assert_same_as_full(site, tmp_path)
+    assert not report.repaired  # the stopped build left nothing half-done to repair
+    assert "posts/post-3/index.html" in report.written
+
+
+@pytest.mark.parametrize("template, error", [
+    ("{% if x %}\n", "Unexpected end of template"),
+    ("<p>{{ nothing.attr }}</p>\n", "'nothing' is undefined"),
+])
+def test_a_template_error_names_the_template_and_its_line(site, template, error):
+    from hubbub.build import BuildError
+
+    overrides = site / "templates" / "partials"
+    overrides.mkdir(parents=True)
+    theme = Path(__import__("hubbub").THEME) / "templates"
+    meta = overrides / "article_meta.html"
+    lines = (theme / "partials" / "article_meta.html").read_text(encoding="utf-8").count("\n")
+    meta.write_text((theme / "partials" / "article_meta.html").read_text(encoding="utf-8") + template, encoding="utf-8")
+    conf = site / "pelicanconf.py"
+    conf.write_text(conf.read_text() + f"\nTHEME_TEMPLATES_OVERRIDES = [{str(site / 'templates')!r}]\n")
+    with pytest.raises(BuildError) as failure:
+        build(site)
+    assert f"{meta} line {lines + 1}: " in str(failure.value) and error in str(failure.value)
 
 
 def test_drafts_and_hidden_posts_are_built_without_a_comment_form(site):

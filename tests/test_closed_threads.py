@@ -12,7 +12,7 @@ from publish_helpers import build, comment, make_site, manifest, save_thread, se
 from service_helpers import GOOD
 from site_helpers import parse_html, text_of
 
-from hubbub.build import BuildError
+from hubbub.build import BuildError, run_build
 from hubbub.core.publisher import publish_thread
 
 OPEN = "social-media-and-network-marketing"  # 2009-06-15, `Comments: open` below
@@ -105,6 +105,22 @@ def test_a_later_build_date_closes_what_an_earlier_one_left_open(site, tmp_path,
     build(site, out, COMMENTS_CLOSE_AFTER_DAYS=DAYS)
     assert manifest(out)["threads"][YOUNG]["comments_closed"] is True
     assert form_of(page(out, YOUNG))[0] is None
+
+
+def test_an_incremental_build_after_the_closing_date_closes_the_thread(site, tmp_path, monkeypatch):
+    """No source changed, but the date did: not "nothing changed" once a thread's time is up."""
+    out = tmp_path / "out"
+    build(site, out, COMMENTS_CLOSE_AFTER_DAYS=DAYS)
+    assert manifest(out)["threads"][YOUNG]["comments_closed"] is False
+    assert run_build(site, OUTPUT_PATH=str(out), COMMENTS_CLOSE_AFTER_DAYS=DAYS).nothing_changed
+    later = BUILT_ON + dt.timedelta(days=DAYS)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(later.timestamp())))
+    assert not run_build(site, OUTPUT_PATH=str(out), COMMENTS_CLOSE_AFTER_DAYS=DAYS).nothing_changed
+    assert manifest(out)["threads"][YOUNG]["comments_closed"] is True
+    assert form_of(page(out, YOUNG))[0] is None
+    full = tmp_path / "full"
+    build(site, full, COMMENTS_CLOSE_AFTER_DAYS=DAYS)
+    assert page(out, YOUNG) == page(full, YOUNG)
 
 
 def test_fast_publish_of_a_closed_thread_equals_a_full_build(site, tmp_path):

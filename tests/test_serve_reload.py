@@ -74,6 +74,8 @@ def test_the_dev_server_adds_the_reload_script_and_the_files_stay_clean(served):
     page = httpx.get(f"{base}/posts/post-3/").text
     assert '<script src="/__hubbub/livereload.js" defer></script></body>' in page
     assert "livereload" not in (site / "output" / "posts" / "post-3" / "index.html").read_text()
+    missing = httpx.get(f"{base}/posts/not-written-yet/")  # reloads itself once the post is built
+    assert missing.status_code == 404 and "/__hubbub/livereload.js" in missing.text
     script = httpx.get(f"{base}/__hubbub/livereload.js")
     assert script.status_code == 200 and "EventSource" in script.text
     assert "'unsafe-inline'" not in script.headers["Content-Security-Policy"].split("script-src")[-1].split(";")[0]
@@ -299,6 +301,16 @@ def test_the_open_page_reloads_after_a_save_and_shows_build_errors(served):
             message = page.text_content("#hubbub-build-error")
             assert "dana-okafor.md" in message and "line" in message and "Joined" in message
             profile.write_text(good, encoding="utf-8")
+            page.wait_for_selector("#hubbub-build-error", state="detached", timeout=30_000)
+            # The open post made unreadable: the error names its line, and its page stays served.
+            post = site / "content" / "posts" / "post-4.md"
+            text = post.read_text(encoding="utf-8")
+            post.write_text(text.replace("Date: ", "Date: 2026-02-30 10:00\nOld-Date: ", 1), encoding="utf-8")
+            page.wait_for_selector("#hubbub-build-error", timeout=30_000)
+            message = page.text_content("#hubbub-build-error")
+            assert "post-4.md, line 2" in message and "not a valid date" in message, message
+            assert httpx.get(f"{base}/posts/post-4/").status_code == 200
+            post.write_text(text, encoding="utf-8")
             page.wait_for_selector("#hubbub-build-error", state="detached", timeout=30_000)
             assert violations == []
         finally:

@@ -11,6 +11,7 @@ import json
 import linecache
 import logging
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -73,6 +74,7 @@ def settings_error(path: Path, exc: Exception) -> SettingsError:
                                  f"check the values in {path.name} against Pelican's settings "
                                  "(https://docs.getpelican.com/en/latest/settings.html)")
     file, line = where
+    linecache.checkcache(str(file))  # `serve --reload` lives on while the file is edited
     source = linecache.getline(str(file), line).strip()
     fix = f"correct line {line} of {file}"
     if isinstance(exc, ImportError):
@@ -136,17 +138,36 @@ def site_relative_paths(settings: dict, root: Path) -> dict:
 
 
 class _ErrorCounter(logging.Handler):
-    def __init__(self):
+    def __init__(self, content: Path):
         super().__init__(level=logging.ERROR)
+        self.content = content
         self.messages: list[str] = []
 
     def emit(self, record):
         message = record.getMessage()
-        # Pelican logs a source it could not read without the reason (unless DEBUG): add it.
+        # Pelican logs a source it could not read without the reason (unless DEBUG): add it, and
+        # the line of the source holding the value the reason quotes.
         exc = record.exc_info[1] if record.exc_info else sys.exc_info()[1]
+        if exc is not None and record.msg == "Could not process %s" and record.args:
+            line = _quoted_line(self.content / str(record.args[0]), str(exc))
+            if line:
+                message = f"{message}, line {line}"
         if exc is not None and str(exc) not in message:
             message = f"{message}: {exc}"
         self.messages.append(message)
+
+
+def _quoted_line(path: Path, reason: str) -> int | None:
+    """The first line of a source that holds a value the reason quotes ("'2026-02-30' is not a
+    valid date"), or None."""
+    quoted = [q for q in re.findall(r"'([^'\n]+)'", reason) if q.strip()]
+    if not quoted:
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return next((n for n, text in enumerate(lines, 1) if any(q in text for q in quoted)), None)
 
 
 def run_build(root: Path | None = None, publish: bool = False, *, full: bool = False, memory=None,
@@ -159,16 +180,24 @@ def run_build(root: Path | None = None, publish: bool = False, *, full: bool = F
 
     root = Path(root or site_dir()).resolve()
     settings = load_settings(root, publish, **override)
-    errors = _ErrorCounter()
+    errors = _ErrorCounter(Path(settings["PATH"]))
     loggers = [logging.getLogger(name) for name in ("pelican", "hubbub")]
     for logger in loggers:
         logger.addHandler(errors)
+
+    def before_writing():
+        # A source Pelican could not read would count as deleted: its pages would go. Stop first.
+        if errors.messages:
+            raise ReadFailed("site build reported errors (no page was written or removed):\n  "
+                             + "\n  ".join(errors.messages))
+
     try:
-        report = SiteBuild(settings, root, full=full, memory=memory, shown=shown).run()
+        report = SiteBuild(settings, root, full=full, memory=memory, shown=shown, before_writing=before_writing).run()
     except BuildError:
         raise
     except Exception as exc:  # Pelican and plugins raise many kinds; report them as one.
-        raise BuildError(f"site build failed: {exc}") from exc
+        where = template_location(exc)
+        raise BuildError(f"site build failed: {where + ': ' if where else ''}{exc}") from exc
     finally:
         for logger in loggers:
             logger.removeHandler(errors)
@@ -181,6 +210,33 @@ def run_build(root: Path | None = None, publish: bool = False, *, full: bool = F
     if not report.nothing_changed or shown or owed_search(report.settings) != set():
         index_search(report.settings, changed)
     return report
+
+
+class ReadFailed(BuildError):
+    """Sources could not be read: the build stopped before writing anything."""
+
+
+_TEMPLATE_FRAME = re.compile(r'File "([^"]+\.(?:html|xml|txt|j2|jinja2?))", line (\d+)')
+
+
+def template_location(exc: BaseException) -> str:
+    """"FILE line N" of the template an error comes from, or "": Jinja's syntax errors carry it,
+    and Jinja rewrites a render's traceback so that its frames are the template's lines (a page
+    rendered in another process brings its traceback as text)."""
+    import jinja2
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, jinja2.TemplateSyntaxError) and exc.lineno:
+            return f"{exc.filename or exc.name} line {exc.lineno}"
+        frames = [f"{frame.f_code.co_filename} line {line}" for frame, line in traceback.walk_tb(exc.__traceback__)
+                  if _TEMPLATE_FRAME.match(f'File "{frame.f_code.co_filename}", line {line}')]
+        frames += [f"{m.group(1)} line {m.group(2)}" for m in _TEMPLATE_FRAME.finditer(str(getattr(exc, "tb", "")))]
+        if frames:
+            return frames[-1]  # the innermost: an included template's line, not the page's
+        exc = exc.__cause__ or exc.__context__
+    return ""
 
 
 def build_site(root: Path | None = None, publish: bool = False, *, full: bool = False, **override) -> dict:

@@ -207,8 +207,9 @@ class HubbubPagesGenerator(_ContentGenerator, PagesGenerator):
 class HubbubPelican(Pelican):
     """Pelican with Hubbub's generators and writer; `run()` is Pelican's own."""
 
-    def __init__(self, settings, source: ContentSource, writer_factory, copy_file, prerender=None):
+    def __init__(self, settings, source: ContentSource, writer_factory, copy_file, prerender=None, before_writing=None):
         self.hubbub_source = source
+        self.hubbub_before_writing = before_writing  # may stop the run once the site is read
         # writer_factory(output_path, settings, env, share=None); prerender(content generators,
         # writer, writer for a share) may render pages elsewhere before Pelican's own output pass.
         self.hubbub_writer_factory = writer_factory
@@ -250,6 +251,9 @@ class HubbubPelican(Pelican):
             signals.generator_init.disconnect(prepare)
 
     def _get_writer(self):
+        # Pelican asks for its writer once every generator has read the site, before any output.
+        if self.hubbub_before_writing is not None:
+            self.hubbub_before_writing()
         writer = self.hubbub_writer_factory(self.output_path, self.settings, self.hubbub_env)
         if self.hubbub_prerender is not None:
             content = [g for g in self.hubbub_generators if isinstance(g, _ContentGenerator)]

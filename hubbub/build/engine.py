@@ -28,10 +28,11 @@ from pathlib import Path
 
 from hubbub.core.atomic import atomic_remove, atomic_write, remove_temporaries
 from hubbub.core.background import can_fork
+from hubbub.core.closing import build_date
 from hubbub.core.lock import publish_lock
 from hubbub.core.manifest import HUBBUB_DIR
 
-from . import compat, parallel
+from . import ReadFailed, compat, parallel
 from .fingerprint import Fingerprinter
 from .outputs import BuildWriter, OutputLog, WriteReport
 from .store import Store, dumps, loads
@@ -355,7 +356,7 @@ class _Source(compat.ContentSource):
 
 class SiteBuild:
     def __init__(self, settings: dict, root: Path, *, full: bool = False, memory: Memory | None = None,
-                 shown=()):
+                 shown=(), before_writing=None):
         compat.check_version()
         self.settings = settings
         self.root = Path(root).resolve()
@@ -376,6 +377,8 @@ class SiteBuild:
         # Pages written since the last build by serve --reload's fast path: removed if this build
         # does not make them (a new post renamed or dropped before any build took it in).
         self.shown = {name.replace(os.sep, "/") for name in shown}
+        self.expires = None  # see valid_until
+        self.before_writing = before_writing  # called once the site is read, before any page is written
 
     # -- what plugins may ask of the build ---------------------------------------------------------
     def claim(self, name: str) -> None:
@@ -387,6 +390,12 @@ class SiteBuild:
         (made by a plugin, or a translation Pelican derived)."""
         found = self.stable.get(id(content))
         return None if found is None else found[:2]
+
+    def valid_until(self, when) -> None:
+        """The output depends on the date and changes at `when` (an aware datetime: a thread's
+        comments close by age): a build after it is never "nothing changed"."""
+        if self.expires is None or when < self.expires:
+            self.expires = when
 
     def cache(self, name: str) -> dict:
         """A named dict a plugin keeps from one build to the next (saved at the end)."""
@@ -432,7 +441,7 @@ class SiteBuild:
             if (built_from or {}).get(p) != list(self.sources.get(p) or ()) or p not in self.sources)
         wants_model = self.memory is not None and self.memory.watching and self.memory.pelican is None
         if (built_from is not None and not interrupted and not self.report.changed_sources and not wants_model
-                and previous_log.entries and previous_log.all_intact()
+                and previous_log.entries and previous_log.all_intact() and not previous_log.expired(build_date())
                 and all((self.output / name).exists() for name in previous_log.claimed)):
             self.report.nothing_changed = True
             self.report.seconds = time.perf_counter() - started
@@ -465,10 +474,14 @@ class SiteBuild:
         renders_most = not previous_log.entries or previous_log.config != self.config
         prerender = self._render_everywhere if renders_most and self.reuse_objects else None
         _current = self
-        pelican_run = compat.HubbubPelican(self.settings, source, make_writer, self._copy_file, prerender)
+        pelican_run = compat.HubbubPelican(self.settings, source, make_writer, self._copy_file, prerender,
+                                           self.before_writing)
         try:
             self._preread(source)
             pelican_run.run()
+        except ReadFailed:
+            atomic_remove(running, fsync=False)  # nothing was written: the output is as good as before
+            raise
         finally:
             _current = None
         live = {entry[0] for entry in self.stable.values()}
@@ -485,6 +498,7 @@ class SiteBuild:
         current_log.claimed = sorted(self.claimed)
         current_log.config = self.config
         current_log.sources = {path: list(stamp) for path, stamp in self.sources.items()}
+        current_log.expires = self.expires.isoformat() if self.expires else None
         self._remove_stale(made_before, current_log)
         current_log.save()
         for name, value in self._caches.items():

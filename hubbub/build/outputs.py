@@ -67,6 +67,7 @@ class OutputLog:
     sources: dict[str, list] = field(default_factory=dict)  # source file -> [size, mtime_ns] it was built from
     # Per paginated write (its first file's name): [quick group fingerprint, the files it made].
     groups: dict[str, list] = field(default_factory=dict)
+    expires: str | None = None  # ISO time when the output changes with the date alone (SiteBuild.valid_until)
 
     @property
     def path(self) -> Path:
@@ -85,12 +86,17 @@ class OutputLog:
             log.config = data.get("config", "")
             log.sources = data.get("sources", {})
             log.groups = data.get("groups", {})
+            log.expires = data.get("expires")
         return log
 
     def save(self) -> None:
         data = {"version": LOG_VERSION, "outputs": self.entries, "claimed": self.claimed, "config": self.config,
-                "sources": self.sources, "groups": self.groups}
+                "sources": self.sources, "groups": self.groups, "expires": self.expires}
         atomic_write(self.path, dump_json(data), fsync=False)
+
+    def expired(self, now) -> bool:
+        """Whether the output has changed with the date since it was built (`now`: aware)."""
+        return self.expires is not None and now >= datetime.fromisoformat(self.expires)
 
     def intact(self, name: str, fingerprint: str | None = None) -> bool:
         """Whether the file is still what the last build wrote (with this fingerprint, if given)."""

@@ -87,7 +87,7 @@ class _Analysis:
         self.sources.append((name, filename or "", source))
         self._active.append(name)
         try:
-            self.body(self.env.parse(source).body, scope)
+            self.body(self.env.parse(source, name, filename).body, scope)
         finally:
             self._active.pop()
 

@@ -213,6 +213,8 @@ def _articles_finalized(generator) -> None:
         # Pelican put a `Comments:` line on the article as `comments`, which _attach replaces.
         meta = meta_value(article.metadata.get("comments"), getattr(article, "source_path", article.slug))
         closing = thread_closing(meta, getattr(article, "date", None), build.built, build.close_after_days)
+        if closing.closes_at is not None and not closing.closed and (running := current_build()) is not None:
+            running.valid_until(closing.closes_at)  # its page changes then, sources or not
         fields = closing.manifest_fields()
         _attach(article, _tree(settings, thread.comments), len(conversation(thread.comments)),
                 reaction_rows(thread.comments), closing.closed, fields["closes_at"])
