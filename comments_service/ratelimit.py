@@ -16,6 +16,7 @@ from flask_limiter import Limiter
 from .client import current_client_address
 from .hub import current_hub
 from .i18n import ngettext
+from .outage import RETRY_AFTER
 from .ratelimit_storage import SCHEME
 
 
@@ -40,7 +41,9 @@ def init_limiter(app, hub) -> Limiter:
     # answer it counts, which says "wait" only on a refusal (and on a 303, "wait before following").
     @app.after_request
     def retry_after_only_when_refused(response):
-        if response.status_code not in (429, 503):
+        if response.status_code == 503:  # an outage: its own wait, which the answer's text gives
+            response.headers["Retry-After"] = str(RETRY_AFTER)
+        elif response.status_code != 429:
             response.headers.pop("Retry-After", None)
         return response
 

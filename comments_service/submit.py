@@ -80,6 +80,8 @@ def _text(data: Mapping, name: str, errors: dict) -> str:
     except UnicodeEncodeError:  # a lone surrogate, e.g. from the JSON escape "\ud800"
         errors[name] = _("contains characters that are not valid Unicode text")
         return ""
+    if name == "body":  # a browser sends a textarea's line breaks as CRLF but counts them once
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
     if len(value) > LIMITS.get(name, len(value)):
         errors[name] = _("Too long: at most %(limit)s characters.", limit=LIMITS[name])
         return ""
@@ -93,6 +95,7 @@ def parse(data: Mapping) -> Submission:
     for name in unknown:
         errors[name] = _("unknown field: send only author, email, url, body, parent, notify and subscribe")
     author, email, url, body = (_text(data, n, errors) for n in ("author", "email", "url", "body"))
+    author = " ".join(author.split())  # a name is one line (it goes into email subjects): breaks become spaces
     if not author and "author" not in errors:
         errors["author"] = _("Please enter your name.")
     if not body and "body" not in errors:

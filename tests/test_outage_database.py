@@ -212,8 +212,13 @@ def post_json(client, body: str):
 
 
 def assert_unavailable(r) -> None:
+    from comments_service.outage import RETRY_AFTER
+
     assert r.status_code == 503, (r.status_code, r.get_data(as_text=True)[:300])
-    assert int(r.headers["Retry-After"]) > 0
+    # The outage's own wait, which an error's text gives too (not the rate limit's window).
+    assert r.headers["Retry-After"] == str(RETRY_AFTER)
+    if r.is_json and isinstance(r.json.get("error"), str):
+        assert f"{RETRY_AFTER} seconds" in r.json["error"]
 
 
 def test_sqlite_read_only_is_503_then_202(make_app, site_dir, tmp_path, monkeypatch):

@@ -180,6 +180,27 @@ def test_the_longest_comment_in_any_script_fits_however_it_is_sent(app, client, 
     assert [c.body for c in comments(app)] == [body, body]
 
 
+def test_a_forms_line_breaks_count_once_as_the_browser_counts_them(app, client, slug):
+    """A textarea's maxlength counts a line break once; the form sends it as CRLF."""
+    typed = ("a" * 99 + "\n") * 100  # 10,000 characters in the browser
+    r = client.post(f"/api/threads/{slug}/comments", data={**GOOD, "body": typed.replace("\n", "\r\n")})
+    assert r.status_code == 303, r.get_data(as_text=True)[:300]
+    assert [c.body for c in comments(app)] == [typed.strip()]
+
+
+def test_a_name_is_one_line_whatever_was_sent(app, client, slug):
+    """A name goes into email subjects, where a line break is refused (the notification would fail)."""
+    from service_helpers import hub_of
+
+    from comments_service.moderation.notify import message
+
+    r = post(client, slug, author="Mallory\r\nBcc: victim@example.org\t x")
+    assert r.status_code == 202, r.json
+    author = comment(app, r.json["id"]).author
+    assert author == "Mallory Bcc: victim@example.org x"
+    assert message(hub_of(app), "a@example.org", f"{author} replied", "text")["Bcc"] is None
+
+
 def test_a_form_past_the_body_limit_gets_the_form_page(app, client, slug):
     """A reader without JavaScript is not shown JSON: the form again, saying what to do."""
     r = client.post(f"/api/threads/{slug}/comments", data={**GOOD, "body": "x" * 300_000})

@@ -55,6 +55,8 @@ def _edit_values(comment: Comment, edit: dict) -> dict:
             errors[name] = "must be text"
             continue
         value = value.replace("\r\n", "\n").strip()
+        if name == "author":
+            value = " ".join(value.split())  # one line, as submit.parse makes it
         if name in ("body", "author") and not value:
             errors[name] = _("must not be empty")
         elif len(value) > LIMITS[name]:
