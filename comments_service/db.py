@@ -117,22 +117,25 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
+            # These statements go to the driver itself: every write transaction begins here (two
+            # per comment), and SQLAlchemy's execution of a statement costs more than SQLite's.
+            # (Its errors reach the caller unwrapped: sqlite3's own, which outage.py knows.)
             read_only = bool(conn.get_execution_options().get(_READ_ONLY))
             info = conn.connection.info
+            dbapi_conn = conn.connection.dbapi_connection
             if info.get(_READ_ONLY, False) != read_only:  # a pooled connection serves both kinds
-                conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+                dbapi_conn.execute(f"PRAGMA query_only={int(read_only)}")
                 info[_READ_ONLY] = read_only
             if read_only:
                 # WAL readers see a snapshot and never wait for writers, nor writers for them.
-                conn.exec_driver_sql("BEGIN")
+                dbapi_conn.execute("BEGIN")
                 return
             # IMMEDIATE takes the write lock up front: no lock upgrades, so no deadlock errors.
-            dbapi_conn = conn.connection.dbapi_connection
             if gate is not None and not dbapi_conn.holds_gate:
                 gate.acquire()
                 dbapi_conn.holds_gate = True
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                dbapi_conn.execute("BEGIN IMMEDIATE")
             except BaseException:
                 if gate is not None:
                     dbapi_conn._release_gate()
