@@ -27,7 +27,9 @@ import resource
 import signal
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -85,6 +87,8 @@ def main() -> int:
     parser.add_argument("--rate-limit", default="1000000/minute",
                         help="HUBBUB_RATE_LIMIT (the bench's default: one address, every hit counted)")
     parser.add_argument("--addresses", type=int, default=1, help="client addresses the comments come from")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="post from this many threads at once (the sampler sees only the first)")
     parser.add_argument("--top", type=int, default=35, help="cProfile: functions shown")
     args = parser.parse_args()
 
@@ -119,7 +123,7 @@ def run(args, site: dict, env: dict) -> int:
 
     app = create_app(env=env, run_jobs=False)  # jobs run below, measured on their own
     hub = app.extensions["hubbub"]
-    client = app.test_client()
+    local = threading.local()  # a test client per thread: one keeps per-request state
     url = f"/api/threads/{site['post']['slug']}/comments"
     headers = {"Origin": bench_service.SITE_ORIGIN, "Referer": bench_service.SITE_ORIGIN + site["post"]["uri"],
                "User-Agent": "hubbub-bench/1 (loadgen)"}
@@ -128,8 +132,11 @@ def run(args, site: dict, env: dict) -> int:
 
     def post(i: int) -> None:
         body = {k: v.replace("@N@", str(i)).replace("@K@", str(i % 200)) for k, v in template.items()}
-        response = client.post(url, data=json.dumps(body), content_type="application/json", headers=headers,
-                               environ_base={"REMOTE_ADDR": f"10.0.{i % args.addresses // 250}.{i % args.addresses % 250 + 1}"})
+        if not hasattr(local, "client"):
+            local.client = app.test_client()
+        address = f"10.0.{i % args.addresses // 250}.{i % args.addresses % 250 + 1}"
+        response = local.client.post(url, data=json.dumps(body), content_type="application/json", headers=headers,
+                                     environ_base={"REMOTE_ADDR": address})
         if response.status_code != 202:
             raise SystemExit(f"POST {i}: {response.status_code} {response.get_data(as_text=True)[:300]}")
 
@@ -155,8 +162,12 @@ def run(args, site: dict, env: dict) -> int:
     cpu, wall, usage = time.process_time(), time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     if profiler:
         profiler.start() if args.profile != "cprofile" else profiler.enable()
-    for i in range(50, 50 + args.n):
-        post(i)
+    if args.threads == 1:
+        for i in range(50, 50 + args.n):
+            post(i)
+    else:  # as a threaded server runs them: comments share commits, connections take turns
+        with ThreadPoolExecutor(args.threads) as pool:
+            list(pool.map(post, range(50, 50 + args.n)))
     if profiler:
         profiler.stop() if args.profile != "cprofile" else profiler.disable()
     post_cpu, post_wall = time.process_time() - cpu, time.perf_counter() - wall
