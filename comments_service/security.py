@@ -25,9 +25,9 @@ def csp_for(path: str, search_url: str) -> str:
     return CSP
 
 
-def site_origin(hub) -> str | None:
-    """The origin of the site when it lives elsewhere (publishconf's SITEURL), else None."""
-    site = hub.threads.site()
+def site_origin(site: dict) -> str | None:
+    """The origin of the site (the manifest's `site`) when it lives elsewhere (publishconf's
+    SITEURL), else None."""
     if site.get("relative_urls", True):
         return None
     parts = urlsplit(site.get("siteurl", ""))
@@ -40,11 +40,12 @@ def init_security(app, hub) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        search_url = hub.threads.site().get("context", {}).get("SEARCH_URL") or "search/"
+        site = hub.threads.site()  # once: each look checks whether the build replaced the manifest
+        search_url = site.get("context", {}).get("SEARCH_URL") or "search/"
         response.headers.setdefault("Content-Security-Policy", csp_for(request.path, search_url))
         if request.path.startswith("/api/threads/"):
             origin = request.headers.get("Origin")
-            if origin and origin == site_origin(hub):
+            if origin and origin == site_origin(site):
                 response.headers["Access-Control-Allow-Origin"] = origin
                 response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
                 response.headers["Access-Control-Allow-Headers"] = "Content-Type"
