@@ -468,77 +468,6 @@ class IndexedPages:
         return before is not None and before == _indexed_part(new)
 
 
-# -- lean copies -----------------------------------------------------------------------------------
-#
-# Pagefind spends about half its time parsing HTML, and of a page that opts in it reads little: the
-# <html> tag, the head, the marked element, and outside that element only its data-pagefind-*
-# attributes, the first <h1> and an <img> after it (its parser, pagefind/src/fossick/parser.rs).
-# So each document is indexed from a lean copy (the head and the marked element) when nothing
-# outside the element is of that kind, and from the page itself otherwise: both give Pagefind
-# the same record, which tests/test_search.py checks bundle for bundle.
-
-_READ_OUTSIDE = re.compile(rb"data-pagefind|<h1[\s>]")  # searched in the page in lower case, as are these
-_IMG = re.compile(rb"<img[\s/>]")
-# Where tag-like text is not markup (and so the marked element's end cannot be found by counting).
-_RAW_TEXT = re.compile(rb"<!--|<!\[cdata\[|<(?:script|style|template|textarea|title|xmp|noscript|iframe|plaintext)[\s>]")
-_H1 = re.compile(rb"<h1[\s>](.*?)</h1\s*>", re.DOTALL)
-_TAG = re.compile(rb"<[^>]*>")
-
-
-def lean_copy(page: bytes) -> bytes | None:
-    """The page cut down to what Pagefind reads of it, as a page Pagefind reads the same way; None
-    when that cannot be told by looking (anything Pagefind reads outside the marked element, a
-    second marked element, markup in raw text)."""
-    low = page.lower()  # HTML's names are case-insensitive
-    at = low.find(b"data-pagefind-body")
-    if at < 0 or low.find(b"data-pagefind-body", at + 1) >= 0:
-        return None
-    start, head_end = low.rfind(b"<", 0, at), low.find(b"</head>")
-    opened = OPTS_IN.match(low, start) if start >= 0 else None
-    if opened is None or not 0 <= head_end < start:
-        return None
-    tag = re.match(rb"<([a-z][a-z0-9-]*)", low[start:start + 64]).group(1)
-    end = _element_end(low, start, tag)
-    if end is None or _RAW_TEXT.search(low, start, end):
-        return None
-    if _READ_OUTSIDE.search(low, head_end, start) or _READ_OUTSIDE.search(low, end):
-        return None
-    if _IMG.search(low, end) and not _image_after_title(low, start, end):
-        return None  # Pagefind could take that image as the result's
-    return page[:head_end] + b"</head><body>" + page[start:end] + b"</body></html>\n"
-
-
-def _element_end(low: bytes, start: int, tag: bytes) -> int | None:
-    """Where the element opened at `start` ends, counting the elements of its name inside it."""
-    depth = 0
-    for found in re.compile(rb"<(/?)" + re.escape(tag) + rb"[\s/>]").finditer(low, start):
-        depth += -1 if found.group(1) else 1
-        if depth == 0:
-            close = low.find(b">", found.end() - 1)
-            return None if close < 0 else close + 1
-    return None
-
-
-def _image_after_title(low: bytes, start: int, end: int) -> bool:
-    """Whether the element holds an <h1> with text and an <img> after it (the one Pagefind takes)."""
-    h1 = _H1.search(low, start, end)
-    return bool(h1 and _TAG.sub(b"", h1.group(1)).strip() and _IMG.search(low, h1.end(), end))
-
-
-def _lean_site(out: Path, paths: list[str], site: Path) -> None:
-    """Under `site`, the documents at their own paths (so Pagefind gives them the same addresses):
-    lean copies where possible, else hard links to the pages."""
-    for path in paths:
-        target = site / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        page = (out / path).read_bytes()
-        lean = lean_copy(page)
-        if lean is not None:
-            target.write_bytes(lean)
-        else:
-            os.link(out / path, target)
-
-
 class _index_lock:
     """One indexer per output directory; the fast publisher's lock file is a different one."""
 
@@ -579,11 +508,7 @@ def _run_shards(settings: dict, out: Path, plan: _Plan, result: IndexResult) -> 
 
     def index(job, work_name=None):
         (glob, paths), work = jobs[job], staging / (work_name or str(job).rstrip("/"))
-        site = out
-        if plan.record["marked"]:  # else Pagefind reads the whole <body> of every page
-            site = work / "site"
-            _lean_site(out, paths, site)
-        pages = _run_pagefind(settings, out, glob, work, site)
+        pages = _run_pagefind(settings, out, glob, work)
         return pages, (_page_hashes(work / BUNDLE, paths) if pages else ({}, True)), work / BUNDLE
 
     try:
@@ -696,17 +621,16 @@ def _page_url(path: str) -> str:
     return "/" + path
 
 
-def _run_pagefind(settings: dict, out: Path, glob: str, work: Path, site: Path) -> int:
-    """Pagefind over the pages of `site` (`out` or its lean copy) that `glob` matches; the bundle
-    goes to work/pagefind."""
+def _run_pagefind(settings: dict, out: Path, glob: str, work: Path) -> int:
+    """Pagefind over the pages of `out` that `glob` matches; the bundle goes to work/pagefind."""
     binary = pagefind_binary()
-    work.mkdir(exist_ok=True)
+    work.mkdir()
     # The glob goes in a config file of its own (a shard's list of pages can be longer than one
     # command-line argument may be); no pagefind.yml of the site and no PAGEFIND_* variables: the
     # index depends on the build alone.
     (work / "pagefind.json").write_text(json.dumps({"glob": glob}), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
-    command = [binary, "--site", str(site), "--output-path", str(work / BUNDLE)]
+    command = [binary, "--site", str(out), "--output-path", str(work / BUNDLE)]
     for selector in EXCLUDE_SELECTORS:
         command += ["--exclude-selectors", selector]
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from attack_helpers import PageWatch, browser, serve_app
 from publish_helpers import comment, make_site, manifest, save_thread
 from site_helpers import seed_posts
 
-import hubbub.search
 from hubbub.build import BuildError, build_site, load_settings, run_build
 from hubbub.search import (
     BUNDLE,
@@ -31,12 +29,10 @@ from hubbub.search import (
     IndexedPages,
     index_globs,
     index_site,
-    lean_copy,
     matches,
     shard_dir,
     shard_of,
 )
-from hubbub.search import _run_pagefind as run_pagefind
 
 CSP_LISTENER = """
 window.__csp = [];
@@ -246,63 +242,6 @@ def test_a_rewritten_page_counts_for_search_only_when_what_pagefind_reads_change
     for off in ({"SEARCH_INDEX": False}, {"PLUGINS": []}):  # no index: every change counts
         assert not IndexedPages({"ARTICLE_SAVE_AS": "posts/{slug}/index.html",
                                  "PLUGINS": ["hubbub.plugins.search"], **off}).unchanged("posts/p/index.html", old, similar)
-
-
-LEAN_PAGES = {
-    # Pagefind reads nothing outside the marked element: lean copies.
-    "plain": PAGE.format(lang="en", title="Plain", body="Words", author="Dana", similar="x", comments="", count="1"),
-    "photo after": PAGE.format(lang="en", title="Photo", body="Words", author="Dana", similar="x",
-                               comments='<img src="/photo.png" alt="A commenter">', count="1"),
-    "nested": '<!DOCTYPE html><html lang="fr"><head><title>T</title></head><body><DIV id="top"><h2>Site</h2></DIV>'
-              '<Div data-pagefind-body><h1>Titre</h1><div><p>Un <b>texte</b></p><div>imbriqué</div></div>'
-              '<img src="i.png" alt="i"></div><div><img src="after.png" alt=""></div></body></html>',
-    # Read outside it, or not told by looking: the page itself.
-    "filter outside": '<html lang="en"><head><title>T</title></head><body><main data-pagefind-body><h1>T</h1><p>W</p>'
-                      '</main><p data-pagefind-filter="tag">outside</p></body></html>',
-    "title outside": '<html lang="en"><head><title>T</title></head><body><h1>Before</h1><main data-pagefind-body>'
-                     '<p>Words</p></main></body></html>',
-    "photo only after": '<html lang="en"><head><title>T</title></head><body><main data-pagefind-body><h1>T</h1><p>W</p>'
-                        '</main><img src="late.png" alt=""></body></html>',
-    "comment inside": '<html lang="en"><head><title>T</title></head><body><main data-pagefind-body><h1>T</h1>'
-                      '<!-- </main> --><p>W</p></main></body></html>',
-    "two bodies": '<html lang="en"><head><title>T</title></head><body><main data-pagefind-body><h1>T</h1></main>'
-                  '<aside data-pagefind-body><p>W</p></aside></body></html>',
-}
-
-
-def test_pagefind_reads_a_lean_copy_as_it_reads_the_page(tmp_path):
-    pages = {f"{name.replace(' ', '-')}/index.html": text.encode() for name, text in LEAN_PAGES.items()}
-    lean = {path: lean_copy(page) for path, page in pages.items()}
-    assert [p for p, copy in lean.items() if copy is not None] == ["plain/index.html", "photo-after/index.html",
-                                                                   "nested/index.html"]
-    assert all(len(lean[p]) < len(pages[p]) for p in ("plain/index.html", "nested/index.html"))
-    fragments = {}
-    for kind in ("pages", "lean"):
-        site = tmp_path / kind
-        for path, page in pages.items():
-            (site / path).parent.mkdir(parents=True)
-            (site / path).write_bytes(lean[path] or page if kind == "lean" else page)
-        run_pagefind({}, site, "**/*.html", tmp_path / f"work-{kind}", site)
-        fragments[kind] = {p.name: gzip.decompress(p.read_bytes())
-                           for p in (tmp_path / f"work-{kind}" / BUNDLE / "fragment").iterdir()}
-    assert len(fragments["pages"]) == len(pages)
-    assert fragments["lean"] == fragments["pages"]  # fragments are named by a hash of what they hold
-    assert b'"image":"i.png"' in b"".join(fragments["lean"].values())  # the nested page's own image
-
-
-def test_the_built_sites_index_is_the_same_from_lean_copies(site, tmp_path, monkeypatch):
-    out = tmp_path / "out"
-    settings = build_site(site, OUTPUT_PATH=str(out), SEARCH_SHARD_PAGES=8)
-    documents = json.loads((out / RECORD).read_text())["documents"]
-    leaned = {path for path in documents if lean_copy((out / path).read_bytes()) is not None}
-    # Posts from lean copies; profiles (their post lists carry filters) from the pages themselves.
-    assert {p for p in documents if p.startswith("posts/")} <= leaned
-    assert any(p.startswith("authors/") and p not in leaned for p in documents)
-    with_lean = comparable_index(out)
-    monkeypatch.setattr(hubbub.search, "lean_copy", lambda page: None)
-    shutil.rmtree(out / BUNDLE)
-    index_site(settings, out)
-    assert comparable_index(out) == with_lean
 
 
 def bundle_stats(out: Path, bundle: str) -> dict[str, tuple]:
