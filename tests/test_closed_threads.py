@@ -140,6 +140,21 @@ def test_fast_publish_of_a_closed_thread_equals_a_full_build(site, tmp_path):
     assert "comment-reply" in section(page(fast, YOUNG), YOUNG)
 
 
+def test_a_publish_after_the_closing_date_renders_the_thread_closed(site, tmp_path, monkeypatch):
+    """The page was built while the thread was open; a comment approved after it closed by age is
+    published as a build on that day writes the thread: closed, without the reply links."""
+    fast = tmp_path / "fast"
+    build(site, fast, COMMENTS_CLOSE_AFTER_DAYS=DAYS)
+    later = BUILT_ON + dt.timedelta(days=DAYS)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(later.timestamp())))
+    thread = [comment(site, 1, author="Early Bird"), comment(site, 2, 1, author="Approved Late")]
+    assert not publish_thread(site, fast, YOUNG, thread).needs_full_build
+    full = tmp_path / "full"
+    build(site, full, COMMENTS_CLOSE_AFTER_DAYS=DAYS)
+    assert section(page(fast, YOUNG), YOUNG) == section(page(full, YOUNG), YOUNG)
+    assert "comment-reply" not in section(page(fast, YOUNG), YOUNG)
+
+
 def test_bad_settings_stop_the_build_and_say_what_to_write(site, tmp_path, monkeypatch):
     path = source(site, OLD)
     original = path.read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ template search path, JINJA_ENVIRONMENT options, Pelican's own filters and tests
 rebuilt from the manifest: the build's settings, the page's own SITEURL, and an `article` that
 carries what these partials may use (slug, title, url, save_as, date, lang, comments,
 comment_count, reactions, comments_closed, comments_closes_at: the build's verdict, kept in the
-manifest, so a publish renders a closed thread as the build that made the page did). Filters added by
+manifest, so a publish renders a closed thread as a build would, closed by age since included). Filters added by
 other plugins or JINJA_FILTERS are not available here: keep
 these two partials to Pelican's and Jinja's own.
 """
@@ -23,6 +23,7 @@ from html import escape, unescape
 import jinja2
 
 from . import i18n
+from .closing import build_date, closed_now
 
 BEGIN = "<!-- hubbub:comments begin {slug} -->"
 END = "<!-- hubbub:comments end {slug} -->"
@@ -61,7 +62,8 @@ class ThreadArticle:
             save_as=entry.get("save_as", ""),
             date=datetime.fromisoformat(date) if date else None,
             lang=entry.get("lang", ""),
-            comments_closed=bool(entry.get("comments_closed")),
+            # Closed by age since the build: a build today would render it closed too.
+            comments_closed=bool(entry.get("comments_closed")) or closed_now(entry, build_date()),
             comments_closes_at=entry.get("closes_at"),
         )
 
