@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
 from sqlalchemy import func, select, text
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from hubbub.core.publisher import comments_dir_for
 from hubbub.core.threadfile import read_thread
@@ -136,6 +137,8 @@ def form_is_utf8(raw: bytes) -> bool:
 def post_comment(slug: str):
     thread, error = _thread_or_404(slug)
     if error:
+        if request.mimetype in FORM_TYPES:  # a page open since its article went: the text back, to keep
+            return _unknown_thread_page(error.get_json()["error"]), 404
         return error
     data, error, is_form = _submission_data()
     if error:
@@ -243,7 +246,11 @@ def too_many(exc):
     if error:
         return error
     wait = retry_after()
-    page = _form_errors_page(slug, thread, request.form.to_dict(), {},
+    try:
+        data = request.form.to_dict()
+    except RequestEntityTooLarge:  # refused for its size as well: nothing of it was read
+        data = {}
+    page = _form_errors_page(slug, thread, data, {},
                              wait=gettext("You have sent several comments in a short time: wait %(wait)s, "
                                           "then send this one again.", wait=wait_text(wait)))
     return page, 429, {"Retry-After": str(wait)}
@@ -262,6 +269,15 @@ def too_large(exc):
     fields = {"body": gettext("Too long to send: a comment may have at most 10,000 characters. Go back to "
                               "the article to shorten it; your browser keeps what you typed.")}
     return _form_errors_page(slug, thread, {}, fields), 413
+
+
+def _unknown_thread_page(message: str) -> str:
+    try:
+        body = request.form.get("body", "")
+    except RequestEntityTooLarge:
+        body = ""
+    return render_template("thread_closed.html", thread=None, heading=gettext("Your comment was not sent"),
+                           message=message, body=body, stylesheet=_stylesheet())
 
 
 def _closed_page(thread: dict, message: str, data) -> str:

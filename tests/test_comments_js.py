@@ -107,7 +107,7 @@ def served(tmp_path_factory):
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(out)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield {"base": f"http://127.0.0.1:{server.server_port}", "slug": slug, "stub": stub}
+    yield {"base": f"http://127.0.0.1:{server.server_port}", "slug": slug, "stub": stub, "out": out}
     server.shutdown()
     server.server_close()
     shutil.rmtree(tmp, ignore_errors=True)
@@ -282,3 +282,45 @@ def test_name_email_website_saved_only_when_ticked(page_for):
     page.fill("#comment-body", "One more")
     page.click("form.comment-form button[type=submit]")
     page.wait_for_function("localStorage.getItem('hubbub:commenter') === null")
+
+
+def test_a_thread_closed_while_writing_keeps_the_text_and_says_so(page_for, served):
+    """The service answers 403 (closed since the page was built): the form goes, the text stays."""
+    page = page_for()
+    page.route("**/api/threads/*/comments", lambda route: route.fulfill(
+        status=403, content_type="application/json", body='{"error": "Comments on this article are closed."}'))
+    fill(page, body="Words I spent an hour on")
+    page.click("form.comment-form button[type=submit]")
+    page.wait_for_selector("#comment-kept")
+    assert page.locator("form.comment-form").is_hidden()
+    assert page.locator("#respond .comments-closed").get_attribute("role") == "alert"
+    assert page.input_value("#comment-kept") == "Words I spent an hour on"
+    assert page.evaluate("document.activeElement.id") == "comment-kept"
+    assert page.errors == []
+
+
+def test_an_edit_sent_back_to_moderation_stays_in_view_for_its_writer(page_for, served):
+    """Editing a published comment may take it off the site until a moderator decides: its writer
+    keeps seeing it (as theirs, awaiting moderation, where it was) after a reload, with no Reply."""
+    page = page_for()
+    slug = served["slug"]
+    page.evaluate("""([slug]) => localStorage.setItem('hubbub:edit:' + slug, JSON.stringify(
+        {"2": {token: "t-2", until: Date.now() + 600000, body: "Bob's words"}}))""", [slug])
+    page.route(f"**/api/threads/{slug}/comments/2", lambda route: route.fulfill(
+        status=200, content_type="application/json", body='{"id": 2, "status": "pending"}'))
+    page.reload()
+    page.locator("#comment-2 button.own-edit").click()
+    page.fill("#own-edit-2", "Bob's better words")
+    page.locator("#comment-2 button.own-save").click()
+    page.wait_for_selector("#comment-2 .own-editor", state="detached")
+    assert page.locator("#comment-2 > article a.comment-reply").is_hidden()
+    # The page as the publisher leaves it: without the comment.
+    built = Path(served["out"], "posts", slug, "index.html").read_text(encoding="utf-8")
+    without = re.sub(r'<li id="comment-2".*?</li>', "", built, count=1, flags=re.S)
+    assert without != built
+    page.route(f"**/posts/{slug}/", lambda route: route.fulfill(status=200, content_type="text/html", body=without))
+    page.reload()
+    mine = page.locator("#comment-1 #pending-2")
+    mine.wait_for()
+    assert "Bob's better words" in mine.inner_text() and "awaiting moderation" in mine.inner_text()
+    assert page.errors == []

@@ -47,6 +47,9 @@ def test_the_plain_form_gets_a_page_that_keeps_the_text(make_app, service_env, s
     assert "Please wait before sending" in page and "seconds, then send this one again" in page
     assert "My second thought &lt;3</textarea>" in page and 'value="Ann"' in page
     assert len(comments(app)) == 1
+    # Too large as well (past the form's maxlength): the wait page, not an error of the service.
+    r = client.post(f"/api/threads/{slug}/comments", data={**form, "body": "x" * 300_000})
+    assert r.status_code == 429 and r.mimetype == "text/html" and "Please wait before sending" in r.get_data(as_text=True)
 
 
 def test_apps_on_one_database_share_the_counts(make_app, service_env, slug):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from service_helpers import GOOD, comment, comments, post, run_jobs, set_status
@@ -110,6 +111,27 @@ def test_form_post_with_errors_comes_back_with_what_was_typed(app, client, slug)
     assert "My &lt;b&gt;thoughts&lt;/b&gt; &amp; more" in page  # kept, and escaped
     assert 'aria-invalid="true"' in page
     assert comments(app) == []
+
+
+def test_form_errors_are_listed_in_the_forms_order(app, client, slug):
+    r = client.post(f"/api/threads/{slug}/comments", data={"author": "", "email": "", "body": "", "parent": "999"})
+    page = r.get_data(as_text=True)
+    summary = page[page.index('role="alert"'):page.index("</ul>")]
+    labels = re.findall(r"<li>(?:<a href=\"#comment-(\w+)\">)?([^<:]+)", summary)
+    assert [label for _anchor, label in labels] == ["Comment", "Name", "Email"], summary
+    r = client.post(f"/api/threads/{slug}/comments", data={**GOOD, "parent": "999"})  # gone meanwhile
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "<li>In reply to: " in page
+    assert "#comment-parent" not in page  # not a field the reader can fix here: named, not linked
+
+
+def test_a_form_sent_to_an_article_the_site_no_longer_has_gets_its_text_back(app, client):
+    r = client.post("/api/threads/gone-since/comments", data={**GOOD, "body": "Kept <words>"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 404 and r.mimetype == "text/html"
+    assert "Your comment was not sent" in page and "gone-since" in page
+    assert "Kept &lt;words&gt;</textarea>" in page
+    assert client.post("/api/threads/gone-since/comments", json=GOOD).is_json  # the API answers JSON
 
 
 def test_reading_a_thread_shows_published_comments_only_and_never_emails(app, client, slug):

@@ -82,6 +82,8 @@ def test_one_confirmation_then_nothing_until_confirmed(app, smtp, slug):
     path = link(mail)
     page = app.test_client().get(path)
     assert page.status_code == 200 and "Yes, subscribe" in page.get_data(as_text=True)
+    sitename = hub_of(app).threads.site()["sitename"]
+    assert f"<title>Comment emails · {sitename}</title>" in page.get_data(as_text=True)  # the site's name
     from comments_service.moderation.models import Subscription
 
     with hub_of(app).sessions() as s:

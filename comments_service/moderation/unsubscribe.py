@@ -25,7 +25,9 @@ def _claim(token: str) -> dict | None:
 
 
 def _page(state: str, status: int = 200, **context):
-    return render_template("moderate/unsubscribe.html", state=state, **context), status
+    threads = current_hub().threads
+    site = (threads.site().get("sitename") if threads.available else "") or "Hubbub"  # the reader knows the site's name
+    return render_template("moderate/unsubscribe.html", state=state, site=site, **context), status
 
 
 def _comment_id(claim: dict | None) -> int | None:

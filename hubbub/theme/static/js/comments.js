@@ -448,7 +448,17 @@
         .then(({ response, answer }) => {
           if (response.ok) {
             rememberEditable(id, Object.assign({}, entry, { body: text }));
-            updatePending(Number(id), { body: text, status: answer.status });
+            if (answer.status !== "published" && item.id === "comment-" + id) {
+              // Back to moderation: off the site, so kept here for its writer, and no replies to it.
+              const parentItem = item.parentElement && item.parentElement.closest("li.comment");
+              const author = item.querySelector(":scope > article .author");
+              rememberPending({ id: Number(id), status: answer.status, body: text, sent: Date.now(),
+                author: author ? author.textContent : "", parent: parentItem ? Number(parentItem.dataset.comment) : null });
+              const reply = item.querySelector(":scope > article a.comment-reply");
+              if (reply) reply.hidden = true;
+            } else {
+              updatePending(Number(id), { body: text, status: answer.status });
+            }
             body.innerHTML = markdown(text); // escaped subset: see markdown()
             close();
             ownNote(item, answer.status === "published"
@@ -549,6 +559,29 @@
     document.querySelectorAll("a.comment-reply").forEach((link) => { link.hidden = true; });
   }
 
+  // The thread closed while the reader wrote (the service said 403): the form goes, their text stays.
+  function closedWhileWriting() {
+    const text = field("body").value;
+    closeForm();
+    const section = form.closest(".respond");
+    const note = section && section.querySelector(".comments-closed");
+    if (!note) return;
+    note.setAttribute("role", "alert");
+    if (!text.trim()) return;
+    const label = document.createElement("label");
+    label.htmlFor = "comment-kept";
+    label.textContent = t("What you wrote, to keep:");
+    const kept = document.createElement("textarea");
+    kept.id = "comment-kept";
+    kept.rows = 8;
+    kept.readOnly = true;
+    kept.value = text;
+    const holder = document.createElement("p");
+    holder.append(label, kept);
+    note.insertAdjacentElement("afterend", holder);
+    kept.focus();
+  }
+
   const closesAt = Date.parse(form.dataset.closesAt || "");
   if (!Number.isNaN(closesAt)) {
     if (closesAt <= Date.now()) closeForm();
@@ -589,7 +622,7 @@
     if (response.status === 413) showStatus(t("Your comment is too long to send. Please shorten it."));
     else if (response.status === 429) showStatus(tooFast(response));
     else if (response.status === 404) showStatus(t("This article does not take comments."));
-    else if (response.status === 403) closeForm();
+    else if (response.status === 403) return closedWhileWriting();
     else if (response.status === 503) showStatus(t("The comments cannot be stored for a moment. Please send again in half a minute; your text is still here."));
     else showStatus(t("The comment service had a problem (%(status)s). Please try again in a moment; your text is still here.", { status: response.status }));
     status.focus();

@@ -151,7 +151,7 @@ if (form) {
     const heading = el("h2");
     heading.append(link(data.url, (data.meta && data.meta.title) || data.url));
     item.append(heading);
-    const facts = [kind, first(data.filters && data.filters.author), data.meta && data.meta.date].filter(Boolean);
+    const facts = [kind && t(kind), first(data.filters && data.filters.author), data.meta && data.meta.date].filter(Boolean);
     if (facts.length) item.append(el("p", "meta", facts.join(" · ")));
     // A thread's comments come as one document: show the matching comments, each linking to itself.
     const title = (data.meta && data.meta.title) || "";
