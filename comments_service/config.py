@@ -19,6 +19,16 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message names it and says how to fix it."""
 
 
+def shown_url(url: str) -> str:
+    """A database or Redis address as it may be printed or logged: without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: nothing of it is shown
+        return "(the configured address)"
+
+
 def _bool(env: dict, name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hubbub.doctor import Finding, fail, ok, warn
 
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, load_config, shown_url
 
 MIN_SECRET_LENGTH = 32
 NEW_SECRET = "python -c 'import secrets; print(secrets.token_hex(32))'"
@@ -32,12 +32,6 @@ def _secret(config: Config, env) -> Finding:
                 f"in production, set HUBBUB_SECRET_KEY: {NEW_SECRET}")
 
 
-def _where(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def _database(config: Config) -> Finding:
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
@@ -55,14 +49,14 @@ def _database(config: Config) -> Finding:
         current, head = schema_revisions(engine)
         known = current is None or known_revision(engine, current)
     except SQLAlchemyError as exc:
-        return fail("database", f"cannot open {_where(config.database_url)}: {getattr(exc, 'orig', None) or exc}",
+        return fail("database", f"cannot open {shown_url(config.database_url)}: {getattr(exc, 'orig', None) or exc}",
                     "check HUBBUB_DATABASE_URL, and that the database server is running and lets this user in")
     finally:
         engine.dispose()
     if current == head:
-        return ok("database", f"{_where(config.database_url)} is at the newest schema ({head})")
+        return ok("database", f"{shown_url(config.database_url)} is at the newest schema ({head})")
     if current is None:
-        return fail("database", f"{_where(config.database_url)} has no Hubbub tables",
+        return fail("database", f"{shown_url(config.database_url)} has no Hubbub tables",
                     "run `hubbub migrate` (the service also does it when it starts)")
     if not known:
         return fail("database", f"the database is at schema {current}, which this Hubbub does not know: a newer "
@@ -126,9 +120,9 @@ def _queue(config: Config) -> Finding | None:
     try:
         redis.Redis.from_url(config.queue_url, socket_connect_timeout=5, socket_timeout=5).ping()
     except redis.RedisError as exc:
-        return fail("queue", f"Redis at {config.queue_url} does not answer: {exc}",
+        return fail("queue", f"Redis at {shown_url(config.queue_url)} does not answer: {exc}",
                     "start Redis, or correct HUBBUB_QUEUE_URL (unset it to run jobs in the service)")
-    return ok("queue", f"Redis at {config.queue_url} answers; run `hubbub worker` for the jobs")
+    return ok("queue", f"Redis at {shown_url(config.queue_url)} answers; run `hubbub worker` for the jobs")
 
 
 def service_findings(env) -> list[Finding]:

@@ -173,6 +173,25 @@ def post_comment(slug: str):
     return response
 
 
+@bp.get("/api/threads/<slug>/comments/<int:comment_id>/reply")
+def reply_form(slug: str, comment_id: int):
+    """The reply form for one published comment: where a comment's Reply link leads a reader
+    without JavaScript (comments.js fills the page's own form instead)."""
+    thread, error = _thread_or_404(slug)
+    if error:
+        return _unknown_thread_page(error.get_json()["error"]), 404
+    try:
+        current_hub().threads.check_open(slug)
+    except ThreadClosed as exc:
+        return _closed_page(thread, str(exc), {}), 403
+    directory = comments_dir_for(current_hub().config.site_dir, current_hub().config.output_dir)
+    parent = next((c for c in read_thread(directory, slug).comments if c.id == comment_id), None)
+    if parent is None:  # gone since the page was built: the form for a new comment instead
+        return redirect(current_hub().article_url(slug) + "#respond", code=303)
+    return _form_errors_page(slug, thread, {"parent": str(comment_id)}, {}, replying_to=parent.author,
+                             action=f"/api/threads/{slug}/comments")
+
+
 def _client() -> Client:
     return Client(
         remote_addr=current_client_address(),
@@ -226,13 +245,14 @@ def _stylesheet() -> str:
 
 
 def _form_errors_page(slug: str, thread: dict, data: dict, fields: dict, wait: str = "",
-                      unavailable: bool = False) -> str:
+                      unavailable: bool = False, replying_to: str = "", action: str | None = None) -> str:
     """The reply form again, holding what the reader typed: with what to fix, how long to wait
-    (`wait`, after a rate limit), or (`unavailable`) saying the comment could not be stored just now."""
+    (`wait`, after a rate limit), or (`unavailable`) saying the comment could not be stored just now;
+    or, fresh, for a reply to `replying_to`'s comment."""
     return render_template(
         "form_errors.html", slug=slug, thread=thread, data=data, fields=fields, wait=wait,
-        unavailable=unavailable, retry_after=RETRY_AFTER,
-        article_url=current_hub().article_url(slug), action=request.path, stylesheet=_stylesheet(),
+        unavailable=unavailable, retry_after=RETRY_AFTER, replying_to=replying_to,
+        article_url=current_hub().article_url(slug), action=action or request.path, stylesheet=_stylesheet(),
     )
 
 

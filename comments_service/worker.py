@@ -17,12 +17,19 @@ def worker(burst: bool):
     from rq import SimpleWorker
 
     from . import jobs
+    from .config import shown_url
     from .hub import open_hub
     from .outage import describe
 
     with open_hub() as hub:
         if hub.waker is None:
             raise click.ClickException("HUBBUB_QUEUE_URL is not set: jobs run inside the service, no worker needed")
+        if not (hub.config.site_dir / "pelicanconf.py").is_file():
+            # Its publish jobs would write thread files and pages no build here can keep, and the
+            # publishing host's next build would take the comments off the site again.
+            raise click.ClickException(
+                f"{hub.config.site_dir} holds no site project (pelicanconf.py): a worker publishes comments, so "
+                "run it only where the site is (HUBBUB_SITE_DIR), e.g. on the publishing host")
         jobs._worker_hub = hub
 
         def sweep_once() -> None:
@@ -42,7 +49,7 @@ def worker(burst: bool):
         sweep_once()
         if not burst:
             threading.Thread(target=sweep, daemon=True).start()
-        click.echo(f"Worker {hub.runner.name} on {hub.config.queue_url}")
+        click.echo(f"Worker {hub.runner.name} on {shown_url(hub.config.queue_url)}")
         failures = 0
         while True:
             rq_worker = None

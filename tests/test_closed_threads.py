@@ -192,6 +192,8 @@ def test_the_service_refuses_new_comments_on_closed_threads(app):
     assert '<textarea id="comment-body" rows="8" readonly>Long thoughts &lt;b&gt;kept&lt;/b&gt; &amp; all</textarea>' in page
     # Closed comes first: no point asking the reader to fix fields of a comment that cannot go.
     assert client.post(f"/api/threads/{CLOSED}/comments", data={"body": ""}).status_code == 403
+    replying = client.get(f"/api/threads/{CLOSED}/comments/1/reply")  # a Reply link of an older page
+    assert replying.status_code == 403 and "Comments are closed" in replying.get_data(as_text=True)
     from service_helpers import comments
 
     assert comments(app) == []

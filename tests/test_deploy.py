@@ -117,6 +117,7 @@ def nginx_config(tmp: Path, output: Path, service_port: int) -> tuple[Path, int,
         ("/etc/letsencrypt/live/hubbub.example.org/privkey.pem", str(tmp / "key.pem")),
         ("/srv/hubbub/output", str(output)), ("/var/www/letsencrypt", str(tmp / "acme")),
         ("127.0.0.1:8001", f"127.0.0.1:{service_port}"),
+        ("/var/log/nginx/hubbub.access.log", str(tmp / "hubbub.access.log")),
     ]:
         assert old in site, f"deploy/hubbub.conf no longer has {old!r}: update this test's substitutions"
         site = site.replace(old, new)
@@ -205,6 +206,8 @@ def test_nginx_serves_the_site_and_proxies_the_service(tmp_path, site_dir, servi
     with hub.sessions() as s:
         stored = s.get(Comment, posted.json()["id"])
         assert stored.body == "through the proxy" and stored.remote_addr == "127.0.0.1"
+    logged = (tmp_path / "hubbub.access.log").read_text()
+    assert f"/api/threads/{SLUG}/comments" in logged and "127.0.0.1" not in logged  # no reader's address
 
 
 # The service under load -----------------------------------------------------------------------

@@ -121,3 +121,23 @@ def test_the_worker_survives_a_postgresql_outage(tmp_path, akismet):
             ids += [post(server.url, f"After the restart {n}.").json()["id"] for n in range(3)]
             wait_until(lambda: all(stored_field(pg.url, "akismet").get(i) == "ham" for i in ids), 120, "every check")
             assert worker.poll() is None, "the worker died with the database"
+
+
+def test_a_worker_needs_the_site_project_and_keeps_the_redis_password_to_itself(tmp_path, akismet):
+    """A worker publishes comments: where there is no site project (a web host holding only
+    output/) it would write pages no build keeps, so it refuses to start. Its log never shows the
+    queue's password."""
+    redis = PrivateRedis(tmp_path / "redis.log")  # not started: the worker only has to say where it waits
+    site = fresh_site(tmp_path / "site")
+    env = {**service_env(tmp_path, site, redis, akismet),
+           "HUBBUB_QUEUE_URL": redis.url.replace("redis://", "redis://:hunter2@", 1)}
+    web = tmp_path / "web"
+    (web / "output").mkdir(parents=True)
+    refused = subprocess.run([str(BIN / "hubbub"), "worker", "--burst"], env={**env, "HUBBUB_SITE_DIR": str(web)},
+                             cwd=web, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "holds no site project (pelicanconf.py)" in refused.stderr, refused.stderr
+    assert not (web / "content").exists() and "hunter2" not in refused.stdout + refused.stderr
+    log = tmp_path / "worker.log"
+    with hubbub_worker(env, site, log):
+        wait_until(lambda: "on redis://:***@" in log.read_text(), 30, "the worker to say where it waits")
+    assert "hunter2" not in log.read_text()

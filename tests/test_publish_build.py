@@ -130,7 +130,7 @@ def test_build_renders_threaded_escaped_comments(site, slugs, tmp_path):
     # Permalink anchors and Reply links that work without JavaScript.
     assert first.xpath('./article//a[@class="permalink"]/@href') == ["#comment-1"]
     reply = first.xpath('./article//a[@class="comment-reply"]')[0]
-    assert reply.get("href") == "#respond" and reply.get("data-parent") == "1"
+    assert reply.get("href") == f"/api/threads/{slug}/comments/1/reply" and reply.get("data-parent") == "1"
     assert first.xpath("./article//time/@datetime")[0] == "2026-11-20T10:01:00+00:00"
     # The sanitised HTML goes in as it is.
     assert first.xpath('./article/div[@class="comment-body"]/p/text()') == ["Comment number 1."]

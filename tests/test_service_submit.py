@@ -134,6 +134,29 @@ def test_a_form_sent_to_an_article_the_site_no_longer_has_gets_its_text_back(app
     assert client.post("/api/threads/gone-since/comments", json=GOOD).is_json  # the API answers JSON
 
 
+def test_a_reply_without_javascript_goes_through_the_comments_own_form(app, client, slug, site_dir):
+    """A comment's Reply link (comments.js fills the page's form instead) leads to a form of the
+    service whose reply is set: the reply is threaded, not a new top-level comment."""
+    parent = post(client, slug, author="Bob <b>Reader</b>").json["id"]
+    set_status(app, parent, "published")
+    run_jobs(app)
+    built = (site_dir / "output" / "posts" / slug / "index.html").read_text(encoding="utf-8")
+    link = f"/api/threads/{slug}/comments/{parent}/reply"
+    assert f'class="comment-reply" href="{link}"' in built
+    r = client.get(link)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    assert "Replying to Bob &lt;b&gt;Reader&lt;/b&gt;" in page and "<b>Reader" not in page
+    assert f'name="parent" value="{parent}"' in page and f'action="/api/threads/{slug}/comments"' in page
+    r = client.post(f"/api/threads/{slug}/comments", data={**GOOD, "parent": str(parent), "body": "A reply"})
+    assert r.status_code == 303
+    [reply] = [c for c in comments(app) if c.body == "A reply"]
+    assert reply.parent_id == parent
+    # A comment gone since the page was built: the article's own form; an unknown article: a page.
+    assert client.get(f"/api/threads/{slug}/comments/999/reply").status_code == 303
+    assert client.get("/api/threads/gone-since/comments/1/reply").status_code == 404
+
+
 def test_reading_a_thread_shows_published_comments_only_and_never_emails(app, client, slug):
     ids = [post(client, slug, body=f"comment {n}").json["id"] for n in range(3)]
     set_status(app, ids[0], "published")
