@@ -120,6 +120,7 @@ class Config:
     deploy_command: str | None = None
     rebuild_delay: float = 30.0
     rebuild_after_publish: float = 2.0  # seconds; 0 = no incremental build after an in-place publish
+    queue_stalled_after: float = 120.0  # seconds a due job may wait before /api/health says "stalled"
     # Moderation: login throttling, emails (SMTP off when no host), links in emails.
     login_rate_limit: str = "10/minute;100/day"
     public_url: str | None = None
@@ -211,6 +212,7 @@ def load_config(env: dict | None = None, *, create_secret_key: bool = True) -> C
         deploy_command=(env.get("HUBBUB_DEPLOY_COMMAND") or "").strip() or None,
         rebuild_delay=_number(env, "HUBBUB_REBUILD_DELAY", 30.0, float, 0),
         rebuild_after_publish=_number(env, "HUBBUB_REBUILD_AFTER_PUBLISH", 2.0, float, 0),
+        queue_stalled_after=_number(env, "HUBBUB_QUEUE_STALLED_AFTER", 120.0, float, 1),
         login_rate_limit=_rate_limit(env, "HUBBUB_LOGIN_RATE_LIMIT", "10/minute;100/day"),
         public_url=_public_url(env, "HUBBUB_PUBLIC_URL"),
         **_smtp(env),

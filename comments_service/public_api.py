@@ -310,6 +310,7 @@ def _closed_page(thread: dict, message: str, data) -> str:
 
 
 # Health and description -----------------------------------------------------------------------
+
 @bp.get("/api/health")
 def health():
     h = current_hub()
@@ -319,7 +320,11 @@ def health():
         h.database_ready()
         with h.sessions() as s:
             s.execute(text("SELECT 1"))
-            due = s.scalar(select(func.count(Job.id)).where(Job.due_at <= utcnow())) or 0
+            now = utcnow()
+            due = s.scalar(select(func.count(Job.id)).where(Job.due_at <= now)) or 0
+            # The longest-waiting job no one is running: only waits when no worker takes jobs.
+            oldest = s.scalar(select(func.min(Job.due_at)).where(
+                Job.due_at <= now, (Job.locked_until.is_(None)) | (Job.locked_until < now)))
             pending = s.scalar(select(func.count(Comment.id)).where(Comment.status == "pending")) or 0
             akismet_state = state.get(s, "akismet")
             publish_state = state.get(s, "publish")
@@ -333,11 +338,16 @@ def health():
         answer["database"].update(state="failing", error=failing, since=current_app.extensions["hubbub_outage"].since)
         answer["status"] = "error"
         return jsonify(answer), 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
-    queue = {"mode": "redis" if h.waker else "in-process", "due_jobs": due}
-    if h.waker:
-        queue["state"] = "ok" if h.waker.ping() else "unreachable"
-        if queue["state"] != "ok":
-            answer["status"] = "degraded"
+    queue = {"mode": "redis" if h.waker else "in-process", "due_jobs": due, "state": "ok"}
+    waiting = (now - oldest).total_seconds() if oldest is not None else 0.0
+    if h.waker and not h.waker.ping():
+        queue["state"] = "unreachable"
+    elif waiting > h.config.queue_stalled_after:  # runners look every second or so
+        queue.update(state="stalled", oldest_waiting_seconds=round(waiting),
+                     message="Jobs (checks, emails, publishing) wait and nothing runs them: "
+                             + ("is `hubbub worker` running?" if h.waker else "restart the service."))
+    if queue["state"] != "ok":
+        answer["status"] = "degraded"
     answer["queue"] = queue
     answer["comments"] = {"pending": pending}
     answer["akismet"] = akismet_health(h, akismet_state)

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .build import BuildError, SettingsError, load_settings
-from .core.manifest import ManifestError, load_manifest
+from .core.manifest import HUBBUB_DIR, ManifestError, load_manifest
 from .core.render import BEGIN
 
 COMMENTS_PLUGIN = "hubbub.plugins.comments"
@@ -200,6 +200,12 @@ def _build_matches(prod: dict, output: Path) -> list[Finding]:
 
 
 def site_findings(root: Path, env) -> list[Finding]:
+    shipped = Path(env.get("HUBBUB_OUTPUT_DIR") or root / "output") / HUBBUB_DIR / "manifest.json"
+    if not (root / "pelicanconf.py").is_file() and shipped.is_file():
+        # A web host of a deployment on several hosts (deploy/README.md): output/ shipped to it,
+        # the service only; the site's own checks belong to the publishing host.
+        return [ok("settings", f"no site project here, only the shipped {shipped.parent.parent}: a web host "
+                               "(run `hubbub doctor` on the publishing host for the site's checks)")]
     dev, loaded = _load(root, publish=False)
     found = [loaded]
     if dev is None:

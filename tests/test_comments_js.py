@@ -324,3 +324,18 @@ def test_an_edit_sent_back_to_moderation_stays_in_view_for_its_writer(page_for, 
     mine.wait_for()
     assert "Bob's better words" in mine.inner_text() and "awaiting moderation" in mine.inner_text()
     assert page.errors == []
+
+
+def test_edit_after_another_tab_took_the_comment_back_says_so(page_for, served):
+    """Deleted (or its window closed) in another tab: Edit and Delete say it can no longer be changed."""
+    page = page_for()
+    slug = served["slug"]
+    page.evaluate("""([slug]) => localStorage.setItem('hubbub:edit:' + slug, JSON.stringify(
+        {"2": {token: "t-2", until: Date.now() + 600000, body: "Bob's words"}}))""", [slug])
+    page.reload()
+    page.locator("#comment-2 button.own-edit").wait_for()
+    page.evaluate("([slug]) => localStorage.removeItem('hubbub:edit:' + slug)", [slug])  # the other tab
+    page.locator("#comment-2 button.own-edit").click()
+    assert page.locator("#comment-2 .pending-label").inner_text() == "This comment can no longer be changed."
+    assert page.locator("#comment-2 .own-actions").count() == 0
+    assert page.errors == []

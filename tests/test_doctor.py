@@ -92,6 +92,21 @@ def test_a_fresh_site_has_warnings_only_and_doctor_writes_nothing(site):
     assert sorted(p.relative_to(site) for p in site.rglob("*")) == before  # no key, no database made
 
 
+def test_a_web_host_with_only_the_shipped_output_passes(good, site, tmp_path):
+    """On several hosts, a web host holds output/ (with its .hubbub/manifest.json) and the service."""
+    import shutil
+
+    web = tmp_path / "web"
+    shutil.copytree(site / "output", web / "output")
+    result = doctor({**good, "HUBBUB_SITE_DIR": str(web)})
+    assert result.exit_code == 0, result.output
+    assert lines_for(result.output, "ok", "settings") and "a web host" in result.output
+    assert lines_for(result.output, "ok", "database"), result.output  # the service's checks still run
+    assert "FAIL" not in result.output
+    empty = doctor({**good, "HUBBUB_SITE_DIR": str(tmp_path / "nothing-here")})
+    assert empty.exit_code == 1 and lines_for(empty.output, "FAIL", "settings")  # neither: still a failure
+
+
 def _write(path: Path, text: str, append: bool = True) -> None:
     with path.open("a" if append else "w", encoding="utf-8") as fh:
         fh.write(text)

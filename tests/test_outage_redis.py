@@ -141,3 +141,20 @@ def test_a_worker_needs_the_site_project_and_keeps_the_redis_password_to_itself(
     with hubbub_worker(env, site, log):
         wait_until(lambda: "on redis://:***@" in log.read_text(), 30, "the worker to say where it waits")
     assert "hunter2" not in log.read_text()
+
+
+def test_health_says_when_no_worker_runs_the_jobs(tmp_path, akismet):
+    """A dead worker loses nothing (jobs wait in the database), but monitoring must hear of it."""
+    site = fresh_site(tmp_path / "site")
+    with PrivateRedis(tmp_path / "redis.log") as redis:
+        env = {**service_env(tmp_path, site, redis, akismet), "HUBBUB_QUEUE_STALLED_AFTER": "1"}
+        with hubbub_serve(env, site, tmp_path / "serve.log") as server:
+            assert httpx.get(server.url + "/api/health", timeout=30).json()["queue"]["state"] == "ok"
+            post(server.url, "Waiting for a worker.")  # no `hubbub worker` runs
+            wait_until(lambda: httpx.get(server.url + "/api/health", timeout=30).json()["queue"]["state"] == "stalled",
+                       30, "health to notice")
+            health = httpx.get(server.url + "/api/health", timeout=30).json()
+            assert health["status"] == "degraded" and "hubbub worker" in health["queue"]["message"]
+            with hubbub_worker(env, site, tmp_path / "worker.log"):
+                wait_until(lambda: httpx.get(server.url + "/api/health", timeout=30).json()["queue"]["state"] == "ok",
+                           60, "the worker to catch up")

@@ -411,9 +411,16 @@
     }).then((response) => response.json().catch(() => ({})).then((answer) => ({ response, answer })));
   }
 
+  // Its token gone meanwhile (deleted, or its window closed, in another tab): say so, not nothing.
+  function noLongerEditable(id, item) {
+    dropControls(id);
+    ownNote(item, t("This comment can no longer be changed."));
+  }
+
   function startEdit(id) {
     const entry = editable()[id];
     const item = commentItem(id);
+    if (item && !entry) return noLongerEditable(id, item);
     if (!entry || !item || item.querySelector(".own-editor")) return;
     const body = item.querySelector(":scope > article .comment-body");
     const editor = document.createElement("div");
@@ -489,6 +496,7 @@
   function startDelete(id) {
     const entry = editable()[id];
     const item = commentItem(id);
+    if (item && !entry) return noLongerEditable(id, item);
     if (!entry || !item || item.querySelector(".own-confirm")) return;
     const ask = document.createElement("p");
     ask.className = "own-confirm";
