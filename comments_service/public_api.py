@@ -249,9 +249,11 @@ def _form_errors_page(slug: str, thread: dict, data: dict, fields: dict, wait: s
     """The reply form again, holding what the reader typed: with what to fix, how long to wait
     (`wait`, after a rate limit), or (`unavailable`) saying the comment could not be stored just now;
     or, fresh, for a reply to `replying_to`'s comment."""
+    hub = current_hub()
     return render_template(
         "form_errors.html", slug=slug, thread=thread, data=data, fields=fields, wait=wait,
         unavailable=unavailable, retry_after=RETRY_AFTER, replying_to=replying_to,
+        akismet=hub.akismet.enabled, email=bool(hub.config.smtp_host),  # what this service does
         article_url=current_hub().article_url(slug), action=action or request.path, stylesheet=_stylesheet(),
     )
 

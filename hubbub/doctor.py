@@ -199,6 +199,21 @@ def _build_matches(prod: dict, output: Path) -> list[Finding]:
     return found
 
 
+def _form_promises(settings: dict, env) -> Finding:
+    """The reply form tells readers whether Akismet checks comments and offers email: both must be
+    what the service does (its environment), as the privacy page says."""
+    wrong = []
+    for name, variable in (("COMMENTS_AKISMET", "PYTHON_AKISMET_API_KEY"), ("COMMENTS_EMAIL", "HUBBUB_SMTP_HOST")):
+        says, does = bool(settings.get(name, True)), bool((env.get(variable) or "").strip())
+        if says != does:
+            wrong.append((name, f"{name} = {says} while {variable} is {'set' if does else 'not set'}", does))
+    if not wrong:
+        return ok("reply form", "what it says of Akismet and email is what the service does")
+    return warn("reply form", "the form tells readers what the service does not: " + "; ".join(w[1] for w in wrong),
+                "in pelicanconf.py set " + ", ".join(f"{name} = {does}" for name, _, does in wrong)
+                + ", say the same on the privacy page, and rebuild")
+
+
 def site_findings(root: Path, env) -> list[Finding]:
     shipped = Path(env.get("HUBBUB_OUTPUT_DIR") or root / "output") / HUBBUB_DIR / "manifest.json"
     if not (root / "pelicanconf.py").is_file() and shipped.is_file():
@@ -214,6 +229,7 @@ def site_findings(root: Path, env) -> list[Finding]:
     found.append(loaded)
     found.append(_plugins(dev))
     found.append(_language(dev))
+    found.append(_form_promises(prod or dev, env))
     if prod is not None:
         found += _addresses(dev, prod, env)
     found += _output(dev, env)

@@ -56,14 +56,16 @@ def _privacy(env, lang: str) -> dict:
         raise InitError(f"{exc} (the new site's privacy page states it)") from exc
     catalog = translations(lang)
     _, ngettext = catalog.gettext, catalog.ngettext
-    spam = _(SPAM_CHECKED) if (env.get("PYTHON_AKISMET_API_KEY") or "").strip() else _(SPAM_NOT_CHECKED)
-    email = _(EMAIL_SENT) if (env.get("HUBBUB_SMTP_HOST") or "").strip() else _(EMAIL_NOT_SENT)
+    akismet = bool((env.get("PYTHON_AKISMET_API_KEY") or "").strip())
+    mail = bool((env.get("HUBBUB_SMTP_HOST") or "").strip())
+    spam = _(SPAM_CHECKED) if akismet else _(SPAM_NOT_CHECKED)
+    email = _(EMAIL_SENT) if mail else _(EMAIL_NOT_SENT)
     days = kept["ip_retention_days"], kept["spam_retention_days"], kept["discard_retention_hours"]
     return {
         "ip_days": ngettext("%(num)s day", "%(num)s days", days[0]) % {"num": days[0]},
         "spam_days": ngettext("%(num)s day", "%(num)s days", days[1]) % {"num": days[1]},
         "discard_hours": ngettext("%(num)s hour", "%(num)s hours", days[2]) % {"num": days[2]},
-        "spam_checks": spam,
+        "spam_checks": spam, "akismet_py": repr(akismet), "email_py": repr(mail),
         "email": email,
     }
 

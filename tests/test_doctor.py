@@ -56,7 +56,8 @@ def services():
 @pytest.fixture
 def site(tmp_path) -> Path:
     site = tmp_path / "site"
-    init_site(site, "Garden Club", "Ana Bell", SITE_URL, env={})
+    init_site(site, "Garden Club", "Ana Bell", SITE_URL,
+              env={"PYTHON_AKISMET_API_KEY": "good-key", "HUBBUB_SMTP_HOST": "mail.example.org"})
     build_site(site)
     return site
 
@@ -78,7 +79,8 @@ def test_a_good_setup_passes_every_check(good, site):
     result = doctor(good)
     assert result.exit_code == 0, result.output
     assert "FAIL" not in result.output and "warn" not in result.output, result.output
-    for topic in ("settings", "plugins", "addresses", "output", "theme", "secret key", "database", "akismet", "mail"):
+    for topic in ("settings", "plugins", "reply form", "addresses", "output", "theme", "secret key", "database",
+                  "akismet", "mail"):
         assert lines_for(result.output, "ok", topic), f"{topic} not checked:\n{result.output}"
     assert result.output.rstrip().endswith("No problems found.")
 
@@ -105,6 +107,16 @@ def test_a_web_host_with_only_the_shipped_output_passes(good, site, tmp_path):
     assert "FAIL" not in result.output
     empty = doctor({**good, "HUBBUB_SITE_DIR": str(tmp_path / "nothing-here")})
     assert empty.exit_code == 1 and lines_for(empty.output, "FAIL", "settings")  # neither: still a failure
+
+
+def test_a_form_that_promises_what_the_service_does_not_do(good, site):
+    """The form says Akismet checks comments and offers email: not true without their settings."""
+    without = {k: v for k, v in good.items() if not k.startswith(("PYTHON_AKISMET", "HUBBUB_SMTP"))}
+    result = doctor(without)
+    [line] = lines_for(result.output, "warn", "reply form")
+    assert "COMMENTS_AKISMET = True while PYTHON_AKISMET_API_KEY is not set" in line
+    assert "COMMENTS_EMAIL = True while HUBBUB_SMTP_HOST is not set" in line
+    assert "COMMENTS_AKISMET = False, COMMENTS_EMAIL = False" in result.output  # the fix
 
 
 def _write(path: Path, text: str, append: bool = True) -> None:

@@ -69,6 +69,9 @@ def test_init_writes_a_commented_site_that_builds(new_site):
     privacy = text_of(parse_html((out / "privacy" / "index.html").read_bytes(), name="privacy"))
     assert "after 30 days" in privacy and "after 15 days" in privacy and "after 24 hours" in privacy
     assert "not sent to any spam-checking service" in privacy and "sends no email" in privacy
+    # The form says the same: no Akismet notice, no email options (the service has neither yet).
+    assert "Akismet" not in text_of(form) and form.find(".//input[@name='notify']") is None
+    assert form.find(".//input[@name='subscribe']") is None
 
     build_site(new_site, publish=True, OUTPUT_PATH=str(new_site / "public"))
     assert 'href="https://garden.club.test/posts/welcome/"' in (new_site / "public" / "index.html").read_text()
@@ -83,6 +86,11 @@ def test_the_privacy_page_states_the_service_settings(tmp_path):
     assert "after **7 days**" in page and "after **1 day**" in page
     assert "**Akismet**" in page and "Notify me of replies" in page
     assert "Write to Jo" in page
+    build_site(site)  # the reply form tells readers the same
+    form = next(f for f in parse_html((site / "output" / "posts" / "welcome" / "index.html").read_bytes()).iter("form")
+                if "comment-form" in f.get("class", ""))
+    assert "This site uses Akismet to reduce spam." in text_of(form)
+    assert form.find(".//input[@name='notify']") is not None and form.find(".//input[@name='subscribe']") is not None
 
 
 @pytest.mark.parametrize("lang, words", [

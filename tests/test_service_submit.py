@@ -148,6 +148,8 @@ def test_a_reply_without_javascript_goes_through_the_comments_own_form(app, clie
     assert r.status_code == 200 and r.mimetype == "text/html"
     assert "Replying to Bob &lt;b&gt;Reader&lt;/b&gt;" in page and "<b>Reader" not in page
     assert f'name="parent" value="{parent}"' in page and f'action="/api/threads/{slug}/comments"' in page
+    # This service has neither Akismet nor email: its form does not say otherwise.
+    assert "Akismet" not in page and 'name="notify"' not in page and 'name="subscribe"' not in page
     r = client.post(f"/api/threads/{slug}/comments", data={**GOOD, "parent": str(parent), "body": "A reply"})
     assert r.status_code == 303
     [reply] = [c for c in comments(app) if c.body == "A reply"]

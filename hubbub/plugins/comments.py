@@ -16,7 +16,9 @@ _RSS, COMMENT_FEED_MAX_ITEMS (site-wide feed), COMMENT_FEEDS_PARALLEL, WEBMENTIO
 a feed setting of None turns that feed off. COMMENTS_CLOSE_AFTER_DAYS (None = never) closes threads
 by age, and a post's `Comments: closed` metadata closes its thread (`Comments: open` keeps it open);
 see hubbub.core.closing. A closed thread keeps its published comments; the form gives way to
-"Comments are closed." (articles get `comments_closed` and `comments_closes_at`).
+"Comments are closed." (articles get `comments_closed` and `comments_closes_at`). COMMENTS_AKISMET
+and COMMENTS_EMAIL (True) say whether the form tells readers of Akismet and offers email
+notifications.
 
 Build time: per-article feeds are rewritten only when their inputs changed (a key per thread in
 .hubbub/threads.json), and on a fresh output they are written by a forked child while Pelican
@@ -88,6 +90,10 @@ DEFAULTS = {
     # reads the page. Off: everyone gets a locally drawn avatar.
     "WEBMENTION_REMOTE_PHOTOS": False,
     "COMMENTS_CLOSE_AFTER_DAYS": None,
+    # What the reply form tells readers; keep them true to the service's settings (hubbub doctor
+    # compares): Akismet checks comments (PYTHON_AKISMET_API_KEY), email goes out (HUBBUB_SMTP_HOST).
+    "COMMENTS_AKISMET": True,
+    "COMMENTS_EMAIL": True,
     # Where hubbub/thread.html finds comments.css and comments.js in the output; None: not written.
     "COMMENTS_ASSETS_PATH": "hubbub",
     # The reply form links to the site's privacy page here; None leaves the link out.
