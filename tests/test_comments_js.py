@@ -256,6 +256,9 @@ def test_markdown_preview_is_safe(page_for):
     assert preview.locator("a").get_attribute("href") == "https://example.org/a?b=1&c=2"
     assert preview.locator("blockquote code").inner_text() == "<code>"
     assert preview.locator("ul li").count() == 2
+    # A heading is published as its text alone (markup.py allows none): the preview shows the same.
+    page.fill("#comment-body", "## A heading ##\nThe text under it")
+    assert preview.locator("p").all_inner_texts() == ["A heading", "The text under it"]
     assert page.dialogs == []
 
 

@@ -96,6 +96,8 @@
   function markdown(source, escaped) {
     let text = source.replace(/\r\n?/g, "\n").trim();
     if (!escaped) text = escapeHtml(text);
+    // A heading line is published as its text alone (comments allow no headings): a block of its own.
+    text = text.replace(/^#{1,6}[ \t]+(.*?)[ \t#]*$/gm, "\n$1\n");
     return text.split(/\n\s*\n/).filter((b) => b.trim()).map(block).join("\n");
   }
 
