@@ -254,4 +254,5 @@ def test_a_form_past_the_body_limit_gets_the_form_page(app, client, slug):
     assert r.status_code == 413 and r.mimetype == "text/html"
     page = r.get_data(as_text=True)
     assert "at most 10,000 characters" in page and "<form" in page and 'name="body"' in page
+    assert "was not sent." in page and "what you typed is kept" not in page  # none of it was read
     assert comments(app) == []
