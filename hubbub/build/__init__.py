@@ -6,30 +6,18 @@ the last build; `full=True` (`hubbub build --full`) starts from scratch. Both wr
 
 from __future__ import annotations
 
-import ast
 import json
-import linecache
 import logging
 import os
-import re
-import sys
-import traceback
 from pathlib import Path
 
 from hubbub.core.atomic import atomic_remove, atomic_write
 from hubbub.core.manifest import HUBBUB_DIR
 
-
-class BuildError(Exception):
-    """The site did not build; the message says why and what to fix."""
-
-
-class SettingsError(BuildError):
-    """The settings file does not load: `problem` says where and why, `fix` what to do."""
-
-    def __init__(self, problem: str, fix: str):
-        super().__init__(f"{problem}\nTo fix it: {fix}")
-        self.problem, self.fix = problem, fix
+# The errors callers catch, imported from here as before; where each error is: errors.py.
+from .errors import BuildError, ErrorCounter, settings_error, template_location
+from .errors import ReadFailed as ReadFailed
+from .errors import SettingsError as SettingsError
 
 
 def site_dir() -> Path:
@@ -61,73 +49,6 @@ def load_settings(root: Path | None = None, publish: bool = False, **override) -
         raise settings_error(path, exc) from exc
 
 
-def settings_error(path: Path, exc: Exception) -> SettingsError:
-    """What is wrong in a settings file, at the line of the site's settings where it went wrong:
-    where Python stopped, or (an error inside Pelican) the setting that is not the text it expects."""
-    what = f"{type(exc).__name__}: {exc.msg if isinstance(exc, SyntaxError) else exc}"
-    where = _failing_line(path, exc)
-    if where is None:
-        where, why = _mistyped_setting(path)
-        what = f"Pelican cannot use its settings ({what})" + (f"; {why}" if why else "")
-        if where is None:
-            return SettingsError(f"{path} does not load: {what}",
-                                 f"check the values in {path.name} against Pelican's settings "
-                                 "(https://docs.getpelican.com/en/latest/settings.html)")
-    file, line = where
-    linecache.checkcache(str(file))  # `serve --reload` lives on while the file is edited
-    source = linecache.getline(str(file), line).strip()
-    fix = f"correct line {line} of {file}"
-    if isinstance(exc, ImportError):
-        fix += ", or install what it imports where Hubbub runs"
-    place = f"line {line}" if file.resolve() == path.resolve() else f"{file} line {line}"
-    return SettingsError(f"{path} does not load: {place}" + (f" ({source})" if source else "") + f": {what}", fix)
-
-
-def _failing_line(path: Path, exc: Exception) -> tuple[Path, int] | None:
-    """The innermost line of the site's own settings files (beside `path`) where exc was raised."""
-    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
-        return Path(exc.filename), exc.lineno
-    found = None
-    for frame, line in traceback.walk_tb(exc.__traceback__):
-        file = Path(frame.f_code.co_filename)
-        if file.suffix == ".py" and file.parent.resolve() == path.parent.resolve():
-            found = (file, line)
-    return found
-
-
-def _mistyped_setting(path: Path) -> tuple[tuple[Path, int] | None, str]:
-    """A setting the file sets to something else than the text Pelican's default is (the usual
-    cause of an error inside Pelican, e.g. DEFAULT_LANG = 5), with where it is set."""
-    from pelican.settings import DEFAULT_CONFIG, get_settings_from_file
-
-    try:
-        values = get_settings_from_file(str(path))
-    except Exception:
-        return None, ""
-    for name, value in values.items():
-        default = DEFAULT_CONFIG.get(name)
-        if isinstance(default, str) and value is not None and not isinstance(value, str):
-            why = f"{name} is {value!r}, where Pelican expects text such as {default!r}"
-            # publishconf.py usually takes its settings from pelicanconf.py
-            for file in (path, path.parent / "pelicanconf.py"):
-                line = _assigned_at(file, name)
-                if line:
-                    return (file, line), why
-            return None, why
-    return None, ""
-
-
-def _assigned_at(file: Path, name: str) -> int | None:
-    """The line of the last top-level `NAME = ...` in a settings file."""
-    try:
-        tree = ast.parse(file.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
-        return None
-    lines = [node.lineno for node in tree.body if isinstance(node, ast.Assign)
-             and any(isinstance(target, ast.Name) and target.id == name for target in node.targets)]
-    return lines[-1] if lines else None
-
-
 def site_relative_paths(settings: dict, root: Path) -> dict:
     """Pelican resolves PATH and OUTPUT_PATH against the working directory when the settings file
     leaves them out (as many sites' do); a site's are its own directory's, wherever hubbub runs."""
@@ -135,39 +56,6 @@ def site_relative_paths(settings: dict, root: Path) -> dict:
         if not os.path.isabs(settings[key]):
             settings[key] = str(root / settings[key])
     return settings
-
-
-class _ErrorCounter(logging.Handler):
-    def __init__(self, content: Path):
-        super().__init__(level=logging.ERROR)
-        self.content = content
-        self.messages: list[str] = []
-
-    def emit(self, record):
-        message = record.getMessage()
-        # Pelican logs a source it could not read without the reason (unless DEBUG): add it, and
-        # the line of the source holding the value the reason quotes.
-        exc = record.exc_info[1] if record.exc_info else sys.exc_info()[1]
-        if exc is not None and record.msg == "Could not process %s" and record.args:
-            line = _quoted_line(self.content / str(record.args[0]), str(exc))
-            if line:
-                message = f"{message}, line {line}"
-        if exc is not None and str(exc) not in message:
-            message = f"{message}: {exc}"
-        self.messages.append(message)
-
-
-def _quoted_line(path: Path, reason: str) -> int | None:
-    """The first line of a source that holds a value the reason quotes ("'2026-02-30' is not a
-    valid date"), or None."""
-    quoted = [q for q in re.findall(r"'([^'\n]+)'", reason) if q.strip()]
-    if not quoted:
-        return None
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    return next((n for n, text in enumerate(lines, 1) if any(q in text for q in quoted)), None)
 
 
 def run_build(root: Path | None = None, publish: bool = False, *, full: bool = False, memory=None,
@@ -180,7 +68,7 @@ def run_build(root: Path | None = None, publish: bool = False, *, full: bool = F
 
     root = Path(root or site_dir()).resolve()
     settings = load_settings(root, publish, **override)
-    errors = _ErrorCounter(Path(settings["PATH"]))
+    errors = ErrorCounter(Path(settings["PATH"]))
     loggers = [logging.getLogger(name) for name in ("pelican", "hubbub")]
     for logger in loggers:
         logger.addHandler(errors)
@@ -210,33 +98,6 @@ def run_build(root: Path | None = None, publish: bool = False, *, full: bool = F
     if not report.nothing_changed or shown or owed_search(report.settings) != set():
         index_search(report.settings, changed)
     return report
-
-
-class ReadFailed(BuildError):
-    """Sources could not be read: the build stopped before writing anything."""
-
-
-_TEMPLATE_FRAME = re.compile(r'File "([^"]+\.(?:html|xml|txt|j2|jinja2?))", line (\d+)')
-
-
-def template_location(exc: BaseException) -> str:
-    """"FILE line N" of the template an error comes from, or "": Jinja's syntax errors carry it,
-    and Jinja rewrites a render's traceback so that its frames are the template's lines (a page
-    rendered in another process brings its traceback as text)."""
-    import jinja2
-
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, jinja2.TemplateSyntaxError) and exc.lineno:
-            return f"{exc.filename or exc.name} line {exc.lineno}"
-        frames = [f"{frame.f_code.co_filename} line {line}" for frame, line in traceback.walk_tb(exc.__traceback__)
-                  if _TEMPLATE_FRAME.match(f'File "{frame.f_code.co_filename}", line {line}')]
-        frames += [f"{m.group(1)} line {m.group(2)}" for m in _TEMPLATE_FRAME.finditer(str(getattr(exc, "tb", "")))]
-        if frames:
-            return frames[-1]  # the innermost: an included template's line, not the page's
-        exc = exc.__cause__ or exc.__context__
-    return ""
 
 
 def build_site(root: Path | None = None, publish: bool = False, *, full: bool = False, **override) -> dict:

@@ -32,7 +32,8 @@ from hubbub.core.closing import build_date
 from hubbub.core.lock import publish_lock
 from hubbub.core.manifest import HUBBUB_DIR
 
-from . import ReadFailed, compat, parallel
+from . import compat, parallel
+from .errors import ReadFailed
 from .fingerprint import Fingerprinter
 from .outputs import BuildWriter, OutputLog, WriteReport
 from .store import Store, dumps, loads
