@@ -133,13 +133,13 @@ def source_line(path: Path, reason: str) -> int | None:
     return next((n for n, text in enumerate(lines, 1) if any(q in text for q in quoted)), None)
 
 
-_TEMPLATE_FRAME = re.compile(r'File "([^"]+\.(?:html|xml|txt|j2|jinja2?))", line (\d+)')
+_TEMPLATE = re.compile(r"\.(?:html|xml|txt|j2|jinja2?)$")  # a template's file, as Jinja names its frames
 
 
 def template_location(exc: BaseException) -> str:
     """"FILE line N" of the template an error comes from, or "": Jinja's syntax errors carry it,
-    and Jinja rewrites a render's traceback so that its frames are the template's lines (a page
-    rendered in another process brings its traceback as text)."""
+    and Jinja rewrites a render's traceback so that its frames are the template's lines. (A share
+    of pages that fails in a renderer process is rendered again, and fails, in the build's own.)"""
     import jinja2
 
     seen = set()
@@ -148,8 +148,7 @@ def template_location(exc: BaseException) -> str:
         if isinstance(exc, jinja2.TemplateSyntaxError) and exc.lineno:
             return f"{exc.filename or exc.name} line {exc.lineno}"
         frames = [f"{frame.f_code.co_filename} line {line}" for frame, line in traceback.walk_tb(exc.__traceback__)
-                  if _TEMPLATE_FRAME.match(f'File "{frame.f_code.co_filename}", line {line}')]
-        frames += [f"{m.group(1)} line {m.group(2)}" for m in _TEMPLATE_FRAME.finditer(str(getattr(exc, "tb", "")))]
+                  if _TEMPLATE.search(frame.f_code.co_filename)]
         if frames:
             return frames[-1]  # the innermost: an included template's line, not the page's
         exc = exc.__cause__ or exc.__context__
