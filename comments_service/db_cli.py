@@ -12,14 +12,14 @@ import click
 @click.command("migrate")
 def migrate_cmd():
     """Upgrade the comment database's schema to this version of Hubbub (safe to run again)."""
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from . import db
+    from .config import shown_url
     from .hub import command_config
 
     config = command_config()
-    where = make_url(config.database_url).render_as_string(hide_password=True)
+    where = shown_url(config.database_url)
     engine = db.make_engine(config.database_url)
     try:
         before, head = db.schema_revisions(engine)

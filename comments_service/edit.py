@@ -120,9 +120,9 @@ def edit(hub, slug: str, comment_id: int, token, body: str, client) -> Outcome:
         return Outcome(comment.id, shown_status(comment))
 
 
-def after_edit(hub, session, comment: Comment, before: str, shown_html: str, *, held: bool = False) -> None:
+def after_edit(hub, session, comment: Comment, before: str, shown_html: str, *, to_queue: bool = False) -> None:
     """Where an edited comment goes (a writer's edit, or a webmention whose source changed): spam,
-    the queue, or (published) live once its check passes. `held`: the change is one the site
+    the queue, or (published) live once its check passes. `to_queue`: the change is one the site
     cannot hold back until then (only the text can wait in published_html)."""
     comment.akismet = "unchecked"
     comment.check_attempts = 0
@@ -131,7 +131,7 @@ def after_edit(hub, session, comment: Comment, before: str, shown_html: str, *, 
         comment.status = "spam"
         _unpublish(session, comment, before)
         return
-    if before == "published" and (held or must_hold(comment.guard_reasons) or not hub.akismet.enabled):
+    if before == "published" and (to_queue or must_hold(comment.guard_reasons) or not hub.akismet.enabled):
         edit_to_queue(session, comment)  # nothing can vouch for the new text: a moderator decides
     elif before == "published":
         comment.published_html = shown_html  # the site keeps this until the check passes

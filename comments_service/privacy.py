@@ -17,6 +17,8 @@ and personal_data_erased (sent inside the same transaction), so that one command
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, update
@@ -95,15 +97,22 @@ def erased_addresses(hub, session, emails) -> dict[str, dt.datetime]:
 PERSONAL_DETAIL = ("author", "before", "excerpt", "source", "person")
 
 
-def _scrub_audit_log(session, comment_ids: set[int], digest: str) -> None:
-    """Take the person's data out of the audit entries of their comments, and of those deleted
-    earlier (found by the keyed digest their deletion recorded)."""
-    entries = session.scalars(select(AuditEntry).where(
-        AuditEntry.comment_id.in_(comment_ids) | (AuditEntry.action == "delete")))
-    for entry in entries:
+def person_key(hub, email: str) -> str:
+    """What a deletion's audit entry keeps to find the person later (`privacy erase`): a keyed hash
+    of the address under the service's secret key, which every host of a deployment shares (not
+    the site's salt, which web hosts do not have)."""
+    return hmac.new(hub.config.secret_key.encode(), normalise_email(email).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _scrub_audit_log(hub, session, comment_ids: set[int], email: str) -> None:
+    """Take the person's data out of the audit entries of their comments, and of every entry of
+    comments deleted earlier (found by the key their deletion recorded)."""
+    key = person_key(hub, email)
+    deletions = session.scalars(select(AuditEntry).where(AuditEntry.action == "delete"))
+    ids = comment_ids | {e.comment_id for e in deletions if (e.detail or {}).get("person") == key}
+    for entry in session.scalars(select(AuditEntry).where(AuditEntry.comment_id.in_(ids))):
         detail = entry.detail or {}
-        if entry.comment_id in comment_ids or detail.get("person") == digest:
-            entry.detail = {**{k: v for k, v in detail.items() if k not in PERSONAL_DETAIL}, "erased": True}
+        entry.detail = {**{k: v for k, v in detail.items() if k not in PERSONAL_DETAIL}, "erased": True}
 
 
 def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
@@ -122,7 +131,7 @@ def erase(hub, email: str, mode: str = "anonymise") -> EraseReport:
         digest = erased_digest(hub, email)
         if s.get(ErasedEmail, digest) is None:
             s.add(ErasedEmail(digest=digest, erased=utcnow()))
-        _scrub_audit_log(s, {c.id for c in rows}, digest)
+        _scrub_audit_log(hub, s, {c.id for c in rows}, email)
         doomed = {c.id: c.parent_id for c in rows if mode == "remove" or c.status != "published"}
         threads = sorted({c.thread for c in rows if c.status == "published"})
         for c in rows:

@@ -324,9 +324,11 @@ def health():
             s.execute(text("SELECT 1"))
             now = utcnow()
             due = s.scalar(select(func.count(Job.id)).where(Job.due_at <= now)) or 0
-            # The longest-waiting job no one is running: only waits when no worker takes jobs.
+            # The longest-waiting job no one runs, and whether any job runs now: a queue that
+            # waits while nothing runs has no runner (a busy one always has a job in hand).
             oldest = s.scalar(select(func.min(Job.due_at)).where(
                 Job.due_at <= now, (Job.locked_until.is_(None)) | (Job.locked_until < now)))
+            running = s.scalar(select(Job.id).where(Job.locked_until >= now).limit(1)) is not None
             pending = s.scalar(select(func.count(Comment.id)).where(Comment.status == "pending")) or 0
             akismet_state = state.get(s, "akismet")
             publish_state = state.get(s, "publish")
@@ -344,7 +346,7 @@ def health():
     waiting = (now - oldest).total_seconds() if oldest is not None else 0.0
     if h.waker and not h.waker.ping():
         queue["state"] = "unreachable"
-    elif waiting > h.config.queue_stalled_after:  # runners look every second or so
+    elif waiting > h.config.queue_stalled_after and not running:
         queue.update(state="stalled", oldest_waiting_seconds=round(waiting),
                      message="Jobs (checks, emails, publishing) wait and nothing runs them: "
                              + ("is `hubbub worker` running?" if h.waker else "restart the service."))

@@ -257,8 +257,10 @@ def test_markdown_preview_is_safe(page_for):
     assert preview.locator("blockquote code").inner_text() == "<code>"
     assert preview.locator("ul li").count() == 2
     # A heading is published as its text alone (markup.py allows none): the preview shows the same.
-    page.fill("#comment-body", "## A heading ##\nThe text under it")
-    assert preview.locator("p").all_inner_texts() == ["A heading", "The text under it"]
+    for typed in ("## A heading ##\nThe text under it", "#A heading\nThe text under it",
+                  "A heading\n=========\nThe text under it"):
+        page.fill("#comment-body", typed)
+        assert preview.locator("p").all_inner_texts() == ["A heading", "The text under it"], typed
     assert page.dialogs == []
 
 

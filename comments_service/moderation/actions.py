@@ -160,13 +160,13 @@ def audit(session, comment_id: int, moderator, action: str, before, after, detai
 
 
 def deletion_detail(hub, comment: Comment) -> dict:
-    """What the audit log keeps of a deleted comment; `person` (the keyed digest of the address, not
-    the address) lets `hubbub privacy erase` find the entry once the comment is gone."""
-    from ..privacy import erased_digest
+    """What the audit log keeps of a deleted comment; `person` (a keyed hash of the address, not the
+    address) lets `hubbub privacy erase` find its entries once the comment is gone."""
+    from ..privacy import person_key
 
     detail = {"author": comment.author, "thread": comment.thread, "excerpt": comment.body[:200]}
     if comment.email:
-        detail["person"] = erased_digest(hub, comment.email)
+        detail["person"] = person_key(hub, comment.email)
     return detail
 
 

@@ -93,14 +93,15 @@ def create_moderator(session, email: str, password: str, role: str = "moderator"
         raise AccountError(_("%(email)s is already a moderator: use `hubbub moderator reset` to set a new password.",
                              email=email))
     moderator = Moderator(email=email, password_hash=hash_password(password), role=role, disabled=False,
-                          author_slug=author_slug_of(author_slug), notify=notify, created=utcnow())
+                          author_slug=(author_slug or "").strip() or None, notify=notify, created=utcnow())
     session.add(moderator)
     session.flush()
     return moderator
 
 
 def author_slug_of(value: str | None) -> str | None:
-    """An author limit as stored: the slug of a name or slug ("Gerry Cooper" -> "gerry-cooper"), or None."""
+    """The service's own slug of a name ("Gerry Cooper" -> "gerry-cooper"), or None: an author limit
+    when no built site says what Pelican's is (checked_author_slug)."""
     return slugify(value) or None if value else None
 
 

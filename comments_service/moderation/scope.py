@@ -28,17 +28,23 @@ def thread_author(info: dict | None) -> str:
     return slugify(author)
 
 
+def _written_by(info: dict | None, limit: str) -> bool:
+    """Whether a thread's article is by the writer of an author limit: Pelican's slug, or (a limit
+    stored before the manifest carried that, or given as a name) the service's slug of the name."""
+    return thread_author(info) == limit or slugify((info or {}).get("author") or "") == slugify(limit)
+
+
 def allowed_threads(hub, moderator) -> list[str] | None:
     """Thread slugs the moderator is limited to, or None when they may moderate every thread."""
     limit = moderator.limited_to_author
     if not limit:
         return None
-    return sorted(slug for slug, info in hub.threads.all().items() if thread_author(info) == limit)
+    return sorted(slug for slug, info in hub.threads.all().items() if _written_by(info, limit))
 
 
 def may_moderate(hub, moderator, comment: Comment) -> bool:
     limit = moderator.limited_to_author
-    return not limit or thread_author(hub.threads.get(comment.thread)) == limit
+    return not limit or _written_by(hub.threads.get(comment.thread), limit)
 
 
 def restrict(query, hub, moderator):

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ..check import request_check
 from ..edit import after_edit
-from ..models import Comment, utcnow
+from ..models import Comment, row_id, utcnow
 from ..moderation.models import AuditEntry
 from ..publish import request_publish
 from ..spam.guards import is_spam
@@ -34,7 +34,7 @@ def _parent(session, thread: str, entry: Entry, refers) -> int | None:
     for url in entry.in_reply_to:
         match = _COMMENT_ANCHOR.search(url)
         if match and refers(url):
-            parent = session.get(Comment, int(match.group(1))) if int(match.group(1)) < 2**31 else None
+            parent = session.get(Comment, row_id(match.group(1))) if row_id(match.group(1)) else None
             if parent is not None and parent.thread == thread and parent.status == "published":
                 return parent.id
     return None
@@ -94,7 +94,7 @@ def save_mention(hub, session, wm: Webmention, entry: Entry, refers) -> str:
         setattr(comment, name, value)
     comment.guard_reasons = reasons
     if before not in ("rejected", "spam"):  # else a moderator's decision stands; the new text is kept for them
-        after_edit(hub, session, comment, before, shown_html, held=shown_changed)
+        after_edit(hub, session, comment, before, shown_html, to_queue=shown_changed)
     _audit(session, comment, "edit", before, comment.status, detail)
     return "updated"
 

@@ -481,7 +481,8 @@ class SiteBuild:
             self._preread(source)
             pelican_run.run()
         except ReadFailed:
-            atomic_remove(running, fsync=False)  # nothing was written: the output is as good as before
+            if not interrupted:  # nothing was written: the output is as good as before
+                atomic_remove(running, fsync=False)
             raise
         finally:
             _current = None

@@ -62,8 +62,8 @@ class ThreadArticle:
             save_as=entry.get("save_as", ""),
             date=datetime.fromisoformat(date) if date else None,
             lang=entry.get("lang", ""),
-            # Closed by age since the build: a build today would render it closed too.
-            comments_closed=bool(entry.get("comments_closed")) or closed_now(entry, build_date()),
+            # The build's verdict, or closed by age since: a build today would render it closed too.
+            comments_closed=closed_now(entry, build_date()),
             comments_closes_at=entry.get("closes_at"),
         )
 

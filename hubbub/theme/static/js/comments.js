@@ -96,8 +96,9 @@
   function markdown(source, escaped) {
     let text = source.replace(/\r\n?/g, "\n").trim();
     if (!escaped) text = escapeHtml(text);
-    // A heading line is published as its text alone (comments allow no headings): a block of its own.
-    text = text.replace(/^#{1,6}[ \t]+(.*?)[ \t#]*$/gm, "\n$1\n");
+    // A heading ("# Title", or "Title" over a line of = or -) is published as its text alone
+    // (comments allow no headings): a block of its own.
+    text = text.replace(/^#{1,6}[ \t]*(.*?)[ \t#]*$/gm, "\n$1\n").replace(/^(.+)\n(?:=+|-+)[ \t]*$/gm, "\n$1\n");
     return text.split(/\n\s*\n/).filter((b) => b.trim()).map(block).join("\n");
   }
 
