@@ -293,8 +293,6 @@ class BuildWriter(Writer):
         # would date it at the build's time, and no two builds would write it alike.
         latest = feed.latest_post_date
         feed.latest_post_date = lambda: EMPTY_FEED_DATE if not feed.items else latest()
-        # The site's language (xml:lang, <language>), as the comment feeds give theirs: Pelican's own give none.
-        feed.feed["language"] = feed.feed.get("language") or context.get("DEFAULT_LANG") or None
         return feed
 
     def write_feed(self, elements, context, path=None, url=None, feed_type="atom", override_output=False,
