@@ -155,6 +155,15 @@ def reader_digest(settings: dict, root: Path) -> str:
 
 # -- sources ------------------------------------------------------------------------------------------
 
+def relative(path: str, root: str) -> str:
+    """os.path.relpath(path, root), without its cost for the usual case (a plain absolute path
+    inside root), which comes thousands of times a build."""
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    if path.startswith(prefix) and os.path.isabs(prefix) and f"{os.sep}." not in path and os.sep * 2 not in path:
+        return path[len(prefix):]
+    return os.path.relpath(path, root)
+
+
 def scan(directories, root: Path) -> dict[str, tuple[int, int]]:
     """path -> (size, mtime_ns) of every file under these directories (they may be missing).
 
@@ -168,8 +177,8 @@ def scan(directories, root: Path) -> dict[str, tuple[int, int]]:
                     st = os.stat(path)
                 except OSError:
                     continue
-                relative = os.path.relpath(path, root)
-                found[path if relative.startswith("..") else relative] = (st.st_size, st.st_mtime_ns)
+                inside = relative(path, str(root))
+                found[path if inside.startswith("..") else inside] = (st.st_size, st.st_mtime_ns)
     return found
 
 
@@ -259,6 +268,7 @@ class _Source(compat.ContentSource):
     def __init__(self, build: SiteBuild):
         self.build = build
         self.content_path = Path(build.settings["PATH"])
+        self._in_site = relative(str(self.content_path), str(build.root))  # where sources' stamps are kept
         self.shared: dict[str, object] = {"settings": build.settings}
         self.stored = {} if build.full else build.store.contents(build.config)
         self._reader_keys: dict[str, str] = {}
@@ -267,7 +277,7 @@ class _Source(compat.ContentSource):
         self.shared["context"] = generator.context  # what every content object shares (store.dumps)
 
     def _stamp(self, path: str) -> str | None:
-        stamp = self.build.sources.get(os.path.relpath(self.content_path / path, self.build.root))
+        stamp = self.build.sources.get(os.path.normpath(os.path.join(self._in_site, path)))
         return None if stamp is None else _stamp_text(stamp)
 
     def reuse(self, path: str):
@@ -507,8 +517,7 @@ class SiteBuild:
             self.store.cache_put(name, value)
         self.store.keep_configs(self.config)
         if not self.full:
-            content = os.path.relpath(self.settings["PATH"], self.root)
-            gone = set(source.stored) - {os.path.relpath(p, content) for p in self.sources}
+            gone = set(source.stored) - {relative(os.path.join(self.root, p), self.settings["PATH"]) for p in self.sources}
             self.store.forget_contents(self.config, gone)
         atomic_remove(running, fsync=False)
         self.report.seconds = time.perf_counter() - started

@@ -135,6 +135,8 @@ class Fingerprinter:
         self._memo: dict[tuple[int, int], str] = {}
         self._keep: list = []  # keeps hashed objects alive, so their ids stay unique for the build
         self._templates: dict[str, tuple[dict | None, str]] = {}
+        self._usage_items: dict[int, tuple[Usage, list]] = {}
+        self._held: dict[tuple, bool] = {}  # (id(obj), attribute, kind) -> _holds of the attribute's value
 
     def template(self, name: str) -> tuple[dict | None, str]:
         """(how the template uses each context variable, or None for all of it; its sources' hash)"""
@@ -142,7 +144,8 @@ class Fingerprinter:
         if found is None:
             usage = template_usage(self.env, name)
             sources = _digest("\n".join(f"{n}:{_digest(s)}" for n, _f, s in sorted(usage.sources)))
-            found = self._templates[name] = (usage.roots, sources)
+            roots = None if usage.roots is None else dict(sorted(usage.roots.items()))  # in the order pages hash them
+            found = self._templates[name] = (roots, sources)
         return found
 
     def page(self, template_name: str, output: str, context: Mapping) -> str:
@@ -152,7 +155,7 @@ class Fingerprinter:
         if roots is None:
             parts += [f"{name}={self.value(context[name])}" for name in sorted(context)]
         else:
-            for name in sorted(roots):
+            for name in roots:
                 value = context.get(name, _NOT_USED)
                 parts.append(f"{name}={'-' if value is _NOT_USED else self.used(value, roots[name])}")
         return _digest("\x1f".join(parts))
@@ -166,9 +169,9 @@ class Fingerprinter:
         if roots is None or not self.stable:
             return None
         parts = [sources, output]
-        for name in sorted(roots):
+        for name, usage in roots.items():
             value = context.get(name, _NOT_USED)
-            parts.append(f"{name}={'-' if value is _NOT_USED else self.used(value, roots[name], quick=True)}")
+            parts.append(f"{name}={'-' if value is _NOT_USED else self.used(value, usage, quick=True)}")
         return _digest("\x1f".join(parts))
 
     def quick_group(self, template_name: str, output: str, context: Mapping, lists: Mapping, fixed: list) -> str | None:
@@ -187,7 +190,7 @@ class Fingerprinter:
         per_page = {"output_file", "SITEURL", "localsiteurl"} if fixed[0] else {"output_file"}  # fixed[0]: relative URLs
         element_usages: dict[str, list[Usage]] = {key: [] for key in lists}
         parts = [sources, output, *map(repr, fixed)]
-        for name in sorted(roots):
+        for name in roots:
             if name in derived:
                 if not _element_usages(roots[name], element_usages[derived[name]]):
                     return None
@@ -260,18 +263,27 @@ class Fingerprinter:
         # What was attached after reading may lead to other content objects (similar posts,
         # translations): follow those; and the parts of its taxonomies that are read. Everything
         # else it holds is in its version.
-        for name, sub in sorted(usage.items.items(), key=lambda item: repr(item[0])):
+        for name, sub in self._items(usage):
             if name in _PURE_PROPERTIES:
                 continue
-            if name not in stable[2]:
-                value = self.lookup(obj, name)
-                if _holds(value, Content):
-                    parts.append(f"{name!r}={self.used(value, sub, quick=True)}")
-            elif not usage.whole:
-                value = self.lookup(obj, name)
-                if _holds(value, URLWrapper):
-                    parts.append(f"{name!r}={self.used(value, sub, quick=True)}")
+            attached = name not in stable[2]
+            if not attached and usage.whole:
+                continue
+            kind = Content if attached else URLWrapper
+            key = (id(obj), name, kind)
+            holds = self._held.get(key)
+            if holds is None:  # the same for every way a build's pages read this object
+                holds = self._held[key] = _holds(self.lookup(obj, name), kind)
+            if holds:
+                parts.append(f"{name!r}={self.used(self.lookup(obj, name), sub, quick=True)}")
         return _digest("\x1f".join(parts))
+
+    def _items(self, usage: Usage) -> list:
+        """What a usage reads of an object, in a fixed order."""
+        found = self._usage_items.get(id(usage))
+        if found is None:  # (the usage is kept with it, so its id stays its own)
+            found = self._usage_items[id(usage)] = (usage, sorted(usage.items.items(), key=lambda item: repr(item[0])))
+        return found[1]
 
     def _versions(self, value) -> str:
         if isinstance(value, Content):
@@ -321,7 +333,7 @@ class Fingerprinter:
             except TypeError:
                 parts.append("#?")
         stable = self.stable.get(id(obj))
-        for name, sub in sorted(usage.items.items(), key=lambda item: repr(item[0])):
+        for name, sub in self._items(usage):
             found = (self.used(self.lookup(obj, name), sub, quick=True) if quick
                      else self._item(obj, name, sub, stable))
             parts.append(f"{name!r}={found}")

@@ -427,6 +427,9 @@ class _PageContext(Mapping):
     def __getitem__(self, key):
         return self.extra[key] if key in self.extra else self.context[key]
 
+    def get(self, key, default=None):  # Mapping's goes through a KeyError for every missing name
+        return self.extra[key] if key in self.extra else self.context.get(key, default)
+
     def __iter__(self):
         return iter({**self.context, **self.extra})
 

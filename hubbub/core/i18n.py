@@ -127,25 +127,26 @@ def _locale(lang: str) -> Locale:
         return Locale.parse(SOURCE_LANGUAGE)
 
 
+@lru_cache(maxsize=64)
+def _calendar_names(lang: str, code: str):
+    """Month (B, b) or day (A, a) names in `lang`, looked up once (Babel's lookups cost more than
+    formatting a date)."""
+    locale = _locale(lang)
+    width = "wide" if code in "BA" else "abbreviated"
+    names = get_month_names if code in "Bb" else get_day_names
+    return dict(names(width, "format", locale))
+
+
 def strftime(value: date | datetime, fmt: str, lang: str) -> str:
     """`value` formatted by `fmt` (strftime, the format translated by the catalog when it is one of
     Hubbub's defaults), with month and day names in `lang`."""
     fmt = gettext(lang, fmt)
-    locale = _locale(lang)
-    month, weekday = value.month, value.weekday()
 
     def name(match: re.Match) -> str:
         code = match.group(1)
-        if code == "B":
-            text = get_month_names("wide", "format", locale)[month]
-        elif code == "b":
-            text = get_month_names("abbreviated", "format", locale)[month]
-        elif code == "A":
-            text = get_day_names("wide", "format", locale)[weekday]
-        elif code == "a":
-            text = get_day_names("abbreviated", "format", locale)[weekday]
-        else:
+        if code == "%":
             return match.group(0)
+        text = _calendar_names(lang, code)[value.month if code in "Bb" else value.weekday()]
         return text.replace("%", "%%")
 
     return value.strftime(re.sub(r"%([%BbAa])", name, fmt))
