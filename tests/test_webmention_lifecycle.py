@@ -74,6 +74,36 @@ def test_retention_erases_sender_addresses_and_old_rejected_records(app, other):
     assert [(r.source, r.remote_addr) for r in rows] == [(source, None)]
 
 
+def test_erasure_reaches_the_audit_entry_of_a_mention_its_source_took_down(app, other):
+    """A mention removed because its source no longer links here leaves an audit entry with its
+    author's name and text; erasing the author's address later takes those out too."""
+    from comments_service.moderation.models import AuditEntry
+    from comments_service.privacy import erase
+
+    target = target_of(app, SLUG)
+    card = h_entry(target).replace(
+        "</a></span>", '</a><a class="u-email" href="mailto:alice@example.org">mail</a></span>', 1)
+    source = other.page("/card", card)
+    client = app.test_client()
+    send(client, source, target)
+    run_jobs(app)
+    comment = received(app, source)[1]
+    other.page("/card", "<html><body><p>I changed my mind.</p></body></html>")
+    send(client, source, target)
+    run_jobs(app)
+    assert received(app, source)[1] is None
+
+    def deletion():
+        with hub_of(app).sessions() as s:
+            return s.query(AuditEntry).filter_by(comment_id=comment.id, action="delete").one().detail
+
+    assert deletion()["author"] == "Alice Example" and deletion()["person"]
+    erase(hub_of(app), "Alice@Example.org", "anonymise")
+    detail = deletion()
+    assert detail["erased"] is True and "Alice" not in json.dumps(detail)
+    assert not {"author", "excerpt", "source", "person"} & set(detail)
+
+
 def test_privacy_export_and_erase_cover_mentions_by_their_authors_email(app, other):
     from comments_service.privacy import erase, personal_data
     from hubbub.core.publisher import comments_dir_for

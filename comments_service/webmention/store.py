@@ -19,6 +19,7 @@ from sqlalchemy import select
 from ..check import request_check
 from ..edit import after_edit
 from ..models import Comment, row_id, utcnow
+from ..moderation.actions import deletion_detail
 from ..moderation.models import AuditEntry
 from ..publish import request_publish
 from ..spam.guards import is_spam
@@ -99,7 +100,7 @@ def save_mention(hub, session, wm: Webmention, entry: Entry, refers) -> str:
     return "updated"
 
 
-def remove_mention(session, wm: Webmention, reason: str) -> bool:
+def remove_mention(hub, session, wm: Webmention, reason: str) -> bool:
     """Delete the mention's comment (its replies stay, shown at the top level); True if there was one.
 
     One marked spam or rejected is kept (it is not on the site): deleted, it would come back as a
@@ -110,8 +111,9 @@ def remove_mention(session, wm: Webmention, reason: str) -> bool:
     wm.comment_id = None
     if comment is None:
         return False
-    _audit(session, comment, "delete", comment.status, None, {"source": wm.source, "reason": reason,
-                                                               "author": comment.author, "thread": comment.thread})
+    # As for a moderator's deletion: what `privacy erase` needs to find the entry once the comment is gone.
+    _audit(session, comment, "delete", comment.status, None,
+           {**deletion_detail(hub, comment), "source": wm.source, "reason": reason})
     republish = comment.status == "published" or session.scalar(
         select(Comment.id).where(Comment.parent_id == comment.id, Comment.status == "published").limit(1))
     session.delete(comment)

@@ -102,7 +102,7 @@ def _finish(hub, wm_id: int, status: str, reason: str, *, entry: Entry | None = 
             # What verification did; where moderation left the mention is added when it is asked for.
             reason = {"new": "verified: a new mention", "updated": "verified: the mention is updated",
                       "unchanged": "verified: nothing changed"}[outcome]
-        elif remove and remove_mention(s, wm, reason):
+        elif remove and remove_mention(hub, s, wm, reason):
             status, reason = REMOVED, f"{reason}: the mention is removed"
         wm.status, wm.reason, wm.checked = status, reason[:2000], utcnow()
     log.info("webmention %s: %s (%s)", wm_id, status, reason)
