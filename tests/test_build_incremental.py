@@ -422,3 +422,47 @@ def test_two_posts_with_one_slug_fail_saying_what_to_change(site):
         build(site)
     assert "posts/post-1/index.html would be written twice" in str(failure.value)
     assert "give one of them another `Slug:`" in str(failure.value) and "override=True" not in str(failure.value)
+
+
+def test_a_link_to_a_hidden_page_follows_its_new_address(site, tmp_path):
+    """Plugins read a post's HTML before Pelican knows the pages: what Pelican memoised then must
+    not reach the post's page once the linked page moves."""
+    terms = site / "content" / "pages" / "terms.md"
+    terms.write_text("Title: Terms\nSlug: terms\nStatus: hidden\n\nThe terms.\n", encoding="utf-8")
+    post = site / "content" / "posts" / "post-5.md"
+    post.write_text(post.read_text(encoding="utf-8") + "\nRead [the terms]({filename}../pages/terms.md).\n",
+                    encoding="utf-8")
+    assert_same_as_full(site, tmp_path)
+    terms.write_text("Title: Terms\nSlug: terms-of-use\nStatus: hidden\n\nThe terms.\n", encoding="utf-8")
+    assert_same_as_full(site, tmp_path)
+    assert "terms-of-use/" in (site / "output" / "posts" / "post-5" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_link_in_a_summary_follows_the_linked_posts_new_address(site, tmp_path):
+    """Pelican resolves the links of a `Summary:` in place before pages are written: the build
+    still knows the summary links to another post, and lists and feeds follow that post."""
+    write_post(site, 1, extra="Slug: post-1\nSummary: Read [the fourth]({filename}post-4.md) first.\n")
+    assert_same_as_full(site, tmp_path)
+    write_post(site, 4, extra="Slug: fourth-moved\n")
+    assert_same_as_full(site, tmp_path)
+    feed = (site / "output" / "feeds" / "all.atom.xml").read_text(encoding="utf-8")
+    assert "posts/fourth-moved/" in feed
+
+
+def test_a_post_held_back_for_its_date_is_published_when_the_date_comes(site, tmp_path):
+    """With WITH_FUTURE_DATES = False Pelican keeps a post with a future date as a draft: the
+    first build after that date publishes it, with no source changed in between."""
+    import datetime as dt
+
+    conf = site / "pelicanconf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nWITH_FUTURE_DATES = False\nTIMEZONE = 'UTC'\n",
+                    encoding="utf-8")
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=4)
+    write_post(site, 9, date=soon.strftime("%Y-%m-%d %H:%M:%S"))
+    assert_same_as_full(site, tmp_path)
+    assert not (site / "output" / "posts" / "post-9").exists()
+    time.sleep(max(0.0, (soon - dt.datetime.now(dt.UTC)).total_seconds()) + 0.5)
+    report = build(site)
+    assert not report.nothing_changed and report.read == 1
+    assert (site / "output" / "posts" / "post-9" / "index.html").exists()
+    assert_same_as_full(site, tmp_path)

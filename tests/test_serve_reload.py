@@ -315,3 +315,23 @@ def test_the_open_page_reloads_after_a_save_and_shows_build_errors(served):
             assert violations == []
         finally:
             browser.close()
+
+
+def test_a_build_under_reload_starts_from_the_objects_as_read(tmp_path):
+    """The objects the last build used keep what Pelican and the plugins put in them: the next
+    build starts from the posts as read. A post that became a translation loses its comment
+    thread, and a summary's link follows the post it links to."""
+    from hubbub.build.reload import LiveSite
+
+    site = make_site(tmp_path / "site", posts=8)
+    write_post(site, 3, extra="Slug: post-3\nLang: fr\n")  # the only post-3 (with a thread): the original
+    write_post(site, 1, extra="Slug: post-1\nSummary: Read [the fourth]({filename}post-4.md) first.\n")
+    live = LiveSite(site)
+    live.memory.watching = True
+    live.build()
+    english = write_post(site, 30, title="English three", extra="Slug: post-3\nLang: en\n")
+    moved = write_post(site, 4, extra="Slug: fourth-moved\n")
+    live.build({english.resolve(), moved.resolve()})
+    full = tmp_path / "full"
+    run_build(site, full=True, OUTPUT_PATH=str(full))
+    assert not tree_differences(site / "output", full)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+from datetime import datetime
 from functools import lru_cache, partial
 from itertools import chain, groupby
 from operator import attrgetter
@@ -254,6 +255,9 @@ class HubbubPelican(Pelican):
         # Pelican asks for its writer once every generator has read the site, before any output.
         if self.hubbub_before_writing is not None:
             self.hubbub_before_writing()
+        # Plugins read posts' HTML before the pages and static files were known: what Pelican
+        # memoised then holds links to those unresolved, and pages would show it.
+        clear_memoized_html()
         writer = self.hubbub_writer_factory(self.output_path, self.settings, self.hubbub_env)
         if self.hubbub_prerender is not None:
             content = [g for g in self.hubbub_generators if isinstance(g, _ContentGenerator)]
@@ -360,6 +364,18 @@ def clear_memoized_html() -> None:
         vars(Content)[name].cache.clear()
 
 
+def scheduled_date(content: Content, settings: dict):
+    """When a post that Pelican holds back as a draft for its date (Article.__init__, with
+    WITH_FUTURE_DATES = False) is due, as an aware datetime; None for any other object."""
+    if (settings.get("WITH_FUTURE_DATES", True) or not isinstance(content, Article) or content.status != "draft"
+            or str(content.metadata.get("status", "")).lower() == "draft"):
+        return None
+    date = getattr(content, "date", None)
+    if date is None or date.year == datetime.max.year:  # Pelican's date for a draft without one
+        return None
+    return date if date.tzinfo else date.astimezone()  # a date without a zone is local time, as for Pelican
+
+
 def has_intrasite_links(content: Content) -> bool:
     """Whether the object's HTML or summary holds {filename}, {static}, ... links."""
     pattern = content._get_intrasite_link_regex()
@@ -376,4 +392,4 @@ def fresh_summary(content: Content) -> str:
 
 
 __all__ = ["ContentSource", "HubbubPelican", "MemberList", "Writer", "check_version", "fresh_summary",
-           "has_intrasite_links", "process_translations"]
+           "has_intrasite_links", "process_translations", "scheduled_date"]

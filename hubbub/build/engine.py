@@ -23,6 +23,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 
@@ -187,11 +188,10 @@ def _stamp_text(stamp) -> str:
 
 
 class Memory:
-    """What `hubbub serve --reload` keeps between builds: content objects ready for reuse, and the
-    last build's generators (for rendering an edited post's page at once)."""
+    """What `hubbub serve --reload` keeps between builds: the last build's content objects and
+    generators (for rendering an edited post's page at once)."""
 
     def __init__(self):
-        self.config: str | None = None
         self.objects: dict[str, tuple[str, object, frozenset]] = {}  # source -> (stamp, object, attributes read)
         self.pelican: LastBuild | None = None
         # Set while saves are watched: a build that finds nothing changed still works the site out
@@ -285,13 +285,9 @@ class _Source(compat.ContentSource):
         if build.full:
             return None
         stamp = self._stamp(path)
-        memory = build.memory
-        if memory is not None and memory.config == build.config and build.reuse_objects:
-            held = memory.objects.get(path)
-            if held is not None and held[0] == stamp:
-                build.report.reused += 1
-                self._stable(path, stamp, held[1], held[2])
-                return held[1]
+        # Always the object as read, from the store: one a build used (even serve --reload's, kept
+        # in memory) carries what Pelican and the plugins changed in it, such as a summary's links
+        # resolved against that build's URLs, or comments left on a post that became a translation.
         stored = self.stored.get(path)
         if stored is None or stored[0] != stamp:
             return None
@@ -299,18 +295,25 @@ class _Source(compat.ContentSource):
             obj = loads(stored[1], self.shared)
         except Exception:  # a pickle from another version of some class: read the file again
             return None
+        due = compat.scheduled_date(obj, build.settings)
+        if due is not None and due <= datetime.now(UTC):
+            return None  # its date has come: read again, Pelican publishes it now
         obj.source_path = str(self.content_path / path)  # where the site is now (it may have moved)
         build.report.reused += 1
-        keys = self._stable(path, stamp, obj)
-        if memory is not None:
-            memory.objects[path] = (stamp, obj, keys)
+        self._stable(path, stamp, obj)
         return obj
 
-    def _stable(self, path: str, stamp: str, obj, keys: frozenset | None = None) -> frozenset:
-        """Tell the fingerprints which attributes the object had as read (not what plugins add)."""
-        keys = frozenset(vars(obj)) if keys is None else keys
-        self.build.stable[id(obj)] = (path, stamp, keys)
-        return keys
+    def _stable(self, path: str, stamp: str, obj) -> None:
+        """Tell the fingerprints which attributes the object had as read (not what plugins add),
+        and whether its HTML or summary held links to other sources then (Pelican resolves a
+        summary's in place before any page is written)."""
+        keys = frozenset(vars(obj))
+        self.build.stable[id(obj)] = (path, stamp, keys, compat.has_intrasite_links(obj))
+        due = compat.scheduled_date(obj, self.build.settings)
+        if due is not None:
+            self.build.valid_until(due)  # a later build publishes it, sources changed or not
+        if self.build.memory is not None:
+            self.build.memory.objects[path] = (stamp, obj, keys)
 
     def read(self, path: str, content) -> None:
         build = self.build
@@ -320,9 +323,7 @@ class _Source(compat.ContentSource):
                         getattr(content, "category", None)):
             getattr(wrapper, "slug", None)  # worked out once and kept: every build groups by it
         build.store.put_content(build.config, path, stamp, dumps(content, self.shared))
-        keys = self._stable(path, stamp, content)
-        if build.memory is not None:
-            build.memory.objects[path] = (stamp, content, keys)
+        self._stable(path, stamp, content)
 
     def _reader_key(self, path: str) -> str:
         key = self._reader_keys.get(path)
@@ -382,7 +383,7 @@ class SiteBuild:
         # on every build; with any other plugin every object is built afresh from the reader cache.
         self.reuse_objects = all(str(p).startswith("hubbub.plugins.") for p in settings.get("PLUGINS") or ())
         self.claimed: set[str] = set()
-        self.stable: dict[int, tuple] = {}  # id(content object) -> (source path, stamp, attributes read)
+        self.stable: dict[int, tuple] = {}  # id(content object) -> (source path, stamp, attributes read, links)
         self.sources: dict[str, tuple[int, int]] = {}
         self.preread: dict[str, bytes] = {}  # reader cache entries read on other cores for this build
         # Pages written since the last build by serve --reload's fast path: removed if this build
@@ -498,7 +499,6 @@ class SiteBuild:
             _current = None
         live = {entry[0] for entry in self.stable.values()}
         if self.memory is not None:
-            self.memory.config = self.config
             for path in [p for p in self.memory.objects if p not in live]:
                 del self.memory.objects[path]  # deleted or renamed since
             self.memory.pelican = LastBuild(pelican_run.hubbub_generators, str(self.output), self.memory,

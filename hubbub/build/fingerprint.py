@@ -222,12 +222,12 @@ class Fingerprinter:
         found = self._memo.get(key)
         if found is not None:
             return found
-        path, stamp, read = stable
+        path, stamp, read, links = stable
         parts = [path, stamp]
         for name, value in sorted(vars(obj).items()):
             if name not in read and name not in SKIPPED_ATTRIBUTES:
                 parts.append(f"{name}={self.value(value, 2)}")
-        if has_intrasite_links(obj):
+        if links:
             parts.append(self.value(obj.get_content(""), 2))
             parts.append(self.value(obj.get_summary(""), 2))
         found = self._memo[key] = _digest("\x1f".join(parts))
@@ -349,7 +349,7 @@ class Fingerprinter:
     def _item(self, obj, name, usage: Usage, stable) -> str:
         """used() of obj.name, remembered across builds when it is a plain value of an unchanged object."""
         if stable is not None and (name in stable[2] or name in _PURE_PROPERTIES) and not (
-                name in ("content", "summary") and has_intrasite_links(obj)):
+                name in ("content", "summary") and stable[3]):
             key = (stable[0], name)
             known = self.remembered.get(key)
             if known is not None and known[0] == stable[1]:
@@ -466,7 +466,8 @@ class Fingerprinter:
         for name, value in sorted(vars(obj).items()):
             if name not in SKIPPED_ATTRIBUTES and name != "source_path":
                 parts.append(f"{name}={self.value(value, depth + 1)}")
-        if has_intrasite_links(obj):
+        stable = self.stable.get(id(obj))
+        if has_intrasite_links(obj) if stable is None else stable[3]:
             # The HTML with its links resolved: a linked post's new URL changes this page too.
             parts.append(f"content={self.value(obj.get_content(''), depth + 1)}")
             parts.append(f"summary={self.value(obj.get_summary(''), depth + 1)}")

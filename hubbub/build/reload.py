@@ -5,9 +5,9 @@ A save goes two ways:
    rendered at once, with what the last build worked out about it (similar posts, comments),
    so the writer sees the edit in milliseconds whatever the size of the site; a new post gets
    its page and the first page of each list it joins (the home page, its tags' pages, ...);
-2. then an incremental build with the site model kept in memory (no object is read or unpickled
-   again unless its file changed) brings every page that depends on the change up to date, the
-   post's own page included, exactly as `hubbub build --full` would write it.
+2. then an incremental build (only changed files are read again; the others come from the build's
+   store as they were read) brings every page that depends on the change up to date, the post's
+   own page included, exactly as `hubbub build --full` would write it.
 Builds run in a thread of their own, one after another, so a save made while one runs still takes
 the fast path at once (from what the last finished build left), and the next build takes it in.
 
