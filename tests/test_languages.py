@@ -343,7 +343,7 @@ def test_a_changed_catalog_makes_the_build_render_everything_again():
     from hubbub.settings import pelicanconf_settings
 
     settings = pelicanconf_settings(str(ROOT / "pelicanconf.py"))
-    assert set(i18n.catalog_files()) <= set(_code_files(settings))
+    assert set(i18n.catalog_files()) <= set(_code_files(settings, ROOT))
     assert {p.parent.parent.name for p in i18n.catalog_files()} >= set(SHIPPED)
 
 

@@ -87,10 +87,13 @@ def current() -> SiteBuild | None:
 
 # -- fingerprints of the configuration ---------------------------------------------------------------
 
-def _files_digest(paths) -> str:
+def _files_digest(paths, root: Path) -> str:
+    """The files' names and bytes; names inside the site count relative to it (a moved site keeps
+    its digests)."""
     digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(paths):
-        digest.update(str(path).encode())
+    for path in sorted(set(map(str, paths))):
+        inside = relative(path, str(root))
+        digest.update((path if inside.startswith("..") else inside).encode())
         try:
             digest.update(Path(path).read_bytes())
         except OSError:
@@ -98,24 +101,53 @@ def _files_digest(paths) -> str:
     return digest.hexdigest()
 
 
-def _code_files(settings: dict) -> list[Path]:
-    """The code a build runs besides Pelican: Hubbub itself (with its translation catalogs, which
-    change every page's text) and the site's plugins."""
+def _environment() -> str:
+    """Python's version and every installed distribution's (Pelican, Markdown, Jinja2, Pygments,
+    nh3, ... and whatever a plugin uses), from the names of the .dist-info and .egg-info
+    directories on sys.path: a listing per entry, well under a millisecond, and an upgrade of any
+    package that may shape a page counts. ('' is the current directory, left out: where a build
+    runs from must not matter; the site's own modules count by their bytes, _site_code.)"""
+    names = []
+    for entry in filter(None, sys.path):
+        try:
+            names += [n for n in os.listdir(entry) if n.endswith((".dist-info", ".egg-info"))]
+        except OSError:
+            pass  # not a directory (a zip, an import hook's name) or gone
+    return "|".join([sys.version, *sorted(names)])
+
+
+def _site_code(settings: dict, root: Path) -> list[Path]:
+    """The Python the site brings, which settings, templates and Markdown run: the modules and
+    packages next to its settings (pelicanconf.py, publishconf.py, a Markdown extension, a Jinja
+    filter's module), everything under PLUGIN_PATHS, and plugins found by module name. Their
+    bytes count: a function in the settings counts by name only in the pages' fingerprints."""
     import importlib.util
 
+    files = [*root.glob("*.py"), *chain.from_iterable(p.parent.rglob("*.py") for p in root.glob("*/__init__.py"))]
+    for directory in settings.get("PLUGIN_PATHS") or ():
+        files.extend(Path(root, directory).rglob("*.py"))
+    for plugin in settings.get("PLUGINS") or ():
+        name = plugin if isinstance(plugin, str) else getattr(plugin, "__name__", "")
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue  # found through PLUGIN_PATHS (above)
+        if spec is None:
+            continue
+        for location in spec.submodule_search_locations or ():  # a package: all of it
+            files.extend(Path(location).rglob("*.py"))
+        if spec.origin and spec.origin.endswith(".py"):
+            files.append(Path(spec.origin))
+    return files
+
+
+def _code_files(settings: dict, root: Path) -> list[Path]:
+    """The code a build runs besides installed packages: Hubbub itself (with its translation
+    catalogs, which change every page's text) and the site's own."""
     import hubbub
     from hubbub.core.i18n import catalog_files
 
-    files = [*Path(hubbub.__file__).parent.rglob("*.py"), *catalog_files()]
-    for name in settings.get("PLUGINS") or ():
-        module = name if isinstance(name, str) else getattr(name, "__name__", "")
-        try:
-            spec = importlib.util.find_spec(module)
-        except (ImportError, ValueError):
-            spec = None  # a plugin found through PLUGIN_PATHS: its settings entry still counts
-        if spec is not None and spec.origin and spec.origin.endswith(".py"):
-            files.append(Path(spec.origin))
-    return files
+    return [*Path(hubbub.__file__).parent.rglob("*.py"), *catalog_files(), *_site_code(settings, root)]
 
 
 def settings_digest(settings: dict, root: Path, leave_out=()) -> str:
@@ -137,20 +169,20 @@ def settings_digest(settings: dict, root: Path, leave_out=()) -> str:
 
 
 def config_digest(settings: dict, root: Path) -> str:
-    import pelican
-
-    parts = [pelican.__version__, sys.version, settings_digest(settings, root, {"OUTPUT_PATH"}),
-             _files_digest(_code_files(settings))]
+    """What every page depends on: a change renders every page again (writing only changed files)."""
+    parts = [_environment(), settings_digest(settings, root, {"OUTPUT_PATH"}),
+             _files_digest(_code_files(settings, root), root)]
     return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
 
 
 def reader_digest(settings: dict, root: Path) -> str:
-    import markdown
-    import pelican
-
+    """What a source reads as besides its bytes (the reader cache's key): the settings that reach
+    the readers, the installed packages (Markdown, Pygments, pymdown-extensions, ...) and the
+    site's own code (its Markdown extensions, plugins that change the readers)."""
     leave_out = {k for k in settings if k in PRESENTATION_ONLY or k.endswith(("_URL", "_SAVE_AS"))
                  or "FEED" in k}
-    parts = [pelican.__version__, markdown.__version__, settings_digest(settings, root, leave_out)]
+    parts = [_environment(), settings_digest(settings, root, leave_out),
+             _files_digest(_site_code(settings, root), root)]
     return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
 
 

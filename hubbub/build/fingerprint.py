@@ -39,6 +39,8 @@ from .usage import Usage, template_usage
 # Attributes that are the whole site rather than a property of one object.
 SKIPPED_ATTRIBUTES = frozenset({"_context", "settings"})
 _NOT_USED = object()
+# Code counts by name here; its source counts in the build's configuration digest (engine.py),
+# whose change renders every page again.
 _CODE = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, functools.partial)
 
 
