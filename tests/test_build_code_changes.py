@@ -13,10 +13,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from build_helpers import ROOT, make_site, tree_differences
+from build_helpers import ROOT, WRITERS, build, make_site, tree_differences, write_thread
 
 import hubbub
 
@@ -147,6 +148,21 @@ def test_a_moved_site_with_its_own_code_still_has_nothing_to_do(built_template, 
     moved = tmp_path / "elsewhere" / "renamed-site"
     shutil.copytree(built_template, moved, symlinks=True)
     assert cli_build(moved).startswith("Nothing changed")
+
+
+def test_a_full_build_repairs_a_comment_feed_edited_by_hand(tmp_path):
+    site = make_site(tmp_path / "site", posts=6)
+    write_thread(site, "post-1", [(1, None, WRITERS[0])])
+    build(site)
+    feeds = site / "output" / "feeds" / "comments"
+    edited, untouched = feeds / "post-0.atom.xml", feeds / "post-1.rss.xml"
+    original = edited.read_bytes()
+    edited.write_bytes(original.replace(b"</feed>", b"<!-- edited by hand --></feed>"))
+    past = time.time_ns() - 3_600 * 10**9
+    os.utime(untouched, ns=(past, past))
+    build(site, full=True)
+    assert edited.read_bytes() == original
+    assert untouched.stat().st_mtime_ns == past  # the same bytes: not written again
 
 
 def test_an_upgraded_package_changes_what_pages_and_reading_depend_on(tmp_path, monkeypatch):

@@ -21,9 +21,10 @@ and COMMENTS_EMAIL (True) say whether the form tells readers of Akismet and offe
 notifications.
 
 Build time: per-article feeds are rewritten only when their inputs changed (a key per thread in
-.hubbub/threads.json), and on a fresh output they are written by a forked child while Pelican
-writes the pages. The manifest copies the build's JSON-safe settings (for rendering the partials
-outside Pelican) except any whose name looks like a credential.
+.hubbub/threads.json; `hubbub build --full` goes through them all, writing those whose bytes
+differ), and on a fresh output they are written by a forked child while Pelican writes the pages.
+The manifest copies the build's JSON-safe settings (for rendering the partials outside Pelican)
+except any whose name looks like a credential.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from hubbub import STATIC, TEMPLATES, THEME
 from hubbub.build import claim_output, current_build
 from hubbub.build.compat import fresh_summary, has_intrasite_links
 from hubbub.core import i18n
-from hubbub.core.atomic import atomic_write, write_if_changed
+from hubbub.core.atomic import write_if_changed
 from hubbub.core.background import ChildTask
 from hubbub.core.closing import build_date, close_after_days, meta_value, thread_closing
 from hubbub.core.feeds import (
@@ -397,9 +398,10 @@ def _site(settings: dict) -> dict:
 
 
 def _write_feeds(output: Path, site: dict, threads: dict, comments: dict, slugs: list[str]) -> None:
+    # Only changed bytes are written: --full goes through every thread, and an unchanged feed keeps its time.
     for slug in slugs:
         for rel, data in thread_feed_files(site, slug, threads[slug], comments[slug]).items():
-            atomic_write(output / rel, data, fsync=False)
+            write_if_changed(output / rel, data)
 
 
 def _all_generators_finalized(generators) -> None:
@@ -411,8 +413,9 @@ def _all_generators_finalized(generators) -> None:
     output = Path(settings["OUTPUT_PATH"])
     build.site = site = _site(settings)
     engine = current_build()
-    # A build stopped half-way may have written feeds that the saved thread states do not know of.
-    previous = {} if engine is not None and engine.report.repaired else thread_states(output)
+    # A build stopped half-way may have written feeds that the saved thread states do not know of;
+    # --full trusts nothing earlier builds left (a feed edited by hand is written again).
+    previous = {} if engine is not None and (engine.full or engine.report.repaired) else thread_states(output)
     known_keys, keys = _kept("feed-keys"), {}
     site_part = feed_key_context(site)
     todo = []
