@@ -335,3 +335,31 @@ def test_a_build_under_reload_starts_from_the_objects_as_read(tmp_path):
     full = tmp_path / "full"
     run_build(site, full=True, OUTPUT_PATH=str(full))
     assert not tree_differences(site / "output", full)
+
+
+def test_changed_python_asks_for_a_restart_and_builds_nothing(tmp_path):
+    """A module the process imported once (here a Jinja filter next to pelicanconf.py) changed:
+    a build would run the old code and record the new. The build refuses, saying what to do,
+    and the last good output stays."""
+    from hubbub.build.reload import LiveSite
+
+    site = make_site(tmp_path / "site", posts=6)
+    (site / "site_filters.py").write_text("def shout(text):\n    return str(text).upper()\n", encoding="utf-8")
+    conf = site / "pelicanconf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nimport sys\nsys.path.insert(0, str(__import__('pathlib')"
+                    ".Path(__file__).parent))\nfrom site_filters import shout\nJINJA_FILTERS = {'shout': shout}\n",
+                    encoding="utf-8")
+    live = LiveSite(site)
+    messages = []
+    live.notify = messages.append
+    live.build()
+    assert live.failed is None
+    before = {p: p.read_bytes() for p in (site / "output").rglob("*.html")}
+    (site / "site_filters.py").write_text("def shout(text):\n    return str(text).lower()\n", encoding="utf-8")
+    post = write_post(site, 2, title="A title saved after the filter changed")
+    live.build({post.resolve()})
+    assert "start it again" in live.failed and messages[-1]["event"] == "failure"
+    # Only the saved post's own page, from the fast path (the build after a restart renders all again).
+    after = {p: p.read_bytes() for p in (site / "output").rglob("*.html")}
+    assert [p.relative_to(site / "output").as_posix() for p in after if after[p] != before.get(p)] == [
+        "posts/post-2/index.html"]

@@ -150,6 +150,13 @@ def _code_files(settings: dict, root: Path) -> list[Path]:
     return [*Path(hubbub.__file__).parent.rglob("*.py"), *catalog_files(), *_site_code(settings, root)]
 
 
+def imported_code_digest(settings: dict, root: Path) -> str:
+    """The Python a long-running process (serve --reload) imports once and keeps: Hubbub's and the
+    site's modules and plugins, but for the settings files, which every build reads again."""
+    settings_files = {root / "pelicanconf.py", root / "publishconf.py"}
+    return _files_digest([p for p in _code_files(settings, root) if p.suffix == ".py" and p not in settings_files], root)
+
+
 def settings_digest(settings: dict, root: Path, leave_out=()) -> str:
     """A digest of the settings in which paths inside the site count relative to it, so that a
     site moved or copied elsewhere keeps what its builds saved."""
