@@ -211,14 +211,13 @@ class HubbubPelican(Pelican):
     def __init__(self, settings, source: ContentSource, writer_factory, copy_file, prerender=None, before_writing=None):
         self.hubbub_source = source
         self.hubbub_before_writing = before_writing  # may stop the run once the site is read
-        # writer_factory(output_path, settings, env, share=None); prerender(content generators,
+        # writer_factory(output_path, settings, share=None); prerender(content generators,
         # writer, writer for a share) may render pages elsewhere before Pelican's own output pass.
         self.hubbub_writer_factory = writer_factory
         self.hubbub_prerender = prerender
         # (source, destination): static files and the theme's are copied through it, so it can
         # skip files whose bytes did not change and copy the others through a rename.
         self.hubbub_copy_file = copy_file
-        self.hubbub_env = None
         super().__init__(settings)
 
     def _get_generator_classes(self):
@@ -234,8 +233,6 @@ class HubbubPelican(Pelican):
             made.append(generator)
             if isinstance(generator, _ContentGenerator):
                 generator._hubbub_init(source)
-            if getattr(self, "hubbub_env", None) is None and hasattr(generator, "env"):
-                self.hubbub_env = generator.env  # the writer's fingerprints read templates through it
             source.bind(generator)
 
         signals.generator_init.connect(prepare)
@@ -258,11 +255,11 @@ class HubbubPelican(Pelican):
         # Plugins read posts' HTML before the pages and static files were known: what Pelican
         # memoised then holds links to those unresolved, and pages would show it.
         clear_memoized_html()
-        writer = self.hubbub_writer_factory(self.output_path, self.settings, self.hubbub_env)
+        writer = self.hubbub_writer_factory(self.output_path, self.settings)
         if self.hubbub_prerender is not None:
             content = [g for g in self.hubbub_generators if isinstance(g, _ContentGenerator)]
             self.hubbub_prerender(content, writer, lambda share: self.hubbub_writer_factory(
-                self.output_path, self.settings, self.hubbub_env, share))
+                self.output_path, self.settings, share))
         return writer
 
 

@@ -160,8 +160,6 @@ def imported_code_digest(settings: dict, root: Path) -> str:
 def settings_digest(settings: dict, root: Path, leave_out=()) -> str:
     """A digest of the settings in which paths inside the site count relative to it, so that a
     site moved or copied elsewhere keeps what its builds saved."""
-    from jinja2 import Environment
-
     prefix = str(root) + os.sep
 
     def relative(value):
@@ -172,7 +170,7 @@ def settings_digest(settings: dict, root: Path, leave_out=()) -> str:
         return value
 
     chosen = {k: relative(v) for k, v in settings.items() if k.isupper() and k not in leave_out}
-    return Fingerprinter(Environment()).value(chosen)
+    return Fingerprinter().value(chosen)
 
 
 def config_digest(settings: dict, root: Path) -> str:
@@ -514,8 +512,8 @@ class SiteBuild:
             remembered.clear()
             remembered["config"] = self.config
 
-        def make_writer(output_path, settings, env, share=None):
-            fingerprints = Fingerprinter(env, build.stable, remembered, str(build.settings["PATH"]))
+        def make_writer(output_path, settings, share=None):
+            fingerprints = Fingerprinter(build.stable, remembered, str(build.settings["PATH"]))
             return BuildWriter(output_path, settings, fingerprints=fingerprints, epoch=build.config,
                                previous=previous_log, current=current_log, report=writes,
                                skip_early=build.reuse_objects, share=share)

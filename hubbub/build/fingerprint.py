@@ -14,7 +14,8 @@ deeply:
 - lists, dicts, dataclasses and other objects by their contents.
 
 A template whose includes cannot be read statically (a name computed at render time) makes the
-fingerprint cover the whole page context: slower, never wrong. Within one build every object is
+fingerprint cover the whole page context: slower, never wrong. A template whose own source cannot be read
+has no fingerprint: its pages are rendered on every build. Within one build every object is
 hashed at most once per way of reading it.
 """
 
@@ -28,7 +29,7 @@ import os
 import types
 from collections.abc import Mapping
 
-from jinja2 import Environment
+from jinja2 import Environment, Template
 from pelican.contents import Content
 from pelican.paginator import Page, Paginator
 from pelican.urlwrappers import URLWrapper
@@ -124,9 +125,7 @@ def _element_usages(usage: Usage, found: list[Usage]) -> bool:
 class Fingerprinter:
     """Hashes render inputs for one build; every object is hashed once (objects live for the build)."""
 
-    def __init__(self, env: Environment, stable: dict | None = None, remembered: dict | None = None,
-                 content_root: str = "/"):
-        self.env = env
+    def __init__(self, stable: dict | None = None, remembered: dict | None = None, content_root: str = "/"):
         self.content_root = content_root  # source paths count relative to it: a moved site keeps its fingerprints
         # Content objects as read from their source (id -> (path, version, attributes set when read))
         # and, from earlier builds, the digests of their plain attributes by (path, name):
@@ -136,23 +135,34 @@ class Fingerprinter:
         self._lookups: dict[tuple[int, object], object] = {}
         self._memo: dict[tuple[int, int], str] = {}
         self._keep: list = []  # keeps hashed objects alive, so their ids stay unique for the build
-        self._templates: dict[str, tuple[dict | None, str]] = {}
+        self._templates: dict[tuple[Environment, str], tuple[dict | None, str] | None] = {}
         self._usage_items: dict[int, tuple[Usage, list]] = {}
         self._held: dict[tuple, bool] = {}  # (id(obj), attribute, kind) -> _holds of the attribute's value
 
-    def template(self, name: str) -> tuple[dict | None, str]:
-        """(how the template uses each context variable, or None for all of it; its sources' hash)"""
-        found = self._templates.get(name)
-        if found is None:
-            usage = template_usage(self.env, name)
-            sources = _digest("\n".join(f"{n}:{_digest(s)}" for n, _f, s in sorted(usage.sources)))
-            roots = None if usage.roots is None else dict(sorted(usage.roots.items()))  # in the order pages hash them
-            found = self._templates[name] = (roots, sources)
-        return found
+    def template(self, template: Template) -> tuple[dict | None, str] | None:
+        """(how the template uses each context variable, or None for all of it; its sources' hash),
+        or None when its source cannot be read: then nothing is known of what its pages show.
 
-    def page(self, template_name: str, output: str, context: Mapping) -> str:
-        """The fingerprint of rendering `template_name` with `context` into `output`."""
-        roots, sources = self.template(template_name)
+        Read through the template's own environment: a page is rendered from that environment's
+        templates (Pelican's template pages come through a loader only theirs has)."""
+        key = (template.environment, template.name)
+        if key not in self._templates:
+            usage = template_usage(*key)
+            if usage is None:
+                self._templates[key] = None
+            else:
+                sources = _digest("\n".join(f"{n}:{_digest(s)}" for n, _f, s in sorted(usage.sources)))
+                roots = None if usage.roots is None else dict(sorted(usage.roots.items()))  # in the order pages hash them
+                self._templates[key] = (roots, sources)
+        return self._templates[key]
+
+    def page(self, template: Template, output: str, context: Mapping) -> str | None:
+        """The fingerprint of rendering `template` with `context` into `output`; None when the
+        template's source cannot be read (the page is rendered every build)."""
+        known = self.template(template)
+        if known is None:
+            return None
+        roots, sources = known
         parts = [sources, output]
         if roots is None:
             parts += [f"{name}={self.value(context[name])}" for name in sorted(context)]
@@ -162,12 +172,12 @@ class Fingerprinter:
                 parts.append(f"{name}={'-' if value is _NOT_USED else self.used(value, roots[name])}")
         return _digest("\x1f".join(parts))
 
-    def quick_page(self, template_name: str, output: str, context: Mapping) -> str | None:
+    def quick_page(self, template: Template, output: str, context: Mapping) -> str | None:
         """A cheaper fingerprint with the same guarantee: equal quick fingerprints mean equal
         fingerprints. Content objects read from sources count by their version (version()) and
         the parts of their taxonomies that are read, so an unchanged post costs a lookup. None when
         the templates' reads are not known."""
-        roots, sources = self.template(template_name)
+        roots, sources = self.template(template) or (None, None)
         if roots is None or not self.stable:
             return None
         parts = [sources, output]
@@ -176,16 +186,16 @@ class Fingerprinter:
             parts.append(f"{name}={'-' if value is _NOT_USED else self.used(value, usage, quick=True)}")
         return _digest("\x1f".join(parts))
 
-    def quick_group(self, template_name: str, output: str, context: Mapping, lists: Mapping, fixed: list) -> str | None:
+    def quick_group(self, template: Template, output: str, context: Mapping, lists: Mapping, fixed: list) -> str | None:
         """A quick fingerprint of every page one paginated write makes of `lists` (Pelican's
-        `paginated`: name -> articles) with `template_name` into `output` and the pages after it:
+        `paginated`: name -> articles) with `template` into `output` and the pages after it:
         equal quick group fingerprints mean each of those pages has an equal quick fingerprint.
         A page differs from the next only in what Pelican works out from the list, its position and
         the settings (its paginator, pages, their numbers and names, its output_file and relative
         SITEURL): so the group counts each list by whom it holds, in order, and how the pages read
         each element. `fixed`: the other arguments of the write (URL, relative URLs, ...).
         None when the templates' reads are not known."""
-        roots, sources = self.template(template_name)
+        roots, sources = self.template(template) or (None, None)
         if roots is None or not self.stable:
             return None
         derived = {f"{key}_{part}": key for key in lists for part in ("paginator", "page", "previous_page", "next_page")}

@@ -229,7 +229,7 @@ class BuildWriter(Writer):
             paginated = {key: value for key, value in kwargs.items() if key in ("articles", "dates")}
         if not paginated or template_name not in self.settings["PAGINATED_TEMPLATES"]:
             return None  # one page: its own quick fingerprint is as cheap
-        return self.fingerprints.quick_group(template.name, f"{self.epoch}:{name}", {**context, **kwargs}, paginated,
+        return self.fingerprints.quick_group(template, f"{self.epoch}:{name}", {**context, **kwargs}, paginated,
                                              [relative_urls, url, template_name, sorted(paginated)])
 
     def _keep_group(self, name, group: str, context, relative_urls, kwargs) -> bool:
@@ -256,13 +256,13 @@ class BuildWriter(Writer):
             return UNCHANGED
         key = f"{self.epoch}:{name}"
         # Worked out on every build, a cold one too: the next build compares against it.
-        quick = self.fingerprints.quick_page(template.name, key, context)
+        quick = self.fingerprints.quick_page(template, key, context)
         if self.previous.quick_intact(name, quick):
             self._pending[name] = (self.previous.entries[name][0], quick)
             return UNCHANGED
-        fingerprint = self.fingerprints.page(template.name, key, context)
+        fingerprint = self.fingerprints.page(template, key, context)  # None: rendered every build
         self._pending[name] = (fingerprint, quick)
-        if self.previous.intact(name, fingerprint):
+        if fingerprint is not None and self.previous.intact(name, fingerprint):
             return UNCHANGED
         self.report.rendered.append(name)
         return template.render(context)
@@ -277,7 +277,7 @@ class BuildWriter(Writer):
         if not self._adopt(name):
             if name not in self.previous.entries:
                 return False
-            quick = self.fingerprints.quick_page(template.name, f"{self.epoch}:{name}", local)
+            quick = self.fingerprints.quick_page(template, f"{self.epoch}:{name}", local)
             if not self.previous.quick_intact(name, quick):
                 return False
             self._keep(name, (self.previous.entries[name][0], quick))

@@ -10,7 +10,8 @@ compared, passed to a function: then all of it counts).
 
 The analysis errs on the side of `whole`: any expression it does not understand makes the value
 involved count entirely. A template included or imported under a name computed at render time
-makes `template_usage` return None: the whole context counts.
+gives it no `roots`: the whole context counts. A template whose own source cannot be read (not by
+the loader that renders it) makes `template_usage` return None: nothing is known of it.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ class _Analysis:
         try:
             source, filename, _ = self.env.loader.get_source(self.env, name)
         except TemplateNotFound:
+            if not self._active:
+                raise  # the template itself: nothing is known of what it reads
             self.sources.append((name, "", ""))  # `ignore missing`, or an error the render reports
             return
         self.sources.append((name, filename or "", source))
@@ -311,12 +314,17 @@ class TemplateUsage:
     sources: tuple  # (name, filename, source) of every template walked
 
 
-def template_usage(env: Environment, name: str) -> TemplateUsage:
+def template_usage(env: Environment, name: str) -> TemplateUsage | None:
+    """How the template `name` of `env` reads its context; None if its source cannot be read."""
+    if env.loader is None:
+        return None
     analysis = _Analysis(env)
     try:
         analysis.template(name, {})
     except _Dynamic:
         return TemplateUsage(None, tuple(analysis.sources))
+    except TemplateNotFound:
+        return None
     for group, elements in analysis._aliases:
         for item in group.items.values():  # group[0] is one of the elements too
             _merge(elements, item)
