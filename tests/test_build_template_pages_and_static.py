@@ -8,6 +8,7 @@ copying are still this build's output: kept while their source is there, removed
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from hubbub.build.fingerprint import Fingerprinter
 from hubbub.build.outputs import BuildWriter, OutputLog, WriteReport
 
 POSTS = 8
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" id="{}"/>\n'
 
 
 @pytest.fixture
@@ -69,3 +71,35 @@ def test_a_page_whose_template_cannot_be_read_is_rendered_every_build(tmp_path):
         current.save()
         assert report.rendered == ["page.html"]
     assert (tmp_path / "page.html").read_text() == "<p>A title</p>"
+
+
+def test_static_check_if_modified_keeps_static_files_build_after_build(site, tmp_path):
+    add_settings(site, "STATIC_CHECK_IF_MODIFIED = True")
+    build(site)
+    logo = site / "content" / "images" / "logo.svg"
+    for step in range(4):
+        write_post(site, step, title=f"Title at step {step}")
+        if step == 2:
+            logo.write_text(SVG.format(step))
+        assert_same_as_full(site, tmp_path)
+    (site / "output" / "images" / "logo.svg").unlink()  # removed behind the build's back
+    assert_same_as_full(site, tmp_path)
+
+
+def test_static_create_links_turned_on_then_files_deleted_and_added(site, tmp_path):
+    images = site / "content" / "images"
+    for n in range(3):
+        (images / f"pic{n}.svg").write_text(SVG.format(n))
+    build(site)
+    add_settings(site, "STATIC_CREATE_LINKS = True")
+    assert_same_as_full(site, tmp_path)
+    assert_same_as_full(site, tmp_path)  # nothing changed: still all there
+    linked = site / "output" / "images" / "pic1.svg"
+    assert os.path.samefile(linked, images / "pic1.svg")  # Pelican linked it
+    (images / "pic0.svg").unlink()
+    report = assert_same_as_full(site, tmp_path)
+    assert "images/pic0.svg" in report.removed
+    (images / "pic3.svg").write_text(SVG.format(3))
+    assert_same_as_full(site, tmp_path)
+    linked.unlink()  # removed behind the build's back: nothing else changed
+    assert_same_as_full(site, tmp_path)

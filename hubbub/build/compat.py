@@ -2,11 +2,11 @@
 
 Hubbub's build is a Pelican run whose parts are swapped for faster ones that give the same
 result: generators that reuse the content objects of unchanged sources and read changed ones
-through a reader cache, a writer that skips pages whose inputs did not change, two list scans
-of Pelican's that grow with the square of the site made linear, and a path every URL asks for
-remembered. tests/test_pelican_compat.py
-checks each assumption made here, so a Pelican release that changes them fails loudly; the
-supported range is pinned in pyproject.toml (SUPPORTED below must agree).
+through a reader cache, a writer that skips pages whose inputs did not change, a static generator
+that tells the build every file it puts in the output, two list scans of Pelican's that grow with
+the square of the site made linear, and a path every URL asks for remembered.
+tests/test_pelican_compat.py checks each assumption made here, so a Pelican release that changes
+them fails loudly; the supported range is pinned in pyproject.toml (SUPPORTED below must agree).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from operator import attrgetter
 import pelican
 from pelican import Pelican, generators, signals, utils
 from pelican.contents import Article, Content, Page
-from pelican.generators import ArticlesGenerator, PagesGenerator
+from pelican.generators import ArticlesGenerator, PagesGenerator, StaticGenerator
 from pelican.writers import Writer
 
 log = logging.getLogger(__name__)
@@ -205,10 +205,25 @@ class HubbubPagesGenerator(_ContentGenerator, PagesGenerator):
     pass
 
 
+class HubbubStaticGenerator(StaticGenerator):
+    """Pelican's, claiming every static file it puts in the output however it does: copied (through
+    copy_file), left alone as unmodified (STATIC_CHECK_IF_MODIFIED) or linked (STATIC_CREATE_LINKS).
+    A file not claimed would be removed as stale, or never removed once its source is gone."""
+
+    hubbub_claim = None  # claim(output-relative name), set by HubbubPelican
+
+    def generate_output(self, writer):
+        super().generate_output(writer)
+        for static in self.context["staticfiles"]:
+            if static.save_as:  # (none: Pelican puts nothing in the output for it)
+                self.hubbub_claim(static.save_as)
+
+
 class HubbubPelican(Pelican):
     """Pelican with Hubbub's generators and writer; `run()` is Pelican's own."""
 
-    def __init__(self, settings, source: ContentSource, writer_factory, copy_file, prerender=None, before_writing=None):
+    def __init__(self, settings, source: ContentSource, writer_factory, copy_file, claim, prerender=None,
+                 before_writing=None):
         self.hubbub_source = source
         self.hubbub_before_writing = before_writing  # may stop the run once the site is read
         # writer_factory(output_path, settings, share=None); prerender(content generators,
@@ -218,10 +233,12 @@ class HubbubPelican(Pelican):
         # (source, destination): static files and the theme's are copied through it, so it can
         # skip files whose bytes did not change and copy the others through a rename.
         self.hubbub_copy_file = copy_file
+        self.hubbub_claim = claim  # (output-relative name): a file this build made, whether copied or not
         super().__init__(settings)
 
     def _get_generator_classes(self):
-        swap = {ArticlesGenerator: HubbubArticlesGenerator, PagesGenerator: HubbubPagesGenerator}
+        swap = {ArticlesGenerator: HubbubArticlesGenerator, PagesGenerator: HubbubPagesGenerator,
+                StaticGenerator: HubbubStaticGenerator}
         return [swap.get(cls, cls) for cls in super()._get_generator_classes()]
 
     def run(self):
@@ -233,6 +250,8 @@ class HubbubPelican(Pelican):
             made.append(generator)
             if isinstance(generator, _ContentGenerator):
                 generator._hubbub_init(source)
+            if isinstance(generator, HubbubStaticGenerator):
+                generator.hubbub_claim = self.hubbub_claim
             source.bind(generator)
 
         signals.generator_init.connect(prepare)

@@ -523,7 +523,7 @@ class SiteBuild:
         renders_most = not previous_log.entries or previous_log.config != self.config
         prerender = self._render_everywhere if renders_most and self.reuse_objects else None
         _current = self
-        pelican_run = compat.HubbubPelican(self.settings, source, make_writer, self._copy_file, prerender,
+        pelican_run = compat.HubbubPelican(self.settings, source, make_writer, self._copy_file, self.claim, prerender,
                                            self.before_writing)
         try:
             self._preread(source)
