@@ -127,7 +127,8 @@ class Fingerprinter:
 
     def __init__(self, stable: dict | None = None, remembered: dict | None = None, content_root: str = "/"):
         self.content_root = content_root  # source paths count relative to it: a moved site keeps its fingerprints
-        # Content objects as read from their source (id -> (path, version, attributes set when read))
+        # Content objects as read from their source (id -> (path, version, attributes set when read,
+        # whether its HTML or summary linked to other sources then))
         # and, from earlier builds, the digests of their plain attributes by (path, name):
         # an unchanged post's title, URL and summary are not worked out again.
         self.stable = stable or {}
