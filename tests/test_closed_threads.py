@@ -142,17 +142,22 @@ def test_fast_publish_of_a_closed_thread_equals_a_full_build(site, tmp_path):
 
 def test_a_publish_after_the_closing_date_renders_the_thread_closed(site, tmp_path, monkeypatch):
     """The page was built while the thread was open; a comment approved after it closed by age is
-    published as a build on that day writes the thread: closed, without the reply links."""
+    published as a build on that day writes the thread: closed, without the reply links. The reply
+    form is outside what the publisher replaces: it asks for the build that closes it."""
     fast = tmp_path / "fast"
     build(site, fast, COMMENTS_CLOSE_AFTER_DAYS=DAYS)
     later = BUILT_ON + dt.timedelta(days=DAYS)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(later.timestamp())))
     thread = [comment(site, 1, author="Early Bird"), comment(site, 2, 1, author="Approved Late")]
-    assert not publish_thread(site, fast, YOUNG, thread).needs_full_build
+    result = publish_thread(site, fast, YOUNG, thread)
+    assert result.needs_full_build and "closed since the last build" in result.problems[0]
     full = tmp_path / "full"
     build(site, full, COMMENTS_CLOSE_AFTER_DAYS=DAYS)
     assert section(page(fast, YOUNG), YOUNG) == section(page(full, YOUNG), YOUNG)
     assert "comment-reply" not in section(page(fast, YOUNG), YOUNG)
+    build(site, fast, COMMENTS_CLOSE_AFTER_DAYS=DAYS)  # the build the service books
+    assert page(fast, YOUNG) == page(full, YOUNG)
+    assert form_of(page(fast, YOUNG))[0] is None
 
 
 def test_bad_settings_stop_the_build_and_say_what_to_write(site, tmp_path, monkeypatch):

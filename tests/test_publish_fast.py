@@ -192,6 +192,44 @@ def test_site_feed_window_refills_from_thread_files(site, tmp_path):
     assert all_files(out)["feeds/comments.rss.xml"] == all_files(full)["feeds/comments.rss.xml"]
 
 
+def test_a_translation_keeps_its_own_comment_count(site, tmp_path):
+    """A translation shares its original's slug, and its page shows its own count (none): the
+    publisher puts the thread's count on the original's pages only."""
+    out = tmp_path / "fast"
+    build(site, out)
+    slug = sorted(manifest(out)["threads"])[0]
+    author = manifest(out)["threads"][slug]["author"]
+    (site / "content" / "posts" / "zz-translation.md").write_text(
+        f"Title: Traduction\nDate: 2010-01-01 10:00\nAuthor: {author}\nSlug: {slug}\nLang: fr\n\nBonjour.\n",
+        encoding="utf-8")
+    build(site, out)
+    publish_thread(site, out, slug, thread_a(site))
+    full = tmp_path / "full"
+    build(site, full)
+    assert_same_output(out, full, [slug])
+
+
+@pytest.mark.parametrize("max_items", [None, 2])
+def test_site_feed_and_its_record_after_removals_equal_a_full_build(site, tmp_path, max_items):
+    """Removing a few of the newest comments brings back older ones the build did not remember,
+    as a build would: in the feed with no limit (it shows all that is remembered), and in the
+    record with one."""
+    out = tmp_path / "fast"
+    build(site, out)
+    slugs = sorted(manifest(out)["threads"])
+    keep = 2 * (max_items or 50)
+    many = [comment(site, 1000 + j, minute=j) for j in range(keep + 20)]
+    save_thread(site, slugs[0], many)
+    save_thread(site, slugs[1], [comment(site, 10 + j, minute=j) for j in range(3)])
+    build(site, out, COMMENT_FEED_MAX_ITEMS=max_items)
+    publish_thread(site, out, slugs[0], many[: len(many) - (keep // 10 + 1)])  # the newest few removed
+    full = tmp_path / "full"
+    build(site, full, COMMENT_FEED_MAX_ITEMS=max_items)
+    fast_files, full_files = all_files(out), all_files(full)
+    for name in ("feeds/comments.atom.xml", "feeds/comments.rss.xml", ".hubbub/recent.json"):
+        assert fast_files[name] == full_files[name], name
+
+
 def test_depth_setting_is_honoured_by_the_publisher(site, tmp_path):
     out = tmp_path / "fast"
     build(site, out, COMMENTS_MAX_DEPTH=2)

@@ -155,9 +155,10 @@ def replace_thread(
     return merged, floor
 
 
-def needs_rescan(recent: list[dict], floor: list | None, shown: int | None) -> bool:
-    """True when comments older than the floor may belong in the feed."""
-    return floor is not None and len(recent) < (shown or 50)
+def needs_rescan(recent: list[dict], floor: list | None, keep: int) -> bool:
+    """True when comments older than the floor may belong in what is remembered: a build
+    remembers the `keep` newest (and the feed shows them all when it has no limit)."""
+    return floor is not None and len(recent) < keep
 
 
 def load_recent(output_dir: Path) -> tuple[list[dict], list | None] | None:

@@ -211,6 +211,10 @@ def _update_output(out: Path, changes: dict[str, tuple[list[Comment], str]], res
             result.problem(f"{slug!r} is not an article of the built site; its thread file is saved for the next build")
             continue
         article = ThreadArticle.from_manifest(slug, entry)
+        if article.comments_closed and not entry.get("comments_closed"):
+            # Closed by age since the build: the page's reply form is outside what is replaced here.
+            result.problem(f"{slug!r}: its comments closed since the last build, which shows the reply form; "
+                           "a build shows the page closed")
         article.comments = comment_tree(comments, options["max_depth"], options["date_format"], options["timezone"],
                                         site_language(site.get("lang")))
         article.comment_count = len(conversation(comments))
@@ -284,7 +288,7 @@ def _update_feeds_and_state(out: Path, manifest: dict, changes, result: PublishR
         for rel, data in thread_feed_files(site, slug, meta[slug], comments).items():
             atomic_write(out / rel, data, fsync=False)
             result.feeds.append(rel)
-    if needs_rescan(recent, floor, shown):
+    if needs_rescan(recent, floor, keep):
         recent, floor = _rescan_recent(manifest, keep)
     for rel, data in site_feed_files(site, meta, recent).items():
         atomic_write(out / rel, data, fsync=False)

@@ -303,8 +303,13 @@ def _content_written(path, context=None) -> None:
     if not name:
         return
     article = context.get("article")
-    is_thread_page = article is not None and getattr(article, "save_as", None) == name and article.slug in build.threads
+    own_page = article is not None and getattr(article, "save_as", None) == name
+    is_thread_page = own_page and build.threads.get(article.slug, {}).get("save_as") == name
     slugs = _count_threads(path)
+    if own_page and not is_thread_page:
+        # A translation, draft or hidden post shares its original's slug but shows its own count
+        # (none): the publisher must not put the thread's there.
+        slugs.discard(article.slug)
     if slugs or is_thread_page:
         build.pages[name] = context.get("SITEURL", "")
     for slug in slugs:
