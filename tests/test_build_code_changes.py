@@ -178,3 +178,44 @@ def test_an_upgraded_package_changes_what_pages_and_reading_depend_on(tmp_path, 
     monkeypatch.syspath_prepend(packages)
     after = config_digest(settings, site), reader_digest(settings, site)
     assert before[0] != after[0] and before[1] != after[1]
+
+
+def test_how_a_build_is_started_does_not_matter(site):
+    """`python -m hubbub` puts the working directory on sys.path, the `hubbub` script does not:
+    a site that holds a distribution's metadata (a site installed with `pip install -e .`) must
+    not look changed from one to the other."""
+    (site / "mysite.egg-info").mkdir()
+    assert cli_build(site).startswith("Nothing changed")
+    script = Path(sys.executable).parent / "hubbub"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([str(script), "build"], cwd=site, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0 and done.stdout.startswith("Nothing changed"), done.stdout + done.stderr
+
+
+def test_a_new_setting_keeps_what_posts_read_as_and_unused_plugin_files_do_not_count(site, tmp_path):
+    """A settings file counts by its values for reading: a new SITENAME renders every page again
+    but reads no post again. A file under PLUGIN_PATHS no plugin loads changes nothing."""
+    from hubbub.build import load_settings
+    from hubbub.build.engine import config_digest, reader_digest
+
+    (site / "plugins" / "unused.py").write_text("VALUE = 1\n", encoding="utf-8")
+    before = load_settings(site)
+    edit(site / "pelicanconf.py", "PLUGIN_PATHS", "SITENAME = 'A new name'\nPLUGIN_PATHS")
+    after = load_settings(site)
+    assert reader_digest(before, site) == reader_digest(after, site)
+    assert config_digest(before, site) != config_digest(after, site)
+    edit(site / "pelicanconf.py", "SITENAME = 'A new name'\n", "")
+    (site / "plugins" / "unused.py").write_text("VALUE = 2\n", encoding="utf-8")
+    assert cli_build(site).startswith("Nothing changed")
+
+
+def test_full_collections_resume_after_a_build_that_fails(site):
+    import gc
+
+    from hubbub.build import BuildError, run_build
+
+    thresholds = gc.get_threshold()
+    (site / "templates" / "partials" / "article_meta.html").write_text("{% if %}", encoding="utf-8")
+    with pytest.raises(BuildError):
+        run_build(site)
+    assert gc.get_threshold() == thresholds and gc.isenabled()

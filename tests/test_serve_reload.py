@@ -363,3 +363,18 @@ def test_changed_python_asks_for_a_restart_and_builds_nothing(tmp_path):
     after = {p: p.read_bytes() for p in (site / "output").rglob("*.html")}
     assert [p.relative_to(site / "output").as_posix() for p in after if after[p] != before.get(p)] == [
         "posts/post-2/index.html"]
+
+
+def test_python_the_process_never_imported_builds_as_usual(tmp_path):
+    """A tasks.py next to the settings is no module of the build: editing it asks for no restart."""
+    from hubbub.build.reload import LiveSite
+
+    site = make_site(tmp_path / "site", posts=4)
+    (site / "tasks.py").write_text("def deploy():\n    pass\n", encoding="utf-8")
+    live = LiveSite(site)
+    live.build()
+    (site / "tasks.py").write_text("def deploy():\n    print('deploying')\n", encoding="utf-8")
+    post = write_post(site, 1, title="Saved after tasks.py changed")
+    live.build({post.resolve()})
+    assert live.failed is None
+    assert "Saved after tasks.py changed" in (site / "output" / "posts" / "post-1" / "index.html").read_text()

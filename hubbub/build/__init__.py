@@ -10,6 +10,7 @@ import gc
 import json
 import logging
 import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,20 +61,33 @@ def site_relative_paths(settings: dict, root: Path) -> dict:
     return settings
 
 
+_collector_lock = threading.Lock()
+_collector_builds = 0  # builds running in this process (serve --reload runs them in threads)
+_collector_thresholds = gc.get_threshold()
+
+
 @contextmanager
-def _collector_paused():
+def _full_collections_paused():
     """A build makes millions of objects that live until it ends: the cyclic garbage collector's
-    passes over them took a fifth of an incremental build and found next to nothing to free."""
-    collecting = gc.isenabled()
-    gc.disable()
+    full passes over them took a fifth of an incremental build and found next to nothing to free.
+    Young objects are still collected (rendering a page leaves cycles behind), so memory stays as
+    it was; the full passes resume when the last build of the process ends."""
+    global _collector_builds, _collector_thresholds
+    with _collector_lock:
+        if _collector_builds == 0:
+            _collector_thresholds = gc.get_threshold()
+            gc.set_threshold(*_collector_thresholds[:2], 1 << 30)  # full passes: never
+        _collector_builds += 1
     try:
         yield
     finally:
-        if collecting:
-            gc.enable()
+        with _collector_lock:
+            _collector_builds -= 1
+            if _collector_builds == 0:
+                gc.set_threshold(*_collector_thresholds)
 
 
-@_collector_paused()
+@_full_collections_paused()
 def run_build(root: Path | None = None, publish: bool = False, *, full: bool = False, memory=None,
               shown=(), **override):
     """Build the site: incrementally (only what changed since the last build), or from scratch with

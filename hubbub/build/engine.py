@@ -101,16 +101,23 @@ def _files_digest(paths, root: Path) -> str:
     return digest.hexdigest()
 
 
-def _environment() -> str:
+SETTINGS_FILES = ("pelicanconf.py", "publishconf.py")
+
+
+def _environment(root: Path) -> str:
     """Python's version and every installed distribution's (Pelican, Markdown, Jinja2, Pygments,
     nh3, ... and whatever a plugin uses), from the names of the .dist-info and .egg-info
     directories on sys.path: a listing per entry, well under a millisecond, and an upgrade of any
-    package that may shape a page counts. ('' is the current directory, left out: where a build
-    runs from must not matter; the site's own modules count by their bytes, _site_code.)"""
-    names = []
+    package that may shape a page counts. The working directory (which `python -m` puts on
+    sys.path) and the site's own are left out: how a build is started must not matter, and the
+    site's modules count by their bytes (_site_code)."""
+    here = {os.path.realpath(os.getcwd()), os.path.realpath(root)}
+    names = set()  # a settings file may put an entry on sys.path again at every build
     for entry in filter(None, sys.path):
+        if os.path.realpath(entry) in here:
+            continue
         try:
-            names += [n for n in os.listdir(entry) if n.endswith((".dist-info", ".egg-info"))]
+            names.update(n for n in os.listdir(entry) if n.endswith((".dist-info", ".egg-info")))
         except OSError:
             pass  # not a directory (a zip, an import hook's name) or gone
     return "|".join([sys.version, *sorted(names)])
@@ -119,19 +126,19 @@ def _environment() -> str:
 def _site_code(settings: dict, root: Path) -> list[Path]:
     """The Python the site brings, which settings, templates and Markdown run: the modules and
     packages next to its settings (pelicanconf.py, publishconf.py, a Markdown extension, a Jinja
-    filter's module), everything under PLUGIN_PATHS, and plugins found by module name. Their
-    bytes count: a function in the settings counts by name only in the pages' fingerprints."""
+    filter's module) and the plugins it loads, from PLUGIN_PATHS or installed. Their bytes count:
+    a function in the settings counts by name only in the pages' fingerprints."""
     import importlib.util
+    from importlib.machinery import PathFinder
 
     files = [*root.glob("*.py"), *chain.from_iterable(p.parent.rglob("*.py") for p in root.glob("*/__init__.py"))]
-    for directory in settings.get("PLUGIN_PATHS") or ():
-        files.extend(Path(root, directory).rglob("*.py"))
+    plugin_paths = [str(Path(root, d)) for d in settings.get("PLUGIN_PATHS") or ()]
     for plugin in settings.get("PLUGINS") or ():
         name = plugin if isinstance(plugin, str) else getattr(plugin, "__name__", "")
-        try:
-            spec = importlib.util.find_spec(name)
+        try:  # where Pelican looks: PLUGIN_PATHS first (the whole package of a dotted name), then installed
+            spec = PathFinder.find_spec(name.partition(".")[0], plugin_paths) or importlib.util.find_spec(name)
         except (ImportError, ValueError):
-            continue  # found through PLUGIN_PATHS (above)
+            continue
         if spec is None:
             continue
         for location in spec.submodule_search_locations or ():  # a package: all of it
@@ -150,11 +157,28 @@ def _code_files(settings: dict, root: Path) -> list[Path]:
     return [*Path(hubbub.__file__).parent.rglob("*.py"), *catalog_files(), *_site_code(settings, root)]
 
 
-def imported_code_digest(settings: dict, root: Path) -> str:
-    """The Python a long-running process (serve --reload) imports once and keeps: Hubbub's and the
-    site's modules and plugins, but for the settings files, which every build reads again."""
-    settings_files = {root / "pelicanconf.py", root / "publishconf.py"}
-    return _files_digest([p for p in _code_files(settings, root) if p.suffix == ".py" and p not in settings_files], root)
+def imported_code(settings: dict, root: Path) -> dict[str, str]:
+    """What a long-running process (serve --reload) keeps running as it first imported it: each
+    module of Hubbub's and of the site's (a plugin, a filter next to pelicanconf.py) this process
+    imported, by its bytes ('' : the installed packages). The settings files are left out: every
+    build reads them again."""
+    import hubbub
+
+    homes = tuple(str(Path(d).resolve()) + os.sep for d in (
+        Path(hubbub.__file__).parent, root, *(Path(root, p) for p in settings.get("PLUGIN_PATHS") or ())))
+    settings_files = {str(root / name) for name in SETTINGS_FILES}
+    found = {"": _environment(root)}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path and path.endswith(".py") and path.startswith(homes) and path not in settings_files:
+            found[path] = _files_digest([path], root)
+    return found
+
+
+def changed_code(recorded: dict[str, str], root: Path) -> list[str]:
+    """The files of `recorded` (imported_code) whose bytes changed since ("installed packages")."""
+    return [path or "installed packages" for path, digest in recorded.items()
+            if digest != (_environment(root) if path == "" else _files_digest([path], root))]
 
 
 def settings_digest(settings: dict, root: Path, leave_out=()) -> str:
@@ -175,7 +199,7 @@ def settings_digest(settings: dict, root: Path, leave_out=()) -> str:
 
 def config_digest(settings: dict, root: Path) -> str:
     """What every page depends on: a change renders every page again (writing only changed files)."""
-    parts = [_environment(), settings_digest(settings, root, {"OUTPUT_PATH"}),
+    parts = [_environment(root), settings_digest(settings, root, {"OUTPUT_PATH"}),
              _files_digest(_code_files(settings, root), root)]
     return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
 
@@ -183,11 +207,13 @@ def config_digest(settings: dict, root: Path) -> str:
 def reader_digest(settings: dict, root: Path) -> str:
     """What a source reads as besides its bytes (the reader cache's key): the settings that reach
     the readers, the installed packages (Markdown, Pygments, pymdown-extensions, ...) and the
-    site's own code (its Markdown extensions, plugins that change the readers)."""
+    site's own code (its Markdown extensions, plugins that change the readers). The settings files
+    count by their values, so that a new SITENAME does not read every post again (a Markdown
+    extension's class written in pelicanconf.py itself counts by name: edit it, then --full)."""
     leave_out = {k for k in settings if k in PRESENTATION_ONLY or k.endswith(("_URL", "_SAVE_AS"))
                  or "FEED" in k}
-    parts = [_environment(), settings_digest(settings, root, leave_out),
-             _files_digest(_site_code(settings, root), root)]
+    code = [p for p in _site_code(settings, root) if p != root / p.name or p.name not in SETTINGS_FILES]
+    parts = [_environment(root), settings_digest(settings, root, leave_out), _files_digest(code, root)]
     return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
 
 
@@ -416,8 +442,8 @@ class SiteBuild:
         self.config = config_digest(settings, self.root)
         self.reader = reader_digest(settings, self.root)
         self.store = Store(self.root / "cache" / "hubbub")
-        # Reusing objects read by an earlier build is safe with plugins that set what they attach
-        # on every build; with any other plugin every object is built afresh from the reader cache.
+        # Remembering what unchanged objects' attributes hash to, and keeping unchanged pages before
+        # Pelican works on them, is safe with plugins that set what they attach on every build.
         self.reuse_objects = all(str(p).startswith("hubbub.plugins.") for p in settings.get("PLUGINS") or ())
         self.claimed: set[str] = set()
         self.stable: dict[int, tuple] = {}  # id(content object) -> (source path, stamp, attributes read, links)

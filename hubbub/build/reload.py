@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import BuildError, load_settings, run_build
 from .compat import new_article, render_alone, render_first_pages
-from .engine import Memory, imported_code_digest
+from .engine import Memory, changed_code, imported_code
 from .outputs import DirectWriter, FirstPageWriter
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class LiveSite:
         self._saved_during: set[Path] = set()
         # Pages the fast path wrote that no build has handed to the search index yet.
         self._shown: set[str] = set()
-        self._code: str | None = None  # the Python this process imported (engine.imported_code_digest)
+        self._code: dict[str, str] = {}  # the Python this process imported (engine.imported_code)
 
     # -- building ----------------------------------------------------------------------------------
     def build(self, changed: set[Path] | None = None) -> None:
@@ -68,25 +68,24 @@ class LiveSite:
             log.warning("updated %s in %.0f ms; bringing the rest of the site up to date",
                         ", ".join(fast), (time.perf_counter() - started) * 1000)
 
-    def _code_changed(self) -> bool:
-        """Whether a module this process imported (a plugin, a filter next to pelicanconf.py,
-        Hubbub itself) changed since its first build: a build now would run the old code and record
-        the new, and later builds would keep what it wrote."""
-        code = imported_code_digest(load_settings(self.root, self.publish), self.root)
-        if self._code is None:
-            self._code = code
-        return code != self._code
+    def _changed_code(self) -> list[str]:
+        """Modules this process imported (a plugin, a filter next to pelicanconf.py, Hubbub itself)
+        or installed packages that changed since: a build now would run the old code and record the
+        new, and later builds would keep what it wrote."""
+        return changed_code(self._code, self.root)
 
     def _rebuild(self) -> None:
         with self.lock:
             with self._asked:
                 shown, self._shown = self._shown, set()
             try:
-                if self._code_changed():
-                    raise BuildError("the site's Python (a plugin, a module next to pelicanconf.py) or Hubbub's own "
-                                     "changed since `hubbub serve` started: stop it and start it again to build with "
-                                     "the new code")
+                changed = self._changed_code()
+                if changed:
+                    raise BuildError(f"{', '.join(changed)} changed since `hubbub serve` started, which runs the code "
+                                     "as it was then: stop it and start it again to build with the new code")
                 report = run_build(self.root, self.publish, memory=self.memory, shown=shown)
+                # What this build imported for the first time (a plugin added since) counts from now.
+                self._code = {**imported_code(report.settings, self.root), **self._code}
             except Exception as exc:
                 with self._asked:
                     self._shown |= shown  # the next build hands them to the index

@@ -116,8 +116,8 @@ def _key(entry: dict) -> tuple[str, int]:
 
 
 def keep_for(max_items: int | None) -> int:
-    """How many recent comments to remember: twice what the feed shows, so removals rarely
-    force a rescan."""
+    """How many recent comments a build remembers: twice what the feed shows (the publisher reads
+    every thread file again when a removal leaves fewer, as a build would have remembered more)."""
     return 2 * (max_items or 50)
 
 
