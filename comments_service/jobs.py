@@ -22,6 +22,7 @@ from sqlalchemy import Row, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .db import unsynced_transaction
 from .i18n import speaking
 from .models import Job, insert_row, utcnow
 from .outage import database_outage, describe
@@ -126,7 +127,9 @@ class JobRunner:
     def _claim(self, job_id: int) -> Row | None:
         """Lease the job to this runner: its id, kind, payload, attempts and generation, or None."""
         now = utcnow()
-        with self.hub.engine.begin() as conn:
+        # No wait for the disk: a claim lost to a power cut only lets the job run again, as a
+        # crashed runner's does; the job's own commits, which wait, carry the claim with them.
+        with unsynced_transaction(self.hub.engine) as conn:
             return conn.execute(_CLAIM, {"job_id": job_id, "now": now, "runner": self.name,
                                          "lease_end": now + LEASE}).first()
 
