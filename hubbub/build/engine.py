@@ -170,7 +170,8 @@ def imported_code(settings: dict, root: Path) -> dict[str, str]:
     found = {"": _environment(root)}
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
-        if path and path.endswith(".py") and path.startswith(homes) and path not in settings_files:
+        if (path and path.endswith(".py") and path.startswith(homes) and path not in settings_files
+                and f"{os.sep}site-packages{os.sep}" not in path):  # a venv in the site: installed, counted above
             found[path] = _files_digest([path], root)
     return found
 
