@@ -91,6 +91,13 @@ def write_thread(root: Path, slug: str, comments) -> Path:
     return path
 
 
+def private_copy(built: Path, tmp: Path) -> Path:
+    """A copy of a built site for one test (its output and the build's cache come along)."""
+    dest = tmp / "site"
+    shutil.copytree(built, dest, symlinks=True)
+    return dest
+
+
 def build(site: Path, full: bool = False, output: Path | None = None):
     override = {"OUTPUT_PATH": str(output)} if output else {"OUTPUT_PATH": str(site / "output")}
     return run_build(site, full=full, **override)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from build_helpers import ROOT, WRITERS, build, make_site, tree_differences, write_thread
+from build_helpers import ROOT, WRITERS, build, make_site, private_copy, tree_differences, write_thread
 
 import hubbub
 
@@ -114,10 +114,7 @@ def built_template(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def site(built_template, tmp_path) -> Path:
-    """A private copy of the built site (its output and the build's cache come along)."""
-    dest = tmp_path / "site"
-    shutil.copytree(built_template, dest, symlinks=True)
-    return dest
+    return private_copy(built_template, tmp_path)
 
 
 def test_a_changed_function_in_pelicanconf_renders_again(site, tmp_path):

@@ -23,6 +23,7 @@ from build_helpers import (
     assert_same_as_full,
     build,
     make_site,
+    private_copy,
     slugify,
     tree_differences,
     write_post,
@@ -41,10 +42,7 @@ def built_template(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def site(built_template, tmp_path) -> Path:
-    """A private copy of a built site (its output and the build's cache come along)."""
-    dest = tmp_path / "site"
-    shutil.copytree(built_template, dest, symlinks=True)
-    return dest
+    return private_copy(built_template, tmp_path)
 
 
 def pages(report) -> set[str]:
