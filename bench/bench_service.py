@@ -4,8 +4,8 @@
 
 What it measures, for each system, with the same load generator (bench/loadgen.py), under each
 server (`--servers`): gunicorn (the same settings for both: 2 workers x 4 threads, gthread) and
-each project's own default server (`hubbub serve`; Isso's `isso run`, one process, a thread per
-request):
+each project's own default server, one process each (`hubbub serve`: Waitress, a pool of threads;
+Isso's `isso run`: Werkzeug, a thread per request):
 - GET of a 100-comment thread (the same 100 Markdown comments on both sides);
 - POST of new comments at 8 connections, with a local Akismet stand-in (tests/akismet_server.py)
   that answers after 300 ms.
@@ -65,7 +65,7 @@ GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--worker-class", "gthread"
                  "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning"]
 GOAL_POST_RATIO, GOAL_POST_P99_MS, GOAL_GET_RATIO = 2.0, 100.0, 100.0
 SERVERS = {"gunicorn": "gunicorn, 2 workers x 4 threads",
-           "serve": "default servers: `hubbub serve` / `isso run` (one process, a thread per request)"}
+           "serve": "default servers: `hubbub serve` / `isso run` (one process each)"}
 BIN = Path(sys.executable).parent  # Hubbub's venv: gunicorn and the hubbub command
 SQLITE_SYNCHRONOUS = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
                       "print(c.execute('PRAGMA journal_mode').fetchone()[0], c.execute('PRAGMA synchronous').fetchone()[0])")

@@ -1,7 +1,7 @@
 """Tools shared by the attack tests (tests/test_attack_*.py).
 
 - live servers: the service as `hubbub serve` and gunicorn run it (subprocesses, always killed in
-  teardown), or the app in a thread of the test process (the same werkzeug server `hubbub serve` uses);
+  teardown), or the app in a thread of the test process (Werkzeug's server);
 - jobs: run every queued job now (checks and publishes), approve comments;
 - scanning: find anything executable in HTML, feeds and API answers, the way a browser parses them;
 - chromium through Playwright, skipped with a reason when /usr/bin/chromium is missing.
@@ -159,7 +159,7 @@ def gunicorn(env: dict, site: Path, log_path: Path, workers: int = 4, port: int 
 
 @contextlib.contextmanager
 def serve_app(app):
-    """The app on a free port of 127.0.0.1, in a thread (the werkzeug server `hubbub serve` runs)."""
+    """The app on a free port of 127.0.0.1, in a thread of Werkzeug's threaded server."""
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)

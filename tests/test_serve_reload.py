@@ -3,6 +3,7 @@ show in the page (and go away once fixed), and the output ends as a full build w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -79,6 +80,21 @@ def test_the_dev_server_adds_the_reload_script_and_the_files_stay_clean(served):
     script = httpx.get(f"{base}/__hubbub/livereload.js")
     assert script.status_code == 200 and "EventSource" in script.text
     assert "'unsafe-inline'" not in script.headers["Content-Security-Policy"].split("script-src")[-1].split(";")[0]
+
+
+def test_open_pages_leave_the_server_room_for_requests(served):
+    """Each open page holds a connection, and a server thread, for its reload events: more open
+    pages than the server has request threads must not stop it from answering."""
+    from hubbub.cli import REQUEST_THREADS
+    from hubbub.livereload import EVENTS_PATH
+
+    site, base, _ = served
+    with contextlib.ExitStack() as streams, httpx.Client(timeout=10, limits=httpx.Limits(max_connections=None)) as c:
+        for _ in range(REQUEST_THREADS + 4):
+            events = streams.enter_context(c.stream("GET", base + EVENTS_PATH))
+            assert events.status_code == 200
+            assert next(events.iter_lines()).startswith("retry:")  # a server thread is on it
+        assert c.get(f"{base}/posts/post-3/", timeout=5).status_code == 200
 
 
 def test_a_save_reaches_the_file_and_ends_as_a_full_build_writes_it(served, tmp_path):
