@@ -71,4 +71,5 @@ def init_app(app) -> None:
                                   lambda s, p, n: i18n.ngettext(language(), s, p, n), newstyle=True)
     env.globals["translated"] = lambda text: i18n.gettext(language(), text)  # data, not a format: no %
     env.filters["localdate"] = lambda value, fmt=i18n.DATE_FORMAT: i18n.strftime(value, fmt, language()) if value else ""
+    env.filters["script_words"] = i18n.script_words
     app.context_processor(lambda: {"lang": language()})

@@ -178,6 +178,19 @@ def test_comments_js_gets_its_words_in_german_from_the_form(german_site):
     assert all(value and value != key for key, value in words.items() if key not in ("Browser",))
 
 
+def test_english_pages_carry_only_the_words_their_scripts_cannot_fall_back_on(tmp_path):
+    """The scripts show a word's English key when the page does not translate it: an English
+    article carries no words, and the search page only its plurals (the key is one form)."""
+    import json
+
+    out = site_in(tmp_path, "en") / "output"
+    article = (out / "posts" / "post-1" / "index.html").read_text(encoding="utf-8")
+    assert 'class="comment-form"' in article and "data-strings" not in article
+    search = (out / "search" / "index.html").read_text(encoding="utf-8")
+    words = json.loads(html.unescape(re.search(r'data-strings="([^"]*)"', search).group(1)))
+    assert words and all(isinstance(forms, dict) and "other" in forms for forms in words.values())
+
+
 @pytest.mark.parametrize("lang, words, same", [
     ("fr", ("Laisser un commentaire", "Publier le commentaire", '<html lang="fr">', "Aller au contenu",
             "2 commentaires sur «\u00a0Post number 0"), ("Archives", " comment ")),  # French words too

@@ -164,6 +164,13 @@ def install(env, lang: str) -> None:
     env.filters["localdate"] = lambda value, fmt=DATE_FORMAT: strftime(value, fmt, lang) if value else ""
     env.globals["MONTH_FORMAT"] = MONTH_FORMAT
     env.filters["og_locale"] = og_locale
+    env.filters["script_words"] = script_words
+
+
+def script_words(words: dict) -> dict:
+    """The words a page's script needs from it: those the catalog translates. The script shows the
+    English key itself for the others, so an English page carries none (its form lost 4.5 kB)."""
+    return {key: text for key, text in words.items() if text != key}
 
 
 def og_locale(value) -> str:
