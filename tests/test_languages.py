@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from build_helpers import make_site, write_thread
+from build_helpers import assert_same_as_full, make_site, write_thread
 from publish_helpers import build as publish_build
 from publish_helpers import make_site as make_publish_site
 from publish_helpers import manifest
@@ -189,6 +189,25 @@ def test_english_pages_carry_only_the_words_their_scripts_cannot_fall_back_on(tm
     search = (out / "search" / "index.html").read_text(encoding="utf-8")
     words = json.loads(html.unescape(re.search(r'data-strings="([^"]*)"', search).group(1)))
     assert words and all(isinstance(forms, dict) and "other" in forms for forms in words.values())
+
+
+def test_post_feeds_say_their_language(german_site, tmp_path):
+    feeds = german_site / "output" / "feeds"
+    assert '<feed xml:lang="de" ' in (feeds / "all.atom.xml").read_text(encoding="utf-8")
+    assert "<language>de</language>" in (feeds / "all.rss.xml").read_text(encoding="utf-8")
+    # A translations feed says the language in its name, and follows a change of it incrementally.
+    site = make_site(tmp_path / "site", posts=3)
+    with open(site / "pelicanconf.py", "a", encoding="utf-8") as fh:
+        fh.write('\nTRANSLATION_FEED_ATOM = "feeds/all-{lang}.atom.xml"\n')
+    head = "Date: 2015-03-01 10:00\nAuthor: Lee Marsh\nCategory: Networking\nSlug: post-0\n"
+    translation = site / "content" / "posts" / "post-0-x.md"
+    translation.write_text(f"Title: Une traduction\n{head}Lang: fr\n\nMots.\n", encoding="utf-8")
+    assert_same_as_full(site, tmp_path)
+    assert '<feed xml:lang="fr" ' in (site / "output" / "feeds" / "all-fr.atom.xml").read_text(encoding="utf-8")
+    assert '<feed xml:lang="en" ' in (site / "output" / "feeds" / "all.atom.xml").read_text(encoding="utf-8")
+    translation.write_text(f"Title: Una traducción\n{head}Lang: es\n\nPalabras.\n", encoding="utf-8")
+    assert_same_as_full(site, tmp_path)
+    assert '<feed xml:lang="es" ' in (site / "output" / "feeds" / "all-es.atom.xml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("lang, words, same", [

@@ -2,12 +2,15 @@
 that language (hubbub.core.i18n).
 
 Every generator's Jinja environment gets the i18n extension with the catalog of DEFAULT_LANG (the
-fast publisher sets its own up the same way: hubbub.core.render), and every article and page a
-`locale_date` whose month and day names are in it. The comments plugin registers this one too, so
-any theme that includes Hubbub's comment templates gets their translations.
+fast publisher sets its own up the same way: hubbub.core.render), every article and page a
+`locale_date` whose month and day names are in it, and every feed its language. The comments
+plugin registers this one too, so any theme that includes Hubbub's comment templates gets their
+translations.
 """
 
 from __future__ import annotations
+
+import re
 
 from pelican import signals
 
@@ -45,7 +48,25 @@ def _pages_finalized(generator) -> None:
         _dated(getattr(generator, name, ()), lang)
 
 
+def _feed_generated(context, feed) -> None:
+    """A feed says its language (Atom's xml:lang, RSS's <language>): a translations feed the one in
+    its name, every other feed the site's."""
+    feed.feed["language"] = _translation_language(context, feed.feed["feed_url"]) or context["DEFAULT_LANG"]
+
+
+def _translation_language(context, feed_url: str) -> str | None:
+    for key in ("TRANSLATION_FEED_ATOM", "TRANSLATION_FEED_ATOM_URL", "TRANSLATION_FEED_RSS", "TRANSLATION_FEED_RSS_URL"):
+        pattern = re.escape(str(context.get(key) or ""))
+        for placeholder in ("{lang}", "%s"):  # Pelican's, and the one it used to take
+            if re.escape(placeholder) in pattern:
+                found = re.search("(?:^|/)" + pattern.replace(re.escape(placeholder), "([^/]+)") + "$", feed_url)
+                if found:
+                    return found.group(1)
+    return None
+
+
 def register():
     signals.generator_init.connect(_generator_init)
+    signals.feed_generated.connect(_feed_generated)
     signals.article_generator_finalized.connect(_articles_finalized)
     signals.page_generator_finalized.connect(_pages_finalized)
