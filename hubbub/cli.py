@@ -9,11 +9,15 @@ from __future__ import annotations
 import importlib
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
 from .build import BuildError, run_build, site_dir
+
+if TYPE_CHECKING:
+    from .livereload import Events
 
 # name -> "module:attribute" of a command that needs the comment service.
 SERVICE_COMMANDS = {
@@ -111,21 +115,29 @@ def serve(host: str, port: int, reload_: bool):
         click.echo(f"Warning: the site was built with SITEURL = {elsewhere}, so its feeds, canonical links and "
                    f"sitemap point there, not here: serve on that port, or set SITEURL in pelicanconf.py to "
                    f"http://127.0.0.1:{port} and build again.", err=True)
-    _run_server(app, host, port, event_streams=reload_)
+    _run_server(app, host, port, event_streams=events if reload_ else None)
 
 
-def _run_server(app, host: str, port: int, event_streams: bool) -> None:
+def _run_server(app, host: str, port: int, event_streams: Events | None = None) -> None:
     """Waitress: a pool of threads over keep-alive connections, where Werkzeug's development server
     opened a connection and started a thread for every request (a quarter of a comment's CPU time).
     It logs no requests, so no reader's address reaches the terminal."""
+    import signal
+
     import waitress
 
     # Each open page holds a thread for its reload events: room for a few dozen tabs beside requests.
-    threads = REQUEST_THREADS + (RELOAD_STREAMS if event_streams else 0)
+    threads = REQUEST_THREADS + (RELOAD_STREAMS if event_streams is not None else 0)
     # The app decides whom to believe about forwarded addresses (HUBBUB_TRUSTED_PROXIES): Waitress
     # must pass those headers on, not drop them.
     server = waitress.create_server(app, host=host, port=port, threads=threads, ident="Hubbub",
                                     clear_untrusted_proxy_headers=False)
+    if event_streams is not None:
+        def interrupted(signum, frame):
+            event_streams.close()  # Waitress waits up to 5 s for busy threads: free the streams' now
+            signal.default_int_handler(signum, frame)
+
+        signal.signal(signal.SIGINT, interrupted)
     try:
         server.run()
     except KeyboardInterrupt:

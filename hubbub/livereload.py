@@ -47,6 +47,9 @@ SCRIPT = """(() => {
 """.replace("__EVENTS__", EVENTS_PATH)
 
 
+_CLOSED = object()
+
+
 class Events:
     """Build events, fanned out to every open page (each a queue)."""
 
@@ -54,6 +57,14 @@ class Events:
         self._listeners: list[queue.Queue] = []
         self._lock = threading.Lock()
         self.failure: str | None = None  # told to pages that open while the site does not build
+        self.closed = False
+
+    def close(self) -> None:
+        """End every page's stream, so that the server stopping need not wait for their threads."""
+        with self._lock:
+            self.closed = True
+            for listener in self._listeners:
+                listener.put(_CLOSED)
 
     def publish(self, event: dict) -> None:
         if event.get("event") == "failure":
@@ -72,11 +83,15 @@ class Events:
             yield "retry: 1000\n\n"
             if self.failure:
                 yield _format({"event": "failure", "message": self.failure})
-            while True:
+            while not self.closed:
                 try:
-                    yield _format(listener.get(timeout=15))
+                    event = listener.get(timeout=15)
                 except queue.Empty:
                     yield ": still here\n\n"  # keeps proxies and the browser from closing the stream
+                    continue
+                if event is _CLOSED:
+                    return
+                yield _format(event)
         finally:
             with self._lock:
                 self._listeners.remove(listener)

@@ -31,6 +31,13 @@ def free_port() -> int:
 @pytest.fixture
 def served(tmp_path):
     """A generated site served by `hubbub serve --reload` in its own process."""
+    with serving(tmp_path) as (site, base, log, _):
+        yield site, base, log
+
+
+@contextlib.contextmanager
+def serving(tmp_path):
+    """(site, its address, the server's log, the server's process) of `hubbub serve --reload`."""
     site = make_site(tmp_path / "site", posts=12)
     port = free_port()
     env = {**os.environ, "HUBBUB_SITE_DIR": str(site), "HUBBUB_INSTANCE_DIR": str(tmp_path / "instance"),
@@ -51,7 +58,7 @@ def served(tmp_path):
             time.sleep(0.2)
         else:
             pytest.fail("hubbub serve --reload did not start:\n" + (tmp_path / "serve.log").read_text())
-        yield site, base, tmp_path / "serve.log"
+        yield site, base, tmp_path / "serve.log", proc
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -95,6 +102,20 @@ def test_open_pages_leave_the_server_room_for_requests(served):
             assert events.status_code == 200
             assert next(events.iter_lines()).startswith("retry:")  # a server thread is on it
         assert c.get(f"{base}/posts/post-3/", timeout=5).status_code == 200
+
+
+def test_ctrl_c_ends_the_open_pages_streams_and_stops_the_server(tmp_path):
+    """The server ends each open page's event stream as it stops, rather than waiting for the
+    stream's thread and then dropping the connection mid-stream."""
+    from hubbub.livereload import EVENTS_PATH
+
+    with serving(tmp_path) as (_, base, log, proc), httpx.stream("GET", base + EVENTS_PATH, timeout=30) as events:
+        lines = events.iter_lines()
+        assert next(lines).startswith("retry:")
+        proc.send_signal(signal.SIGINT)
+        rest = list(lines)  # raises httpx.RemoteProtocolError if the stream is cut off unfinished
+        assert all(line.startswith(": still here") or not line for line in rest), rest
+        assert proc.wait(timeout=20) == 0, log.read_text()
 
 
 def test_a_save_reaches_the_file_and_ends_as_a_full_build_writes_it(served, tmp_path):
