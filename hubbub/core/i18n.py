@@ -169,7 +169,7 @@ def install(env, lang: str) -> None:
 
 def script_words(words: dict) -> dict:
     """The words a page's script needs from it: those the catalog translates. The script shows the
-    English key itself for the others, so an English page carries none (its form lost 4.5 kB)."""
+    English key itself for the others, so an English page carries none."""
     return {key: text for key, text in words.items() if text != key}
 
 
