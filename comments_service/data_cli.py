@@ -3,7 +3,7 @@
     hubbub import wordpress FILE.xml [--overwrite] [--dry-run]
     hubbub import disqus FILE.xml [--dry-run]
     hubbub import isso DATABASE [--dry-run]
-    hubbub import hubbub FILE.json
+    hubbub import hubbub FILE.json [--dry-run]
     hubbub import webmentionio FILE.json [--dry-run]
     hubbub export [FILE.json]
     hubbub privacy export EMAIL [--output FILE]
@@ -130,7 +130,8 @@ def import_isso(database: Path, dry_run: bool):
 
 @import_group.command("hubbub")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def import_hubbub(file: Path):
+@click.option("--dry-run", is_flag=True, help="Read the file and say what would be imported; write nothing.")
+def import_hubbub(file: Path, dry_run: bool):
     """Import comments from a `hubbub export` file (restore, or move between databases)."""
     from .importers.hubbub_json import count_comments, import_records, read_export
     from .importers.store import publish_now
@@ -141,23 +142,29 @@ def import_hubbub(file: Path):
         raise click.ClickException(f"nothing was imported: {exc}") from exc
     with open_hub() as hub:
         before = count_comments(hub)
-        report = import_records(hub, records, erasures)
-        done, left = publish_now(hub, report.threads_to_publish)
+        report = import_records(hub, records, erasures, dry_run=dry_run)
+        done, left = (0, 0) if dry_run else publish_now(hub, report.threads_to_publish)
     added = sum(report.added.values())
     detail = ", ".join(f"{n} {s}" for s, n in sorted(report.added.items()))
-    click.echo(f"Imported {added} comments from {file}" + (f" ({detail})" if detail else "")
-               + f"; {report.already} were already there ({before} comments before).")
+    would = "would be" if dry_run else "were"
+    click.echo(f"{'Would import' if dry_run else 'Imported'} {added} comments from {file}"
+               + (f" ({detail})" if detail else "") + f"; {report.already} {would} already there ({before} comments before).")
     if report.renumbered:
-        click.echo(f"  {report.renumbered} got new ids because theirs were taken by other comments.")
+        click.echo(f"  {report.renumbered} {'would get' if dry_run else 'got'} new ids because theirs are taken by other comments.")
     if report.orphans:
-        click.echo(f"  {report.orphans} replies lost their parent (not in the file) and are shown as top-level.")
+        click.echo(f"  {report.orphans} replies {'would lose' if dry_run else 'lost'} their parent (not in the file) "
+                   "and be shown as top-level.")
     if report.erased:
-        click.echo(f"  {report.erased} comments of people erased since (hubbub privacy erase) were left out.")
+        click.echo(f"  {report.erased} comments of people erased since (hubbub privacy erase) {would} left out.")
     if ignored:
-        click.echo(f"  Fields this version does not know were ignored: {', '.join(ignored)}")
+        click.echo(f"  Fields this version does not know {would} ignored: {', '.join(ignored)}")
     if report.checks:
-        click.echo(f"  {report.checks} pending comments will be checked again.")
-    if report.threads_to_publish:
+        click.echo(f"  {report.checks} pending comments {'would be' if dry_run else 'will be'} checked again.")
+    if dry_run:
+        if report.threads_to_publish:
+            click.echo(f"  {len(report.threads_to_publish)} thread files would be written.")
+        click.echo("Nothing was written. Run again without --dry-run to import.")
+    elif report.threads_to_publish:
         click.echo(f"  {done} thread files written" + (f", {left} left to the background jobs." if left else "."))
 
 

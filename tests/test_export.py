@@ -144,6 +144,14 @@ def test_import_into_a_database_with_other_comments_renumbers_and_stays_idempote
     app = make_app(b_env)
     assert post(app.test_client(), "social-media-and-network-marketing", body="already here").status_code == 202
     run_jobs(app)
+    threads = site_dir / "content" / "comments"
+    published = {f.name: f.read_bytes() for f in threads.glob("*.json")}
+    dry = hubbub(b_env, "import", "hubbub", tmp_path / "a.json", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "Would import 5 comments" in dry.output and "1 would get new ids" in dry.output
+    assert "Nothing was written" in dry.output
+    assert len(db_comments(b_url)) == 1  # nothing stored, nothing published
+    assert {f.name: f.read_bytes() for f in threads.glob("*.json")} == published
     result = hubbub(b_env, "import", "hubbub", tmp_path / "a.json")
     assert "Imported 5 comments" in result.output and "1 got new ids" in result.output
     rows = db_comments(b_url)

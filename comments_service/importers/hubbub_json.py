@@ -135,81 +135,96 @@ def keep_erasures(session, erasures) -> None:
     session.flush()
 
 
-def import_records(hub, records: list[dict], erasures=()) -> JsonImportReport:
+class _DryRun(Exception):
+    """Rolls a dry run's transaction back once its report is made."""
+
+
+def import_records(hub, records: list[dict], erasures=(), dry_run: bool = False) -> JsonImportReport:
+    """Add the records that are not there yet; with dry_run, work out the same report and roll it all
+    back (PostgreSQL's id sequence alone moves on: ids are never handed out twice anyway)."""
     report = JsonImportReport()
-    with hub.transaction() as s:
-        keep_erasures(s, erasures)
-        ids = [r["id"] for r in records]
-        taken: dict[int, tuple] = {}
-        for chunk in _chunks(ids):
-            for cid, thread, created in s.execute(
-                    select(Comment.id, Comment.thread, Comment.created).where(Comment.id.in_(chunk))):
-                taken[cid] = (thread, created)
-        keys = existing_keys(s, [r["import_key"] for r in records if r.get("import_key")]
-                             + [_fallback_key(r) for r in records if r["id"] in taken])
-        new_id: dict[int, int] = {}
-        kept_ids: list[tuple[dict, Comment]] = []  # inserted with their own id
-        renumbered: list[tuple[dict, Comment]] = []  # their id is taken: the database gives one
-        erased = erased_addresses(hub, s, [r["email"] for r in records])
-        for record in records:
-            old = record["id"]
-            if record.get("import_key") in keys:
-                new_id[old] = keys[record["import_key"]]
-                report.already += 1
-                continue
-            if taken.get(old) == (record["thread"], record["created"]):
-                new_id[old] = old
-                report.already += 1
-                continue
-            key = record.get("import_key") or _fallback_key(record)
-            if old in taken and key in keys:
-                new_id[old] = keys[key]
-                report.already += 1
-                continue
-            if record["email"] in erased and record["created"] <= erased[record["email"]]:
-                report.erased += 1
-                continue
-            fields = {k: v for k, v in record.items() if k not in ("id", "parent_id")}
-            if old not in taken:
-                kept_ids.append((record, Comment(id=old, **fields)))
-                continue
-            renumbered.append((record, Comment(**{**fields, "import_key": key})))
-        # Explicit ids first, then move the id sequence past them, then the renumbered ones:
-        # otherwise a generated id could take an id that an explicit one needs.
-        s.add_all([row for _r, row in kept_ids])
-        s.flush()
-        if kept_ids and hub.engine.dialect.name == "postgresql":
-            # Never backwards: an id handed out before (a comment deleted since) is not handed out again.
-            s.execute(text("SELECT setval(pg_get_serial_sequence('comments', 'id'), GREATEST("
-                           "(SELECT MAX(id) FROM comments), "
-                           "pg_sequence_last_value(pg_get_serial_sequence('comments', 'id')::regclass), 1))"))
-        s.add_all([row for _r, row in renumbered])
-        s.flush()
-        added = kept_ids + renumbered
-        report.renumbered = len(renumbered)
-        for _record, row in added:
-            report.added[row.status] = report.added.get(row.status, 0) + 1
-        new_id.update({record["id"]: row.id for record, row in added})
-        for record, row in added:
-            parent = record.get("parent_id")
-            if parent is None:
-                continue
-            row.parent_id = new_id.get(parent, parent if parent in taken else None)
-            flag_modified(row, "updated")  # keep the exported time: setting the parent is not an edit
-            if row.parent_id is None:
-                report.orphans += 1
-        threads = sorted({row.thread for _r, row in added if row.status == "published"})
-        for thread in threads:
-            request_publish(s, thread, delay=0)
-        report.threads_to_publish = threads
-        # A check that was waiting (a retry, or not yet run) must not be lost in the move.
-        now = utcnow()
-        for _record, row in added:
-            if row.status == "pending" and (row.check_due is not None or (
-                    row.akismet == "unchecked" and row.source != "import" and now - row.created < GIVE_UP_AFTER)):
-                request_check(s, row)
-                report.checks += 1
+    try:
+        with hub.transaction() as s:
+            _import(hub, s, records, erasures, report)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
     return report
+
+
+def _import(hub, s, records: list[dict], erasures, report: JsonImportReport) -> None:
+    keep_erasures(s, erasures)
+    ids = [r["id"] for r in records]
+    taken: dict[int, tuple] = {}
+    for chunk in _chunks(ids):
+        for cid, thread, created in s.execute(
+                select(Comment.id, Comment.thread, Comment.created).where(Comment.id.in_(chunk))):
+            taken[cid] = (thread, created)
+    keys = existing_keys(s, [r["import_key"] for r in records if r.get("import_key")]
+                         + [_fallback_key(r) for r in records if r["id"] in taken])
+    new_id: dict[int, int] = {}
+    kept_ids: list[tuple[dict, Comment]] = []  # inserted with their own id
+    renumbered: list[tuple[dict, Comment]] = []  # their id is taken: the database gives one
+    erased = erased_addresses(hub, s, [r["email"] for r in records])
+    for record in records:
+        old = record["id"]
+        if record.get("import_key") in keys:
+            new_id[old] = keys[record["import_key"]]
+            report.already += 1
+            continue
+        if taken.get(old) == (record["thread"], record["created"]):
+            new_id[old] = old
+            report.already += 1
+            continue
+        key = record.get("import_key") or _fallback_key(record)
+        if old in taken and key in keys:
+            new_id[old] = keys[key]
+            report.already += 1
+            continue
+        if record["email"] in erased and record["created"] <= erased[record["email"]]:
+            report.erased += 1
+            continue
+        fields = {k: v for k, v in record.items() if k not in ("id", "parent_id")}
+        if old not in taken:
+            kept_ids.append((record, Comment(id=old, **fields)))
+            continue
+        renumbered.append((record, Comment(**{**fields, "import_key": key})))
+    # Explicit ids first, then move the id sequence past them, then the renumbered ones:
+    # otherwise a generated id could take an id that an explicit one needs.
+    s.add_all([row for _r, row in kept_ids])
+    s.flush()
+    if kept_ids and hub.engine.dialect.name == "postgresql":
+        # Never backwards: an id handed out before (a comment deleted since) is not handed out again.
+        s.execute(text("SELECT setval(pg_get_serial_sequence('comments', 'id'), GREATEST("
+                       "(SELECT MAX(id) FROM comments), "
+                       "pg_sequence_last_value(pg_get_serial_sequence('comments', 'id')::regclass), 1))"))
+    s.add_all([row for _r, row in renumbered])
+    s.flush()
+    added = kept_ids + renumbered
+    report.renumbered = len(renumbered)
+    for _record, row in added:
+        report.added[row.status] = report.added.get(row.status, 0) + 1
+    new_id.update({record["id"]: row.id for record, row in added})
+    for record, row in added:
+        parent = record.get("parent_id")
+        if parent is None:
+            continue
+        row.parent_id = new_id.get(parent, parent if parent in taken else None)
+        flag_modified(row, "updated")  # keep the exported time: setting the parent is not an edit
+        if row.parent_id is None:
+            report.orphans += 1
+    threads = sorted({row.thread for _r, row in added if row.status == "published"})
+    for thread in threads:
+        request_publish(s, thread, delay=0)
+    report.threads_to_publish = threads
+    # A check that was waiting (a retry, or not yet run) must not be lost in the move.
+    now = utcnow()
+    for _record, row in added:
+        if row.status == "pending" and (row.check_due is not None or (
+                row.akismet == "unchecked" and row.source != "import" and now - row.created < GIVE_UP_AFTER)):
+            request_check(s, row)
+            report.checks += 1
 
 
 def count_comments(hub) -> int:
