@@ -130,8 +130,11 @@ def _run_server(app, host: str, port: int, event_streams: Events | None = None) 
     threads = REQUEST_THREADS + (RELOAD_STREAMS if event_streams is not None else 0)
     # The app decides whom to believe about forwarded addresses (HUBBUB_TRUSTED_PROXIES): Waitress
     # must pass those headers on, not drop them.
+    # A lookahead of one request keeps reading a busy connection, so that Waitress sees a page
+    # close its reload events at once (waitress.client_disconnected) and their thread comes back.
     server = waitress.create_server(app, host=host, port=port, threads=threads, ident="Hubbub",
-                                    clear_untrusted_proxy_headers=False)
+                                    clear_untrusted_proxy_headers=False,
+                                    channel_request_lookahead=1 if event_streams is not None else 0)
     if event_streams is not None:
         def interrupted(signum, frame):
             event_streams.close()  # Waitress waits up to 5 s for busy threads: free the streams' now

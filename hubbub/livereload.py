@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 
 from flask import Blueprint, Flask, Response, request
 
@@ -48,6 +49,8 @@ SCRIPT = """(() => {
 
 
 _CLOSED = object()
+KEEPALIVE = 15.0  # seconds between comments on a quiet stream: proxies and browsers keep it open
+GONE_CHECK = 1.0  # seconds between looks at whether the page went away (a reload, a closed tab)
 
 
 class Events:
@@ -75,7 +78,10 @@ class Events:
             for listener in self._listeners:
                 listener.put(event)
 
-    def listen(self):
+    def listen(self, gone=None):
+        """One page's events. `gone()` says whether the page went away (Waitress's
+        waitress.client_disconnected): its stream then ends at once and gives its server thread
+        back, where a write would only find out at the next keepalive, or the one after."""
         listener: queue.Queue = queue.Queue()
         with self._lock:
             self._listeners.append(listener)
@@ -83,14 +89,20 @@ class Events:
             yield "retry: 1000\n\n"
             if self.failure:
                 yield _format({"event": "failure", "message": self.failure})
+            last = time.monotonic()
             while not self.closed:
                 try:
-                    event = listener.get(timeout=15)
+                    event = listener.get(timeout=GONE_CHECK if gone is not None else KEEPALIVE)
                 except queue.Empty:
-                    yield ": still here\n\n"  # keeps proxies and the browser from closing the stream
+                    if gone is not None and gone():
+                        return
+                    if time.monotonic() - last >= KEEPALIVE:
+                        last = time.monotonic()
+                        yield ": still here\n\n"  # keeps proxies and the browser from closing the stream
                     continue
                 if event is _CLOSED:
                     return
+                last = time.monotonic()
                 yield _format(event)
         finally:
             with self._lock:
@@ -112,7 +124,7 @@ def install(app: Flask, events: Events) -> None:
 
     @bp.get(EVENTS_PATH)
     def stream():
-        return Response(events.listen(), mimetype="text/event-stream",
+        return Response(events.listen(request.environ.get("waitress.client_disconnected")), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     app.register_blueprint(bp)  # fixed paths: Werkzeug prefers them to the site's catch-all route
