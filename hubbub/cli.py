@@ -122,6 +122,7 @@ def _run_server(app, host: str, port: int, event_streams: Events | None = None) 
     """Waitress: a pool of threads over keep-alive connections, where Werkzeug's development server
     opened a connection and started a thread for every request (a fifth of a comment POST's CPU).
     It logs no requests, so no reader's address reaches the terminal."""
+    import errno
     import signal
 
     import waitress
@@ -132,9 +133,17 @@ def _run_server(app, host: str, port: int, event_streams: Events | None = None) 
     # must pass those headers on, not drop them.
     # A lookahead of one request keeps reading a busy connection, so that Waitress sees a page
     # close its reload events at once (waitress.client_disconnected) and their thread comes back.
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="Hubbub",
-                                    clear_untrusted_proxy_headers=False,
-                                    channel_request_lookahead=1 if event_streams is not None else 0)
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="Hubbub",
+                                        clear_untrusted_proxy_headers=False,
+                                        channel_request_lookahead=1 if event_streams is not None else 0)
+    except OSError as exc:  # as Werkzeug's server said it, rather than a traceback from bind()
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(f"port {port} on {host} is in use by another program: stop that "
+                                       "program, or serve on another port (--port)") from exc
+        raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # Waitress's word for a host name that does not resolve
+        raise click.ClickException(f"cannot serve on {host}:{port}: {exc}") from exc
     if event_streams is not None:
         def interrupted(signum, frame):
             event_streams.close()  # Waitress waits up to 5 s for busy threads: free the streams' now
