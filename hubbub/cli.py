@@ -133,8 +133,11 @@ def _run_server(app, host: str, port: int, event_streams: Events | None = None) 
     # must pass those headers on, not drop them.
     # A lookahead of one request keeps reading a busy connection, so that Waitress sees a page
     # close its reload events at once (waitress.client_disconnected) and their thread comes back.
+    # Waitress makes an IPv6 socket IPv6-only: every address (::) is then IPv4's too, as the
+    # dual-stack socket of Werkzeug's server was.
+    where = {"listen": f"0.0.0.0:{port} [::]:{port}"} if host.strip("[]") == "::" else {"host": host, "port": port}
     try:
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="Hubbub",
+        server = waitress.create_server(app, **where, threads=threads, ident="Hubbub",
                                         clear_untrusted_proxy_headers=False,
                                         channel_request_lookahead=1 if event_streams is not None else 0)
     except OSError as exc:  # as Werkzeug's server said it, rather than a traceback from bind()
