@@ -7,6 +7,8 @@ Each app gets its own Limiter; apps on the same database share its counts, as th
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import math
 import time
 
@@ -22,6 +24,29 @@ from .ratelimit_storage import SCHEME
 
 def comment_rate() -> str:
     return current_hub().config.rate_limit
+
+
+class _NoAddresses(logging.Filter):
+    """flask-limiter names the key of a limit it refuses ("ratelimit 5 per 1 minute (ADDRESS)
+    exceeded ...", at INFO): our key is the client's address, which must never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(map(_is_address, record.args)):
+            record.args = tuple("a client" if _is_address(arg) else arg for arg in record.args)
+        return True
+
+
+def _is_address(value) -> bool:
+    try:
+        ipaddress.ip_network(str(value), strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+_LIMITER_LOG = logging.getLogger("flask-limiter")
+if not any(isinstance(f, _NoAddresses) for f in _LIMITER_LOG.filters):
+    _LIMITER_LOG.addFilter(_NoAddresses())
 
 
 def init_limiter(app, hub) -> Limiter:
