@@ -55,14 +55,30 @@ def _feed_generated(context, feed) -> None:
 
 
 def _translation_language(context, feed_url: str) -> str | None:
+    """The language of a translations feed: Pelican writes one for each language its posts are in,
+    at TRANSLATION_FEED_ATOM/RSS(_URL) made with it. Another feed's address may have the same shape
+    (feeds/all.atom.xml beside feeds/{lang}.atom.xml; a SITEURL's last part before {lang}/...):
+    what stands in for {lang} counts only when it is a language of the posts."""
+    languages = None
     for key in ("TRANSLATION_FEED_ATOM", "TRANSLATION_FEED_ATOM_URL", "TRANSLATION_FEED_RSS", "TRANSLATION_FEED_RSS_URL"):
         pattern = re.escape(str(context.get(key) or ""))
         for placeholder in ("{lang}", "%s"):  # Pelican's, and the one it used to take
             if re.escape(placeholder) in pattern:
                 found = re.search("(?:^|/)" + pattern.replace(re.escape(placeholder), "([^/]+)") + "$", feed_url)
                 if found:
-                    return found.group(1)
+                    languages = _post_languages(context) if languages is None else languages
+                    if found.group(1) in languages:
+                        return found.group(1)
     return None
+
+
+def _post_languages(context) -> set[str]:
+    """The languages of the posts: those Pelican writes a translations feed for."""
+    languages = set()
+    for article in context.get("articles") or ():
+        languages.add(article.lang)
+        languages.update(translation.lang for translation in getattr(article, "translations", None) or ())
+    return languages
 
 
 def register():
