@@ -140,7 +140,8 @@ def import_hubbub(file: Path, dry_run: bool):
         records, ignored, erasures = read_export(file)
     except ImportFailed as exc:
         raise click.ClickException(f"nothing was imported: {exc}") from exc
-    with open_hub() as hub:
+    # A dry run only reads: no empty database where there is none (it would say "0 before" of the wrong place).
+    with open_hub(existing=dry_run) as hub:
         before = count_comments(hub)
         report = import_records(hub, records, erasures, dry_run=dry_run)
         done, left = (0, 0) if dry_run else publish_now(hub, report.threads_to_publish)
