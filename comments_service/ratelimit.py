@@ -27,18 +27,22 @@ def comment_rate() -> str:
 
 
 class _NoAddresses(logging.Filter):
-    """flask-limiter names the key of a limit it refuses ("ratelimit 5 per 1 minute (ADDRESS)
-    exceeded ...", at INFO): our key is the client's address, which must never reach a log."""
+    """flask-limiter names the key of a limit it refuses ("ratelimit 5 per 1 minute (KEY)
+    exceeded ...", at INFO): our keys are a client's address, or the email a login tried, neither of
+    which may reach a log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(map(_is_address, record.args)):
-            record.args = tuple("a client" if _is_address(arg) else arg for arg in record.args)
+        if isinstance(record.args, tuple) and any(map(_names_someone, record.args)):
+            record.args = tuple("a client" if _names_someone(arg) else arg for arg in record.args)
         return True
 
 
-def _is_address(value) -> bool:
+def _names_someone(value) -> bool:
+    text = str(value)
+    if "@" in text:  # the login limiter's key: account:EMAIL
+        return True
     try:
-        ipaddress.ip_network(str(value), strict=False)
+        ipaddress.ip_network(text, strict=False)
     except ValueError:
         return False
     return True
