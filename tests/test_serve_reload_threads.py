@@ -5,7 +5,6 @@ stream; the old streams' threads must not pile up until the server answers nothi
 from __future__ import annotations
 
 import socket
-import time
 from urllib.parse import urlsplit
 
 import httpx
@@ -32,7 +31,6 @@ def test_reloaded_pages_give_their_stream_threads_back(tmp_path):
         parts = urlsplit(base)
         for _ in range(REQUEST_THREADS + RELOAD_STREAMS + 4):  # a few saves with a few tabs open
             open_and_drop_stream(parts.hostname, parts.port)
-        started = time.monotonic()
+        # Held streams would keep every thread for 30-45 s: the request would time out waiting.
         answer = httpx.get(f"{base}/posts/post-3/", timeout=20)
-        assert answer.status_code == 200
-        assert time.monotonic() - started < 5, log.read_text()
+        assert answer.status_code == 200, log.read_text()
