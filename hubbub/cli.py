@@ -36,6 +36,8 @@ SERVICE_COMMANDS = {
 # plus, under --reload, one per open page's event stream.
 REQUEST_THREADS = 8
 RELOAD_STREAMS = 24
+# How far past HUBBUB_MAX_BODY_BYTES `hubbub serve` still reads a body, to answer it as the app does.
+BODY_READ_FACTOR = 4
 
 
 class HubbubGroup(click.Group):
@@ -109,7 +111,8 @@ def serve(host: str, port: int, reload_: bool):
         install(app, events)
         threading.Thread(target=live.watch, name="hubbub-reload", daemon=True).start()
         click.echo("Watching the site's content, templates and settings: saved changes show at once")
-    click.echo(f"Hubbub on http://{host}:{port}/ (Ctrl-C stops it)")
+    shown = f"[{host.strip('[]')}]" if ":" in host else host  # an IPv6 address, as a URL writes it
+    click.echo(f"Hubbub on http://{shown}:{port}/ (Ctrl-C stops it)")
     elsewhere = _served_elsewhere(app.extensions["hubbub"].threads.site().get("siteurl", ""), port)
     if elsewhere:
         click.echo(f"Warning: the site was built with SITEURL = {elsewhere}, so its feeds, canonical links and "
@@ -136,8 +139,11 @@ def _run_server(app, host: str, port: int, event_streams: Events | None = None) 
     # Waitress makes an IPv6 socket IPv6-only: every address (::) is then IPv4's too, as the
     # dual-stack socket of Werkzeug's server was.
     where = {"listen": f"0.0.0.0:{port} [::]:{port}"} if host.strip("[]") == "::" else {"host": host, "port": port}
+    # Waitress reads a whole body before the app sees it: a body a little over the app's limit still
+    # gets the app's answer (the form kept, what to do), one far over it is refused unread.
+    largest = max(BODY_READ_FACTOR * app.config["MAX_CONTENT_LENGTH"], 1 << 20)
     try:
-        server = waitress.create_server(app, **where, threads=threads, ident="Hubbub",
+        server = waitress.create_server(app, **where, threads=threads, ident="Hubbub", max_request_body_size=largest,
                                         clear_untrusted_proxy_headers=False,
                                         channel_request_lookahead=1 if event_streams is not None else 0)
     except OSError as exc:  # as Werkzeug's server said it, rather than a traceback from bind()

@@ -1,6 +1,7 @@
 """`hubbub serve` (without --reload) on Waitress: it keeps a client's connection open between
 requests, as a production server does, instead of a new connection and thread per request; it
-says so when its port is taken; `--host ::` answers IPv4 clients too, as Werkzeug's server did."""
+says so when its port is taken; `--host ::` answers IPv4 clients too, as Werkzeug's server did;
+a body far over the size limit is refused before it is read."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from attack_helpers import fresh_site, hubbub_serve, process_env
 from build_helpers import ROOT, make_site
+from conftest import first_article
 
 
 def test_requests_share_one_connection(tmp_path):
@@ -36,6 +38,41 @@ def test_requests_share_one_connection(tmp_path):
             assert sockets[0] is not None and all(s is sockets[0] for s in sockets)
         finally:
             conn.close()
+
+
+
+def _answer(sock: socket.socket) -> tuple[int, bytes]:
+    """The status and whole answer the server sends on `sock` before it closes or goes quiet."""
+    answer = b""
+    with contextlib.suppress(TimeoutError, ConnectionResetError):
+        while data := sock.recv(65536):
+            answer += data
+    return (int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0), answer
+
+
+def test_a_body_far_over_the_limit_is_refused_unread(tmp_path):
+    """Waitress reads a body whole before the app sees it: one claiming 50 MB is refused at once,
+    while the client has sent next to nothing (the read would otherwise wait for the rest and time
+    out), and one a little over HUBBUB_MAX_BODY_BYTES still gets the app's own answer."""
+    site = fresh_site(tmp_path / "site")
+    env = process_env(HUBBUB_SITE_DIR=site, HUBBUB_DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}",
+                      HUBBUB_INSTANCE_DIR=tmp_path / "instance", HUBBUB_SECRET_KEY="serve-secret")
+    path = f"/api/threads/{first_article(site)}/comments"
+
+    def head(length: int) -> bytes:
+        return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {length}\r\nConnection: close\r\n\r\n").encode()
+
+    with hubbub_serve(env, site, tmp_path / "serve.log") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(head(50_000_000) + b'{"author": "')
+            status, answer = _answer(sock)
+        assert status == 413, answer[:300]
+        body = b'{"body": "' + b"x" * 300_000 + b'"}'  # over the default 256 KiB
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(head(len(body)) + body)
+            status, answer = _answer(sock)
+        assert status == 413 and b'"error"' in answer and b"HUBBUB_MAX_BODY_BYTES" in answer, answer[:300]
 
 
 
@@ -86,6 +123,7 @@ def test_host_all_ipv6_addresses_answers_ipv4_clients_too(tmp_path):
             assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
             time.sleep(0.2)
         assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
+        assert f"http://[::]:{port}/" in (tmp_path / "serve.log").read_text()  # an address a browser takes
     finally:
         proc.terminate()
         try:
