@@ -102,7 +102,7 @@ def serve(host: str, port: int, reload_: bool):
         except BuildError as exc:
             raise click.ClickException(str(exc)) from exc
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        events = Events()
+        events = Events(limit=RELOAD_STREAMS)
         live = LiveSite(site_dir(), notify=events.publish)
         # Before the service starts its threads, so a cold build may read on every core.
         live.build()  # a failure is shown in the browser and here; the last good output is served

@@ -51,12 +51,15 @@ SCRIPT = """(() => {
 _CLOSED = object()
 KEEPALIVE = 15.0  # seconds between comments on a quiet stream: proxies and browsers keep it open
 GONE_CHECK = 1.0  # seconds between looks at whether the page went away (a reload, a closed tab)
+FULL_RETRY_MS = 5000  # a page that finds every stream taken asks again this much later
 
 
 class Events:
-    """Build events, fanned out to every open page (each a queue)."""
+    """Build events, fanned out to every open page (each a queue), at most `limit` pages at once:
+    each holds a server thread, and the rest must stay free for requests."""
 
-    def __init__(self):
+    def __init__(self, limit: int | None = None):
+        self.limit = limit
         self._listeners: list[queue.Queue] = []
         self._lock = threading.Lock()
         self.failure: str | None = None  # told to pages that open while the site does not build
@@ -84,7 +87,12 @@ class Events:
         back, where a write would only find out at the next keepalive, or the one after."""
         listener: queue.Queue = queue.Queue()
         with self._lock:
-            self._listeners.append(listener)
+            full = self.limit is not None and len(self._listeners) >= self.limit
+            if not full:
+                self._listeners.append(listener)
+        if full:  # the browser opens the stream again later, and reloads once it has one
+            yield f"retry: {FULL_RETRY_MS}\n\n"
+            return
         try:
             yield "retry: 1000\n\n"
             if self.failure:
