@@ -62,3 +62,4 @@ def connect_receivers() -> None:
     comment_published.connect(subscriptions.comment_published)
     personal_data_exported.connect(subscriptions.personal_data_exported)
     personal_data_erased.connect(subscriptions.personal_data_erased)
+    personal_data_erased.connect(feedback.personal_data_erased)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+
+from hubbub.core.identity import normalise_email
 
 from ..jobs import RetryLater, enqueue
-from ..models import Comment, utcnow
+from ..models import Comment, Job, utcnow
 from ..spam.akismet import AkismetUnavailable, comment_arguments, retry_delay
 from .models import AuditEntry
 from .schedule import attempts
@@ -63,3 +65,14 @@ def send_feedback(hub, payload: dict) -> None:
         log.warning("%s for comment %s failed (%s); retrying in %.0f s", what, payload["comment"], exc, delay)
         raise RetryLater(delay, f"{what}: {exc}") from exc
     log.info("%s sent for comment %s", what, payload["comment"])
+
+
+def personal_data_erased(hub, session, email: str, mode: str) -> int:
+    """Receiver of signals.personal_data_erased: a waiting feedback job carries a copy of the
+    comment (name, address, IP, text); after an erasure nothing of the person goes to Akismet."""
+    doomed = [job.id for job in session.scalars(select(Job).where(Job.kind == KIND))
+              if normalise_email(str(((job.payload or {}).get("args") or {}).get("comment_author_email") or ""))
+              == email]
+    if doomed:
+        session.execute(delete(Job).where(Job.id.in_(doomed)))
+    return len(doomed)
