@@ -28,7 +28,10 @@ LIMITS = {"author": 100, "email": 254, "url": 200, "body": 10_000}
 # What the reply form and the JSON API may send; anything else is a mistake worth reporting.
 KNOWN_FIELDS = {"author", "email", "url", "body", "parent", "notify", "subscribe", HONEYPOT_FIELD}
 _YES = (True, "1", "on", "true", "yes", 1)
-_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]{2,}$")
+# One mailbox: none of the characters that make a To: header a list of addresses (",", ";"), a
+# group (":"), a comment ("(...)"), a quoted or escaped part, or a domain literal ("[...]").
+_NOT_IN_EMAIL = r"@\s<>\"(),:;\[\]\\"
+_EMAIL = re.compile(rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}.]{{2,}}$")
 
 
 class InvalidSubmission(Exception):
@@ -102,7 +105,7 @@ def parse(data: Mapping) -> Submission:
         errors["body"] = _("Please write a comment.")
     if not email and "email" not in errors:
         errors["email"] = _("Please enter your email address (it is never published).")
-    elif email and not _EMAIL.match(email):
+    elif email and not (_EMAIL.match(email) and email.isprintable()):
         errors["email"] = _("This does not look like an email address: use name@example.org.")
     if url and "url" not in errors and not is_web_address(url):
         errors["url"] = _("The website must be an http:// or https:// address, or left empty.")
