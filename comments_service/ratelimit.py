@@ -22,6 +22,23 @@ from .outage import RETRY_AFTER
 from .ratelimit_storage import SCHEME
 
 
+def client_key() -> str:
+    """Whom a limit counts: the client's address, an IPv6 client by its /64 network. Every IPv6
+    line or server has at least a /64 and may use any address in it (privacy addresses change on
+    their own), so counting single addresses would let one machine past any limit. An IPv4-mapped
+    IPv6 address is its IPv4 address."""
+    address = current_client_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def comment_rate() -> str:
     return current_hub().config.rate_limit
 
@@ -64,7 +81,7 @@ def init_limiter(app, hub) -> Limiter:
     # Redis away: count in this process meanwhile, and never refuse a comment for it.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    limiter = Limiter(key_func=current_client_address, default_limits=[], headers_enabled=True)
+    limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=True)
 
     # Registered before the limiter's, so it runs after it: the limiter adds Retry-After to every
     # answer it counts, which says "wait" only on a refusal (and on a 303, "wait before following").
