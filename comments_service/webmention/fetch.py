@@ -3,7 +3,7 @@
 The SSRF guard sits where sockets are opened: every connection (the first request and each
 redirect, which we follow ourselves) resolves the host name and connects only to an address that
 is public. Loopback, private, link-local, multicast, reserved, shared (CGNAT) and unspecified
-addresses are refused, IPv4 and IPv6 alike (::1, fc00::/7, fe80::/10, IPv4-mapped forms). The
+addresses are refused, IPv4 and IPv6 alike (::1, fc00::/7, fe80::/10, IPv4-mapped and 6to4 forms). The
 check is on the address the socket then connects to, so a name that answers differently the
 second time (DNS rebinding) gains nothing. HUBBUB_WEBMENTION_ALLOW_PRIVATE=1 lifts the address
 check (tests, intranets) and nothing else.
@@ -62,8 +62,10 @@ class Page:
 def address_kind(ip: str) -> str | None:
     """Why an address is not public ("loopback", "private", ...), or None when it is."""
     addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
+    if isinstance(addr, ipaddress.IPv6Address):
+        # An IPv4 address inside: IPv4-mapped (::ffff:a.b.c.d), or 6to4 (2002::/16, which a host
+        # with a 6to4 tunnel sends to that IPv4 address): judged as the IPv4 address it leads to.
+        addr = addr.ipv4_mapped or addr.sixtofour or addr
     for kind in ("loopback", "unspecified", "link_local", "multicast", "private", "reserved"):
         if getattr(addr, f"is_{kind}"):
             return kind.replace("_", "-")
