@@ -99,7 +99,9 @@ class GuardedBackend(httpcore.SyncBackend):
         if not usable:
             first = addresses[0] if addresses else host
             what = f"a {address_kind(first) or 'non-public'} address"
-            raise AddressRefused(f"{host} is {what if first == host else f'{first}, {what}'}: "
+            # Not the address a name resolved to: this reason is public (the webmention's status
+            # URL), and our resolver's view of the sender's names is none of their business.
+            raise AddressRefused(f"{host} {'is' if first == host else 'resolves to'} {what}: "
                                  "refused (only public addresses are fetched)")
         failure: Exception | None = None
         for ip in usable:
