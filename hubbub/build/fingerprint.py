@@ -138,6 +138,8 @@ class Fingerprinter:
         self._keep: list = []  # keeps hashed objects alive, so their ids stay unique for the build
         self._templates: dict[tuple[Environment, str], tuple[dict | None, str] | None] = {}
         self._usage_items: dict[int, tuple[Usage, list]] = {}
+        self._shapes: dict[tuple, Usage] = {}  # how a value is read -> the build's first usage read so
+        self._shape_of: dict[int, tuple] = {}  # id(usage) -> its shape (the usage kept in _shapes' values or _keep)
         self._held: dict[tuple, bool] = {}  # (id(obj), attribute, kind) -> _holds of the attribute's value
 
     def template(self, template: Template) -> tuple[dict | None, str] | None:
@@ -153,9 +155,39 @@ class Fingerprinter:
                 self._templates[key] = None
             else:
                 sources = _digest("\n".join(f"{n}:{_digest(s)}" for n, _f, s in sorted(usage.sources)))
-                roots = None if usage.roots is None else dict(sorted(usage.roots.items()))  # in the order pages hash them
+                roots = None if usage.roots is None else {  # in the order pages hash them
+                    name: self._canonical(root) for name, root in sorted(usage.roots.items())}
                 self._templates[key] = (roots, sources)
         return self._templates[key]
+
+    def _canonical(self, usage: Usage) -> Usage:
+        """The build's one usage of this shape: templates that read a value alike (the article lists
+        of the index, tag, category and author pages) then share what is worked out of it."""
+        return self._shapes.setdefault(self._shape(usage, ()), usage)
+
+    def _shape(self, usage: Usage, path: tuple) -> tuple:
+        """What a usage reads, as a value (equal shapes read alike); its parts are made canonical on
+        the way. A usage that contains itself (a template walking a comment's replies) names the
+        repeated part by identity."""
+        found = self._shape_of.get(id(usage))
+        if found is not None:
+            return found
+        if id(usage) in path:
+            return ("again", id(usage))
+        path = (*path, id(usage))
+        items = []
+        for key, sub in sorted(usage.items.items(), key=lambda item: repr(item[0])):
+            shape = self._shape(sub, path)
+            usage.items[key] = self._shapes.setdefault(shape, sub)
+            items.append((repr(key), shape))
+        elements = None
+        if usage.elements is not None:
+            elements = self._shape(usage.elements, path)
+            usage.elements = self._shapes.setdefault(elements, usage.elements)
+        found = (usage.whole, usage.length, usage.truth, usage.text, usage.compared, tuple(items), elements)
+        self._keep.append(usage)  # named by id in other shapes: its id must stay its own
+        self._shape_of[id(usage)] = found
+        return found
 
     def page(self, template: Template, output: str, context: Mapping) -> str | None:
         """The fingerprint of rendering `template` with `context` into `output`; None when the
