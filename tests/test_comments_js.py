@@ -190,6 +190,7 @@ def test_javascript_shows_errors_inline_then_the_pending_comment(page_for, serve
     pending = page.wait_for_selector("li.comment.pending")
     assert page.url == url  # never left the page
     assert pending.query_selector(".author").inner_text() == HOSTILE_NAME  # text, not markup
+    assert pending.query_selector(".author > bdi").inner_text() == HOSTILE_NAME  # isolated from the line
     assert page.query_selector("li.comment.pending img, li.comment.pending script") is None
     assert "<img src=x" in pending.query_selector(".comment-body").inner_text()
     assert pending.query_selector(".comment-body em").inner_text() == "really"

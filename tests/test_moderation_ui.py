@@ -218,6 +218,9 @@ def test_queue_shows_everything_a_moderator_needs(app, client, slug):
                      "links: 4 links", "Akismet: not checked", "2 published", "1 spam"):
         assert expected in page, expected
     assert '<a href="https://a.example" rel="nofollow ugc noopener">four</a>' in page
+    # Names sit in their own <bdi>: a right-to-left mark in one cannot reorder the card's line.
+    assert '<strong class="author"><bdi>Robin &lt;b&gt;</bdi></strong>' in page
+    assert re.search(r'Reply to <a href="[^"]*comments/\d+"><bdi>Pat</bdi></a>', page)
     assert re.search(r'Pending <span class="count" data-count="pending">1</span>', page)
     assert re.search(r'Published <span class="count" data-count="published">3</span>', page)
     assert re.search(r'Spam <span class="count" data-count="spam">1</span>', page)

@@ -155,7 +155,7 @@ def test_latest_comments_received_newest_first_escaped_and_linked(community):
     block = section(read(out, "authors/ada-writer/index.html"), "profile-comment-list")
     items = re.findall(r"<li class=\"profile-comment\">(.*?)</li>", block, re.S)
     assert len(items) == 5
-    commenters = [re.search(r'class="commenter">(.*?)</span>', item).group(1) for item in items]
+    commenters = [re.search(r'class="commenter">(.*?)</bdi>', item).group(1) for item in items]
     assert commenters == ["Fay Talker", "&lt;b&gt;Eve&lt;/b&gt; &amp; co", "Reader 11", "Reader 10", "Reader 9"]
     assert "Fay says hello &amp; goodbye" in items[0]  # HTML stripped to text, then escaped
     eve = text_of(items[1])

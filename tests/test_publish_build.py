@@ -141,6 +141,20 @@ def test_build_renders_threaded_escaped_comments(site, slugs, tmp_path):
     assert "5 comments on" in doc.xpath('//h2[@id="comments-title"]')[0].text_content()
 
 
+def test_names_are_isolated_from_the_line_they_sit_in(site, slugs, tmp_path):
+    """A right-to-left override in a name (U+202E) must not reorder the rest of the comment's
+    header: every name sits in its own <bdi>, in the header and in "replying to"."""
+    slug = slugs[0]
+    spoof = "\u202eRemmoc"
+    save_thread(site, slug, [comment(site, 1), comment(site, 2, 1, author=spoof, email="rtl@example.org"),
+                             comment(site, 3, 2, author="Bob", email="bob@example.org")])
+    out = tmp_path / "out"
+    build(site, out, COMMENTS_MAX_DEPTH=2)  # the reply to the reply says whom it answers
+    doc = lxml.html.fromstring(section((out / "posts" / slug / "index.html").read_text(), slug))
+    assert [b.text for b in doc.xpath('//li[@id="comment-2"]/article//span[@class="author"]/bdi')] == [spoof]
+    assert [b.text for b in doc.xpath('//li[@id="comment-3"]/article//span[@class="in-reply-to"]/a/bdi')] == [spoof]
+
+
 def test_replies_beyond_max_depth_flatten_at_the_last_level(site, slugs, tmp_path):
     slug = slugs[0]
     chain = [comment(site, 1)] + [comment(site, i, i - 1) for i in range(2, 7)]

@@ -190,10 +190,17 @@
     replying.textContent = "";
   }
 
+  // A name is isolated from the text around it: a right-to-left mark in it cannot reorder the line.
+  function isolated(name) {
+    const bdi = document.createElement("bdi");
+    bdi.textContent = name;
+    return bdi;
+  }
+
   function setParent(id, author) {
     field("parent").value = id;
     const who = document.createElement("strong");
-    who.textContent = author || t("comment %(id)s", { id });
+    who.append(isolated(author || t("comment %(id)s", { id })));
     const cancel = document.createElement("button");
     cancel.type = "button";
     cancel.className = "cancel-reply secondary";
@@ -245,7 +252,7 @@
     head.className = "comment-head";
     const who = document.createElement("span");
     who.className = "author";
-    who.textContent = entry.author;
+    who.append(isolated(entry.author));
     const note = document.createElement("span");
     note.className = "pending-label";
     note.textContent = entry.status === "published"
