@@ -51,20 +51,33 @@ def destination(dest: Path | str, suffix: str = ".db", now: dt.datetime | None =
     return Path(dest)
 
 
-def refuse_public(target: Path, output_dir: Path) -> None:
-    """Backups and exports hold email and IP addresses: never inside the site's published output."""
-    if target.resolve().is_relative_to(Path(output_dir).resolve()):
-        raise BackupError(f"{target} is inside the site's output {output_dir}, which is published as it is, "
-                          "and the file holds email and IP addresses: write it outside, e.g. ~/hubbub-backups/")
+def published_dirs(config) -> list[tuple[str, Path]]:
+    """Where a file reaches readers: the site's output, published as it is, and its content
+    directory (Pelican's PATH), whose static files the next build copies there."""
+    from hubbub.build import BuildError, load_settings
+
+    try:
+        content = Path(load_settings(config.site_dir)["PATH"])
+    except BuildError:  # settings that do not load: the usual place
+        content = config.site_dir / "content"
+    return [("output", Path(config.output_dir)), ("content", content)]
 
 
-def backup_sqlite(database_url: str, dest: Path | str, output_dir: Path | None = None) -> BackupResult:
+def refuse_public(target: Path, published: list[tuple[str, Path]]) -> None:
+    """Backups and exports hold email and IP addresses: never where the site is published from."""
+    for what, directory in published:
+        if target.resolve().is_relative_to(directory.resolve()):
+            how = "which is published as it is" if what == "output" else "whose files the next build may publish"
+            raise BackupError(f"{target} is inside the site's {what} {directory}, {how}, and the file holds "
+                              "email and IP addresses: write it outside, e.g. ~/hubbub-backups/")
+
+
+def backup_sqlite(database_url: str, dest: Path | str, published: list[tuple[str, Path]] = ()) -> BackupResult:
     source = sqlite_path(database_url)
     if not source.is_file():
         raise BackupError(f"there is no database at {source}: check HUBBUB_DATABASE_URL (or start the service once)")
     target = destination(dest)
-    if output_dir is not None:
-        refuse_public(target, output_dir)
+    refuse_public(target, published)
     if target.resolve() == source.resolve():
         raise BackupError(f"{target} is the live database itself: back it up to another file")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -203,14 +203,14 @@ def import_webmentionio_cmd(file: Path, dry_run: bool):
 @click.argument("file", required=False)
 def export_cmd(file: str | None):
     """Write every comment, with every field, as JSON to FILE (default: standard output)."""
-    from .backup import BackupError, destination, refuse_public
+    from .backup import BackupError, destination, published_dirs, refuse_public
     from .export import export_to
 
     with open_hub(existing=True) as hub:
         if file not in (None, "-"):
             file = str(destination(file, ".json"))
             try:
-                refuse_public(Path(file), hub.config.output_dir)
+                refuse_public(Path(file), published_dirs(hub.config))
             except BackupError as exc:
                 raise click.ClickException(str(exc)) from exc
         count, where = export_to(hub, file)
@@ -237,11 +237,11 @@ def privacy_export(email: str, output: Path | None):
             raise click.ClickException(str(exc)) from exc
     text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
     if output:
-        from .backup import BackupError, refuse_public
+        from .backup import BackupError, published_dirs, refuse_public
         from .importers.files import atomic_write_text
 
         try:
-            refuse_public(output, hub.config.output_dir)
+            refuse_public(output, published_dirs(hub.config))
         except BackupError as exc:
             raise click.ClickException(str(exc)) from exc
 
@@ -292,12 +292,12 @@ def privacy_erase(email: str, mode: str, yes: bool):
 @click.argument("dest", type=click.Path())  # a str: a trailing slash (a directory) must survive
 def backup_cmd(dest: str):
     """Copy the live SQLite comment database to DEST (a file, or a directory for a dated file)."""
-    from .backup import BackupError, backup_sqlite
+    from .backup import BackupError, backup_sqlite, published_dirs
     from .hub import command_config
 
     config = command_config()
     try:
-        result = backup_sqlite(config.database_url, dest, config.output_dir)
+        result = backup_sqlite(config.database_url, dest, published_dirs(config))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Backed up {result.comments} comments to {result.path} ({result.size} bytes).")

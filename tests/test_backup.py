@@ -99,6 +99,14 @@ def test_nothing_holding_addresses_is_written_where_the_site_is_published(site_d
         result = hubbub(env, *args)
         assert result.exit_code == 1 and "which is published as it is" in result.output, (args, result.output)
     assert sorted(output.rglob("*")) == before
+    # Nor in its content, whose static files (content/images/...) the next build copies there.
+    content = site_dir / "content"
+    before = sorted(content.rglob("*"))
+    for args in (("backup", content / "images" / "old.db"), ("export", content / "images" / "c.json"),
+                 ("privacy", "export", "someone@example.org", "--output", content / "p.json")):
+        result = hubbub(env, *args)
+        assert result.exit_code == 1 and "the next build may publish" in result.output, (args, result.output)
+    assert sorted(content.rglob("*")) == before
 
 
 def test_postgresql_is_pointed_to_pg_dump(site_dir, tmp_path):
