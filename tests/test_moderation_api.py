@@ -191,6 +191,10 @@ def test_edit_re_renders_and_sanitises(app, token, slug):
     assert r.status_code == 400 and "author" in r.json["fields"]
     r = api(client, token, f"/comments/{cid}/edit", "post", json=["not", "an", "object"])
     assert r.status_code == 400
+    # A misspelt field is an error naming it, not a silent "changed: false".
+    r = api(client, token, f"/comments/{cid}/edit", "post", json={"text": "New words"})
+    assert r.status_code == 400 and set(r.json["fields"]) == {"text"}
+    assert comment(app, cid).body.startswith("Fixed")
 
 
 def test_author_moderator_sees_and_acts_on_own_posts_only(app, slug):

@@ -114,6 +114,9 @@ def list_comments():
                         "comments": [comment_json(c, facts) for c in rows]})
 
 
+EDIT_FIELDS = {"author", "body", "url"}
+
+
 @bp.post("/comments/<int:comment_id>/<action>")
 @token_required
 def act(comment_id: int, action: str):
@@ -124,6 +127,10 @@ def act(comment_id: int, action: str):
         edit = request.get_json(silent=True)
         if not isinstance(edit, dict):
             return api_error(400, 'Send the new text as JSON: {"body": "...", "author": "...", "url": "..."}.')
+        unknown = sorted(set(edit) - EDIT_FIELDS)
+        if unknown:  # a misspelt field would otherwise be a silent "changed: false"
+            return api_error(400, "The edit has fields it does not take: send only author, body and url.",
+                             dict.fromkeys(unknown, "unknown field: send only author, body and url"))
     h = current_hub()
     try:
         with h.transaction() as s:
