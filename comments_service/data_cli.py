@@ -19,8 +19,12 @@ from pathlib import Path
 
 import click
 
+from hubbub.core.words import count as n_of
+from hubbub.core.words import were
+
 from .hub import open_hub
 from .importers import ImportFailed
+from .importers.plan import skipped_text
 
 
 def _echo_lines(lines: list[str]) -> None:
@@ -35,10 +39,10 @@ def _plan_lines(plan, source_file: str) -> list[str]:
     statuses = Counter(c.status for c in plan.comments)
     kinds = Counter(d.kind for d in plan.documents)
     lines = [f"Dry run: {source_file} holds, for import from {plan.source}:",
-             f"  {kinds['post']} posts, {kinds['page']} pages, {len(plan.authors)} authors",
-             f"  {len(plan.comments)} comments (" + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + ")"]
+             f"  {n_of(kinds['post'], 'post')}, {n_of(kinds['page'], 'page')}, {n_of(len(plan.authors), 'author')}",
+             f"  {n_of(len(plan.comments), 'comment')} (" + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + ")"]
     if plan.skipped:
-        lines.append("  skipped: " + "; ".join(f"{n} {r}" for r, n in sorted(plan.skipped.items())))
+        lines.append("  skipped: " + "; ".join(skipped_text(r, n) for r, n in sorted(plan.skipped.items())))
     lines += [f"  - {note}" for note in plan.notes]
     lines.append("Nothing was written. Run again without --dry-run to import.")
     return lines
@@ -147,26 +151,30 @@ def import_hubbub(file: Path, dry_run: bool):
         done, left = (0, 0) if dry_run else publish_now(hub, report.threads_to_publish)
     added = sum(report.added.values())
     detail = ", ".join(f"{n} {s}" for s, n in sorted(report.added.items()))
-    would = "would be" if dry_run else "were"
-    click.echo(f"{'Would import' if dry_run else 'Imported'} {added} comments from {file}"
-               + (f" ({detail})" if detail else "") + f"; {report.already} {would} already there ({before} comments before).")
+    def would(n: int) -> str:
+        return "would be" if dry_run else were(n)
+
+    click.echo(f"{'Would import' if dry_run else 'Imported'} {n_of(added, 'comment')} from {file}"
+               + (f" ({detail})" if detail else "")
+               + f"; {report.already} {would(report.already)} already there ({n_of(before, 'comment')} before).")
     if report.renumbered:
         click.echo(f"  {report.renumbered} {'would get' if dry_run else 'got'} new ids because theirs are taken by other comments.")
     if report.orphans:
-        click.echo(f"  {report.orphans} replies {'would lose' if dry_run else 'lost'} their parent (not in the file) "
-                   "and be shown as top-level.")
+        click.echo(f"  {n_of(report.orphans, 'reply', 'replies')} {'would lose' if dry_run else 'lost'} "
+                   f"{'its' if report.orphans == 1 else 'their'} parent (not in the file) and be shown as top-level.")
     if report.erased:
-        click.echo(f"  {report.erased} comments of people erased since (hubbub privacy erase) {would} left out.")
+        click.echo(f"  {n_of(report.erased, 'comment')} of people erased since (hubbub privacy erase) "
+                   f"{would(report.erased)} left out.")
     if ignored:
-        click.echo(f"  Fields this version does not know {would} ignored: {', '.join(ignored)}")
+        click.echo(f"  Fields this version does not know {would(len(ignored))} ignored: {', '.join(ignored)}")
     if report.checks:
-        click.echo(f"  {report.checks} pending comments {'would be' if dry_run else 'will be'} checked again.")
+        click.echo(f"  {n_of(report.checks, 'pending comment')} {'would be' if dry_run else 'will be'} checked again.")
     if dry_run:
         if report.threads_to_publish:
-            click.echo(f"  {len(report.threads_to_publish)} thread files would be written.")
+            click.echo(f"  {n_of(len(report.threads_to_publish), 'thread file')} would be written.")
         click.echo("Nothing was written. Run again without --dry-run to import.")
     elif report.threads_to_publish:
-        click.echo(f"  {done} thread files written" + (f", {left} left to the background jobs." if left else "."))
+        click.echo(f"  {n_of(done, 'thread file')} written" + (f", {left} left to the background jobs." if left else "."))
 
 
 @import_group.command("webmentionio")
@@ -189,14 +197,14 @@ def import_webmentionio_cmd(file: Path, dry_run: bool):
     added = sum(report.added.values())
     detail = ", ".join(f"{n} {t}" for t, n in sorted(report.added.items()))
     verb = "Would import" if dry_run else "Imported"
-    click.echo(f"{verb} {added} webmentions from {file}" + (f" ({detail})" if detail else "")
-               + f"; {report.already} were already there.")
+    click.echo(f"{verb} {n_of(added, 'webmention')} from {file}" + (f" ({detail})" if detail else "")
+               + f"; {report.already} {'would be' if dry_run else were(report.already)} already there.")
     for reason, n in sorted(report.skipped.items()):
-        click.echo(f"  skipped {n} {reason}")
+        click.echo(f"  skipped {skipped_text(reason, n)}")
     if dry_run:
         click.echo("Nothing was written. Run again without --dry-run to import.")
     elif report.threads:
-        click.echo(f"  {done} thread files written" + (f", {left} left to the background jobs." if left else "."))
+        click.echo(f"  {n_of(done, 'thread file')} written" + (f", {left} left to the background jobs." if left else "."))
 
 
 @click.command("export")
@@ -214,7 +222,7 @@ def export_cmd(file: str | None):
             except BackupError as exc:
                 raise click.ClickException(str(exc)) from exc
         count, where = export_to(hub, file)
-    click.echo(f"Exported {count} comments to {where}.", err=True)
+    click.echo(f"Exported {n_of(count, 'comment')} to {where}.", err=True)
 
 
 @click.group("privacy")
@@ -247,7 +255,7 @@ def privacy_export(email: str, output: Path | None):
 
         atomic_write_text(output, text)
         output.chmod(0o600)
-        click.echo(f"Wrote {len(data['comments'])} comments of {data['email']} to {output}.", err=True)
+        click.echo(f"Wrote {n_of(len(data['comments']), 'comment')} of {data['email']} to {output}.", err=True)
     else:
         sys.stdout.write(text)
 
@@ -275,17 +283,17 @@ def privacy_erase(email: str, mode: str, yes: bool):
             what = "erase their other records and keep imports from bringing any in" if count == 0 else \
                 "anonymise their published comments and delete the rest" if mode == "anonymise" \
                 else "delete all of their comments"
-            click.confirm(f"{count} comments were written with {email}: {what}?", abort=True)
+            click.confirm(f"{n_of(count, 'comment')} {were(count)} written with {email}: {what}?", abort=True)
         try:
             report = erase(hub, email, mode)
         except PrivacyError as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"Erased {report.email}: {report.anonymised} comments anonymised, {report.removed} removed"
-               + (f", {report.other_records} other records" if report.other_records else "") + ".")
+    click.echo(f"Erased {report.email}: {n_of(report.anonymised, 'comment')} anonymised, {report.removed} removed"
+               + (f", {n_of(report.other_records, 'other record')}" if report.other_records else "") + ".")
     click.echo("No import will bring back what was written with this address until now.")
     if report.threads:
         left = f", {report.publish_left} left to the background jobs" if report.publish_left else ""
-        click.echo(f"Republished {report.published} threads{left}: {', '.join(report.threads)}.")
+        click.echo(f"Republished {n_of(report.published, 'thread')}{left}: {', '.join(report.threads)}.")
 
 
 @click.command("backup")
@@ -300,6 +308,6 @@ def backup_cmd(dest: str):
         result = backup_sqlite(config.database_url, dest, published_dirs(config))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Backed up {result.comments} comments to {result.path} ({result.size} bytes).")
+    click.echo(f"Backed up {n_of(result.comments, 'comment')} to {result.path} ({n_of(result.size, 'byte')}).")
     click.echo("Keep instance/secret_key (or HUBBUB_SECRET_KEY) and content/comments/.salt safe too.")
 

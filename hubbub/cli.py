@@ -238,6 +238,7 @@ def new_author_cmd(name: str):
               help="The site's language (DEFAULT_LANG), for its pages and Hubbub's text: en, de, es or fr.")
 def init(directory: Path, title: str, author: str | None, url: str | None, lang: str):
     """Make a new site in DIRECTORY (new or empty): settings, a welcome post, pages, your profile."""
+    from .core.words import count
     from .init_site import InitError, init_site
 
     try:
@@ -245,7 +246,7 @@ def init(directory: Path, title: str, author: str | None, url: str | None, lang:
     except InitError as exc:
         raise click.ClickException(f"{exc}; nothing was written") from exc
     root = directory.resolve()
-    click.echo(f"Created {title} in {root} ({len(written)} files). Next:")
+    click.echo(f"Created {title} in {root} ({count(len(written), 'file')}). Next:")
     for line in (f"cd {shlex.quote(str(directory))}", "hubbub build", "hubbub serve    # then open http://127.0.0.1:8000/"):
         click.echo(f"  {line}")
     click.echo("README.md there has the rest: moderators, new posts, going to production.")

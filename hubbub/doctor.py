@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from .build import BuildError, SettingsError, load_settings
 from .core.manifest import HUBBUB_DIR, ManifestError, load_manifest
 from .core.render import BEGIN
+from .core.words import count
 
 COMMENTS_PLUGIN = "hubbub.plugins.comments"
 # Hosts reserved for examples (RFC 2606): a SITEURL on one of them was never filled in.
@@ -175,7 +176,7 @@ def _built(output: Path, manifest: dict) -> list[Finding]:
         if BEGIN.format(slug=slug) not in page:
             missing.append(entry["save_as"])
     if missing:
-        return [fail("theme", f"{len(missing)} article page(s) have no comment section, e.g. {missing[0]}",
+        return [fail("theme", f"{count(len(missing), 'article page')} {'has' if len(missing) == 1 else 'have'} no comment section, e.g. {missing[0]}",
                      'add {% include "hubbub/thread.html" %} to the theme\'s article.html where comments '
                      "belong (or hubbub/comments.html and hubbub/comment_form.html), then `hubbub build`")]
     return [ok("theme", f"every article page ({len(manifest.get('threads', {}))}) has its comment section")]
@@ -262,9 +263,8 @@ def report(found: list[Finding]) -> tuple[list[str], bool]:
             lines.append(f"{'':4}  {'':<{width}}  fix: {f.fix}")
     failures = sum(f.status == "fail" for f in found)
     warnings = sum(f.status == "warn" for f in found)
-    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"  # noqa: E731
     if failures:
-        lines.append(f"{plural(failures, 'problem')} to fix" + (f", {plural(warnings, 'warning')}." if warnings else "."))
+        lines.append(f"{count(failures, 'problem')} to fix" + (f", {count(warnings, 'warning')}." if warnings else "."))
     else:
-        lines.append("No problems found" + (f" ({plural(warnings, 'warning')})." if warnings else "."))
+        lines.append("No problems found" + (f" ({count(warnings, 'warning')})." if warnings else "."))
     return lines, not failures

@@ -45,11 +45,11 @@ def test_import_matches_threads_and_keeps_what_isso_kept(site, service_env, data
     result = hubbub(service_env, "import", "isso", isso_db)
     assert result.exit_code == 0, result.output
     assert "7 new (6 published, 1 pending), 0 already imported" in result.output
-    assert "1 comments on threads with no matching article" in result.output
+    assert "1 comment on a thread with no matching article" in result.output
     assert "a-post-that-was-never-moved" in result.output
-    assert "4 likes and dislikes on 2 comment(s) were not imported" in result.output
-    assert "1 comment(s) asked Isso for reply emails" in result.output
-    assert "1 repl(ies) to comments deleted in Isso are shown as top-level" in result.output
+    assert "4 likes and dislikes on 2 comments were not imported" in result.output
+    assert "1 comment asked Isso for reply emails" in result.output
+    assert "1 reply to comments deleted in Isso is shown as top-level" in result.output
 
     rows = {c.import_key: c for c in db_comments(database_url)}
     assert len(rows) == 7

@@ -40,9 +40,9 @@ def test_import_then_build_shows_posts_pages_authors_and_comments(site, service_
     assert "pages:     2 (1 written, 0 unchanged, 1 kept" in out
     assert "3 profile stubs written" in out
     assert "9 new (5 published, 2 pending, 1 spam, 1 rejected), 0 already imported" in out
-    for skipped in ("1 drafts", "1 private posts", "1 password-protected posts", "1 trashed posts",
-                    "1 pingbacks and trackbacks", "1 comments on pages", "1 comments on items not imported",
-                    "1 authors with nothing published"):
+    for skipped in ("1 draft;", "1 private post;", "1 password-protected post;", "1 trashed post",
+                    "1 pingback or trackback", "1 comment on a page", "1 comment on an item not imported",
+                    "1 author with nothing published"):
         assert skipped in out
     assert "content/pages/about.md exists with other content and was kept" in out
     assert "[gallery] left out" in out

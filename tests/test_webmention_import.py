@@ -26,7 +26,7 @@ def test_import_publishes_once_skips_private_and_foreign(make_app, service_env, 
     done = runner.invoke(main, ["import", "webmentionio", str(export)])
     assert done.exit_code == 0, done.output
     assert "Imported 2 webmentions" in done.output and "1 like, 1 reply" in done.output
-    assert "skipped 1 private webmentions" in done.output and "not articles of this site" in done.output
+    assert "skipped 1 private webmention\n" in done.output and "not articles of this site" in done.output
     again = runner.invoke(main, ["import", "webmentionio", str(export)])
     assert "Imported 0 webmentions" in again.output and "2 were already there" in again.output
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hubbub.core.words import count as n_of
+
 from .files import FileReport, write_files
-from .plan import ImportFailed, ImportPlan
+from .plan import ImportFailed, ImportPlan, skipped_text
 from .store import StoreReport, publish_now, store_comments
 
 __all__ = ["ApplyReport", "ImportFailed", "ImportPlan", "apply_plan", "summary"]
@@ -74,14 +76,15 @@ def summary(report: ApplyReport, source_file: str) -> list[str]:
     lines.append(f"  {'comments:':10} {added} new" + (f" ({by_status})" if by_status else "")
                  + f", {store.already} already imported")
     if store.orphans:
-        lines.append(f"  {'':10} {store.orphans} replies whose parent is not in the file are shown as top-level comments")
+        lines.append(f"  {'':10} {n_of(store.orphans, 'reply', 'replies')} whose parent is not in the file "
+                     f"{'is' if store.orphans == 1 else 'are'} shown as top-level comments")
     if store.erased:
-        lines.append(f"  {'':10} {store.erased} comments of people erased before (hubbub privacy erase) left out")
+        lines.append(f"  {'':10} {n_of(store.erased, 'comment')} of people erased before (hubbub privacy erase) left out")
     if plan.skipped:
-        lines.append(f"  {'skipped:':10} " + "; ".join(f"{n} {reason}" for reason, n in sorted(plan.skipped.items())))
+        lines.append(f"  {'skipped:':10} " + "; ".join(skipped_text(reason, n) for reason, n in sorted(plan.skipped.items())))
     if store.threads_to_publish:
         left = f", {report.publish_left} left to the background jobs" if report.publish_left else ""
-        lines.append(f"  {'threads:':10} {report.published} thread files written{left}")
+        lines.append(f"  {'threads:':10} {n_of(report.published, 'thread file')} written{left}")
     notes = list(plan.notes)
     notes += [f"{p} exists with other content and was kept: edit it by hand, or run again with --overwrite"
               for p in files.kept]

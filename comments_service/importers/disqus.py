@@ -16,6 +16,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from hubbub.core.words import count as n_of
+
 from .. import markup
 from .convert import to_markdown
 from .plan import ImportedComment, ImportFailed, ImportPlan, clean_author, clean_email, clean_ip
@@ -196,7 +198,7 @@ def read_disqus(path: Path, site_root: Path, output_dir: Path | None = None, pro
             remote_addr=clean_ip(post["ip"]),
         ))
     for link, count in sorted(unmatched.items(), key=lambda kv: -kv[1])[:10]:
-        plan.note(f"no article matches Disqus thread {link} ({count} comment(s) not imported): "
+        plan.note(f"no article matches Disqus thread {link} ({n_of(count, 'comment')} not imported): "
                   "give the article that slug, or import after the post exists")
     return plan
 

@@ -18,6 +18,9 @@ from pathlib import Path
 
 from pelican.utils import slugify
 
+from hubbub.core.words import count as n_of
+from hubbub.core.words import were
+
 from .. import markup
 from .disqus import PELICAN_SLUG_SUBS, article_slugs, match_thread
 from .plan import ImportedComment, ImportFailed, ImportPlan, clean_author, clean_email, clean_ip, clean_url
@@ -124,13 +127,15 @@ def read_isso(path: Path, site_root: Path, output_dir: Path | None = None) -> Im
             remote_addr=clean_ip(row.get("remote_addr")),
         ))
     if votes:
-        plan.note(f"{votes} likes and dislikes on {voted} comment(s) were not imported: Hubbub has no votes")
+        plan.note(f"{n_of(votes, 'like or dislike', 'likes and dislikes')} on {n_of(voted, 'comment')} "
+                  f"{were(votes)} not imported: Hubbub has no votes")
     if notify:
-        plan.note(f"{notify} comment(s) asked Isso for reply emails; that wish is not carried over: "
+        plan.note(f"{n_of(notify, 'comment')} asked Isso for reply emails; that wish is not carried over: "
                   "commenters tick \"Notify me of replies\" again on their next comment")
     if top_level:
-        plan.note(f"{top_level} repl(ies) to comments deleted in Isso are shown as top-level comments")
+        plan.note(f"{n_of(top_level, 'reply', 'replies')} to comments deleted in Isso "
+                  f"{'is' if top_level == 1 else 'are'} shown as top-level comments")
     for uri, count in sorted(unmatched.items(), key=lambda kv: -kv[1])[:10]:
-        plan.note(f"no article matches Isso thread {uri} ({count} comment(s) not imported): "
+        plan.note(f"no article matches Isso thread {uri} ({n_of(count, 'comment')} not imported): "
                   "give the article that slug, or import after the post exists")
     return plan

@@ -60,6 +60,32 @@ class ImportedComment:
     akismet: str = "unchecked"
 
 
+# What an importer leaves out (the keys of `skipped`, written for many), for one: "1 draft".
+SKIPPED_ONE = {
+    "drafts": "draft", "drafts (pending review)": "draft (pending review)",
+    "scheduled posts": "scheduled post", "private posts": "private post", "trashed posts": "trashed post",
+    "password-protected posts": "password-protected post",
+    "attachments (media stays on the old site)": "attachment (media stays on the old site)",
+    "other items (menus, revisions, blocks...)": "other item (a menu, revision, block...)",
+    "comments on items not imported": "comment on an item not imported",
+    "comments on pages (Hubbub pages have no comment threads)": "comment on a page (Hubbub pages have no comment threads)",
+    "pingbacks and trackbacks": "pingback or trackback",
+    "authors with nothing published (no profile made)": "author with nothing published (no profile made)",
+    "deleted comments (Isso's empty placeholders)": "deleted comment (Isso's empty placeholder)",
+    "comments on threads with no matching article": "comment on a thread with no matching article",
+    "private webmentions": "private webmention",
+}
+
+
+def skipped_text(reason: str, n: int) -> str:
+    """A count of what was left out: "1 draft", "2 drafts", "1 item with status 'odd'"."""
+    if n != 1:
+        return f"{n} {reason}"
+    if reason.startswith("items with status "):
+        return f"1 item{reason[len('items'):]}"
+    return f"1 {SKIPPED_ONE.get(reason, reason)}"
+
+
 @dataclass
 class ImportPlan:
     source: str  # "WordPress", "Disqus"

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
+from hubbub.core.words import count as n_of
+
 from .. import markup
 from .convert import MORE, first_paragraph, plain_text, shortcodes, to_markdown, wordpress_html
 from .plan import (
@@ -326,7 +328,7 @@ class WordPressReader:
             self.plan.authors.append(AuthorStub(name=name, slug=slug, email=info["email"],
                                                 joined=self.first_post.get(name), source="WordPress"))
         if self.old_images:
-            self.plan.note(f"{self.old_images} image(s) still load from the old site's wp-content/uploads/: "
+            self.plan.note(f"{n_of(self.old_images, 'image')} still {'loads' if self.old_images == 1 else 'load'} from the old site's wp-content/uploads/: "
                            "copy them to content/images/ and change the links if that site will go away")
         return self.plan
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import click
 
+from hubbub.core.words import count as n_of
+
 from ..hub import open_hub
 from .fetch import FetchError
 
@@ -63,6 +65,6 @@ def send_cmd(post: str | None, dry_run: bool):
             detail = outcome.endpoint if outcome.status in ("sent", "would-send") else outcome.response
             click.echo(f"{source} → {target}{what}: {outcome.status} {detail}".rstrip())
         if dry_run:
-            click.echo(f"Dry run: {len(planned)} webmentions would be sent; nothing was sent or recorded.")
+            click.echo(f"Dry run: {n_of(len(planned), 'webmention')} would be sent; nothing was sent or recorded.")
         else:
-            click.echo(f"Sent {sent} of {len(planned)} webmentions.")
+            click.echo(f"Sent {sent} of {n_of(len(planned), 'webmention')}.")

@@ -10,4 +10,5 @@ static site. It imports neither Flask nor SQLAlchemy nor Alembic (a test holds i
 - atomic, lock, background, deploy: writing files safely, one writer at a time, in a child, elsewhere
 - identity: the salted author key that stands for a commenter's email
 - weburl: the one check of a web address
+- words: counts in the commands' English ("1 comment", "2 comments")
 """
