@@ -1,4 +1,5 @@
-"""The comment service's part of `hubbub doctor`: settings, secret key, database, Akismet, mail, queue.
+"""The comment service's part of `hubbub doctor`: settings, secret key, database, the published
+threads against the database, Akismet, mail, queue.
 
 Nothing here writes: no secret key is generated, no database created or migrated, no mail sent.
 """
@@ -63,6 +64,53 @@ def _database(config: Config) -> Finding:
                     "Hubbub migrated it", "upgrade Hubbub to the version that migrated it (pip install -U hubbub)")
     return fail("database", f"the database is at schema {current}; this Hubbub needs {head}",
                 "back it up (`hubbub backup` or pg_dump), then run `hubbub migrate` and restart the service")
+
+
+def _threads(config: Config, database: Finding) -> Finding | None:
+    """Thread files whose published comments the database does not have: the service would wait
+    to publish those threads (comments_service.publish.foreign_comments), and a build stops on a
+    thread file it cannot read."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from hubbub.core.publisher import comments_dir_for
+    from hubbub.core.threadfile import ThreadFileError, read_thread, thread_slugs
+    from hubbub.core.words import count
+
+    from .publish import foreign_comments
+
+    comments_dir = comments_dir_for(config.site_dir, config.output_dir)
+    threads = []
+    for slug in thread_slugs(comments_dir):
+        try:
+            threads.append(read_thread(comments_dir, slug))
+        except ThreadFileError as exc:
+            return fail("threads", str(exc), "fix the file, or remove it and publish the thread again from the "
+                        "database (approve a comment of it); `hubbub build` stops on it until then")
+    published = sum(len(t.comments) for t in threads)
+    if not published:
+        return None
+    fix = ("import them from the database that published them (`hubbub export FILE` there, "
+           "`hubbub import hubbub FILE` here), or check HUBBUB_DATABASE_URL")
+    if database.status != "ok":
+        if "does not exist yet" in database.message:
+            return warn("threads", f"{comments_dir} holds {count(published, 'published comment')}, and there is no "
+                        "database yet: publishing waits until the database has them", fix)
+        return None
+    engine = create_engine(config.database_url)
+    try:
+        with Session(engine) as session:
+            foreign = {t.slug: foreign_comments(session, t.slug, t.comments) for t in threads}
+    finally:
+        engine.dispose()
+    foreign = {slug: found for slug, found in foreign.items() if found}
+    if not foreign:
+        return ok("threads", f"the database has every published comment of {count(len(threads), 'thread file')}")
+    total = sum(len(found) for found in foreign.values())
+    return fail("threads", f"{count(total, 'published comment')} in {count(len(foreign), 'thread file')} "
+                f"({', '.join(sorted(foreign)[:5])}) {'is' if total == 1 else 'are'} not in the database "
+                f"{shown_url(config.database_url)}: publishing those threads waits, or it would take them off the site",
+                fix)
 
 
 def _akismet(config: Config) -> Finding:
@@ -130,7 +178,9 @@ def service_findings(env) -> list[Finding]:
         config = load_config(dict(env), create_secret_key=False)
     except ConfigError as exc:
         return [fail("service settings", str(exc), "correct that environment variable")]
+    database = _database(config)
+    threads = _threads(config, database)
     found = [ok("service settings", "the comment service's environment variables are valid"),
-             _secret(config, env), _database(config), _akismet(config), _smtp(config)]
+             _secret(config, env), database] + ([threads] if threads else []) + [_akismet(config), _smtp(config)]
     queue = _queue(config)
     return found + ([queue] if queue else [])

@@ -5,6 +5,9 @@
   hubbub.core.publisher, which writes the thread file and patches output/ in place (the same
   bytes a full build writes). One publisher at a time: a PostgreSQL advisory lock across hosts,
   the publisher's file lock within one.
+- A publish never takes off the site comments its database cannot account for (`foreign_comments`:
+  the service started on another database than the one that published the thread file); it waits
+  and says so on /api/health until they are imported.
 - `rebuild` (debounced): an incremental `hubbub build` shortly after publishing
   (HUBBUB_REBUILD_AFTER_PUBLISH), for what only a build derives from comments (an author's profile
   stats, accolades and latest comments), and when a change could not be applied in place.
@@ -14,14 +17,16 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from hubbub.core.identity import author_key, site_salt
+from hubbub.core.words import count, plural
 
 from . import service_state as state
 from .jobs import RetryLater, enqueue
@@ -51,6 +56,63 @@ def thread_records(session, thread: str, salt: bytes) -> list[dict]:
             for c in published_comments(session, thread)]
 
 
+def _highest_id_issued(session) -> int:
+    """The highest comment id this database ever handed out (ids are never reused, so a comment
+    deleted since had one no higher)."""
+    highest = session.scalar(select(func.max(Comment.id))) or 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        issued = session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'comments'"))
+    elif dialect == "postgresql":
+        issued = session.scalar(text("SELECT pg_sequence_last_value(pg_get_serial_sequence('comments', 'id')::regclass)"))
+    else:
+        issued = None
+    return max(highest, issued or 0)
+
+
+def _second(value) -> str:
+    from hubbub.core.threadfile import iso_utc
+
+    return iso_utc(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
+
+
+def foreign_comments(session, slug: str, on_file: list) -> list:
+    """The comments of a thread file (hubbub.core.threadfile.Comment) this database cannot account
+    for: neither its own (the id in this thread, written at that time; a webmention by id alone, as
+    its time is the mention's), nor moved to another id by an import (a comment of this thread
+    written at that time), nor published here and deleted since (no row, an id it handed out).
+    Rewriting the file from this database would take them off the site."""
+    if not on_file:
+        return []
+    rows = {r.id: r for r in session.execute(
+        select(Comment.id, Comment.thread, Comment.kind, Comment.created)
+        .where(Comment.id.in_([c.id for c in on_file])))}
+    written_here = {_second(created) for created in session.scalars(
+        select(Comment.created).where(Comment.thread == slug, Comment.kind == "comment"))}
+    issued = None
+    foreign = []
+    for c in on_file:
+        row = rows.get(c.id)
+        if row is not None and row.thread == slug and (row.kind == "webmention" or _second(row.created) == _second(c.created)):
+            continue
+        if c.kind == "comment" and _second(c.created) in written_here:
+            continue
+        if row is None:
+            issued = _highest_id_issued(session) if issued is None else issued
+            if c.id <= issued:
+                continue
+        foreign.append(c)
+    return foreign
+
+
+def _foreign_message(path: Path, foreign: list) -> str:
+    ids = ", ".join(str(c.id) for c in foreign[:10]) + (", ..." if len(foreign) > 10 else "")
+    return (f"{path} holds {count(len(foreign), 'published comment')} ({plural(len(foreign), 'id')} {ids}) that "
+            "this comment database does not have (a new database, or an older backup?): publishing would take "
+            "them off the site, so it waits. Import them from the database that published them (`hubbub export "
+            "FILE` there, `hubbub import hubbub FILE` here), or move the file away to drop them for good.")
+
+
 @contextlib.contextmanager
 def _one_publisher(hub):
     """Serialise publishers of every host sharing a PostgreSQL database (SQLite is one host).
@@ -72,15 +134,28 @@ def _one_publisher(hub):
 
 def publish_thread_job(hub, payload: dict) -> None:
     from hubbub.core.atomic import storage_fault
-    from hubbub.core.publisher import publish_thread
+    from hubbub.core.publisher import comments_dir_for, publish_thread
+    from hubbub.core.threadfile import ThreadFileError, read_thread, thread_path
 
     slug = payload["thread"]
     with _one_publisher(hub):
         try:
             salt = site_salt(hub.config.site_dir)  # written on the first publish
+            comments_dir = comments_dir_for(hub.config.site_dir, hub.config.output_dir)
+            try:
+                on_file = read_thread(comments_dir, slug).comments
+            except ThreadFileError as exc:
+                log.warning("thread %s: %s; it is written again from the database", slug, exc)
+                on_file = []
             with hub.sessions() as s:
                 records = thread_records(s, slug, salt)
+                foreign = foreign_comments(s, slug, on_file)
                 was_failing = state.get(s, "publish").get("state", "ok") != "ok"
+            if foreign:
+                message = _foreign_message(thread_path(comments_dir, slug), foreign)
+                log.error("publishing thread %s waits: %s", slug, message)
+                _record_failure(hub, message)
+                raise RetryLater(None, message)
             result = publish_thread(hub.config.site_dir, hub.config.output_dir, slug, records)
         except OSError as exc:
             if not storage_fault(exc):
