@@ -107,6 +107,10 @@ def serve(host: str, port: int, reload_: bool):
         # Before the service starts its threads, so a cold build may read on every core.
         live.build()  # a failure is shown in the browser and here; the last good output is served
     app = create_app()
+    # The port is taken before anything says the site is served there: a port in use is the only
+    # message, and --port 0 (any free port) is told as the port it got.
+    server = _create_server(app, host, port, event_streams=events if reload_ else None)
+    port = getattr(server, "effective_port", port)
     if reload_:
         install(app, events)
         threading.Thread(target=live.watch, name="hubbub-reload", daemon=True).start()
@@ -118,15 +122,14 @@ def serve(host: str, port: int, reload_: bool):
         click.echo(f"Warning: the site was built with SITEURL = {elsewhere}, so its feeds, canonical links and "
                    f"sitemap point there, not here: serve on that port, or set SITEURL in pelicanconf.py to "
                    f"http://127.0.0.1:{port} and build again.", err=True)
-    _run_server(app, host, port, event_streams=events if reload_ else None)
+    _serve_until_stopped(server, event_streams=events if reload_ else None)
 
 
-def _run_server(app, host: str, port: int, event_streams: Events | None = None) -> None:
+def _create_server(app, host: str, port: int, event_streams: Events | None = None):
     """Waitress: a pool of threads over keep-alive connections, where Werkzeug's development server
     opened a connection and started a thread for every request (a fifth of a comment POST's CPU).
     It logs no requests, so no reader's address reaches the terminal."""
     import errno
-    import signal
 
     import waitress
 
@@ -153,6 +156,12 @@ def _run_server(app, host: str, port: int, event_streams: Events | None = None) 
         raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
     except ValueError as exc:  # Waitress's word for a host name that does not resolve
         raise click.ClickException(f"cannot serve on {host}:{port}: {exc}") from exc
+    return server
+
+
+def _serve_until_stopped(server, event_streams: Events | None = None) -> None:
+    import signal
+
     if event_streams is not None:
         def interrupted(signum, frame):
             event_streams.close()  # Waitress waits up to 5 s for busy threads: free the streams' now
