@@ -380,8 +380,23 @@ def too_many(exc):
                                   "then try again.", wait=wait_text(wait))), 429, {"Retry-After": str(wait)}
 
 
+def _secure_cookie_dropped() -> bool:
+    """A page over plain http from another machine than this one: browsers drop the Secure
+    session cookie there (they keep it from localhost), so no login can ever hold."""
+    host = (request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host).strip("[]").lower()
+    return (current_app.config.get("SESSION_COOKIE_SECURE") and not request.is_secure
+            and host not in ("localhost", "127.0.0.1", "::1") and not host.endswith(".localhost"))
+
+
 @bp.errorhandler(CSRFError)
 def csrf_failed(exc):
+    if _secure_cookie_dropped():
+        text = _("This page came over plain http, and the browser keeps the login cookie only over HTTPS "
+                 "(or from this machine itself, at localhost). Open the moderation pages over https://, or, "
+                 "on a development machine, start the service with HUBBUB_DEVELOPMENT=1.")
+        if wants_json():
+            return jsonify({"error": text}), 400
+        return render_template("moderate/message.html", title=_("Logging in needs HTTPS"), text=text), 400
     if wants_json():
         return jsonify({"error": _("%(problem)s Reload the page and try again.", problem=exc.description)}), 400
     return render_template("moderate/message.html", title=_("This form has expired"),
