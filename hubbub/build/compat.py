@@ -235,6 +235,12 @@ class HubbubPelican(Pelican):
         self.hubbub_copy_file = copy_file
         self.hubbub_claim = claim  # (output-relative name): a file this build made, whether copied or not
         super().__init__(settings)
+        # DELETE_OUTPUT_DIRECTORY (Pelican's publishconf.py sets it) would empty output/ before the
+        # site is read: a build stopped by one bad post would leave no site (and no manifest for
+        # the comment service), and every build would write every file again. The build removes
+        # what earlier builds made and this one does not (engine._remove_stale), which is what the
+        # setting is for.
+        self.delete_outputdir = False
 
     def _get_generator_classes(self):
         swap = {ArticlesGenerator: HubbubArticlesGenerator, PagesGenerator: HubbubPagesGenerator,

@@ -34,7 +34,6 @@ from hubbub.core.lock import publish_lock
 from hubbub.core.manifest import HUBBUB_DIR
 
 from . import compat, parallel
-from .errors import ReadFailed
 from .fingerprint import Fingerprinter
 from .outputs import BuildWriter, OutputLog, WriteReport
 from .store import Store, dumps, loads
@@ -550,13 +549,23 @@ class SiteBuild:
         renders_most = not previous_log.entries or previous_log.config != self.config
         prerender = self._render_everywhere if renders_most and self.reuse_objects else None
         _current = self
+        writing = False
+
+        def before_writing():
+            nonlocal writing
+            if self.before_writing is not None:
+                self.before_writing()
+            writing = True  # from here on, pages and files may be half-way written
+
         pelican_run = compat.HubbubPelican(self.settings, source, make_writer, self._copy_file, self.claim, prerender,
-                                           self.before_writing)
+                                           before_writing)
         try:
             self._preread(source)
             pelican_run.run()
-        except ReadFailed:
-            if not interrupted:  # nothing was written: the output is as good as before
+        except Exception:
+            # Stopped while reading (a source Pelican could not read, a post's bad metadata, a
+            # plugin's error): nothing was written, and the output is as good as before.
+            if not interrupted and not writing:
                 atomic_remove(running, fsync=False)
             raise
         finally:
