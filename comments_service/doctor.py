@@ -97,10 +97,13 @@ def _threads(config: Config, database: Finding) -> Finding | None:
             return warn("threads", f"{comments_dir} holds {count(published, 'published comment')}, and there is no "
                         "database yet: publishing waits until the database has them", fix)
         return None
+    from hubbub.core.identity import salt_path, site_salt
+
+    salt = site_salt(config.site_dir) if salt_path(config.site_dir).exists() else None  # only reads it
     engine = create_engine(config.database_url)
     try:
         with Session(engine) as session:
-            foreign = {t.slug: foreign_comments(session, t.slug, t.comments) for t in threads}
+            foreign = {t.slug: foreign_comments(session, t.slug, t.comments, salt) for t in threads}
     finally:
         engine.dispose()
     foreign = {slug: found for slug, found in foreign.items() if found}

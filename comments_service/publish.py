@@ -76,26 +76,27 @@ def _second(value) -> str:
     return iso_utc(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
 
 
-def foreign_comments(session, slug: str, on_file: list) -> list:
+def foreign_comments(session, slug: str, on_file: list, salt: bytes | None) -> list:
     """The comments of a thread file (hubbub.core.threadfile.Comment) this database cannot account
     for: neither its own (the id in this thread, written at that time; a webmention by id alone, as
     its time is the mention's), nor moved to another id by an import (a comment of this thread
-    written at that time), nor published here and deleted since (no row, an id it handed out).
-    Rewriting the file from this database would take them off the site."""
+    written at that time by the same writer: their salted author key), nor published here and
+    deleted since (no row, an id it handed out). Rewriting the file from this database would take
+    them off the site."""
     if not on_file:
         return []
     rows = {r.id: r for r in session.execute(
         select(Comment.id, Comment.thread, Comment.kind, Comment.created)
         .where(Comment.id.in_([c.id for c in on_file])))}
-    written_here = {_second(created) for created in session.scalars(
-        select(Comment.created).where(Comment.thread == slug, Comment.kind == "comment"))}
+    written_here = {(_second(created), author_key(email, salt) if salt else "") for created, email in session.execute(
+        select(Comment.created, Comment.email).where(Comment.thread == slug, Comment.kind == "comment"))}
     issued = None
     foreign = []
     for c in on_file:
         row = rows.get(c.id)
         if row is not None and row.thread == slug and (row.kind == "webmention" or _second(row.created) == _second(c.created)):
             continue
-        if c.kind == "comment" and _second(c.created) in written_here:
+        if c.kind == "comment" and (_second(c.created), c.author_key if salt else "") in written_here:
             continue
         if row is None:
             issued = _highest_id_issued(session) if issued is None else issued
@@ -149,7 +150,7 @@ def publish_thread_job(hub, payload: dict) -> None:
                 on_file = []
             with hub.sessions() as s:
                 records = thread_records(s, slug, salt)
-                foreign = foreign_comments(s, slug, on_file)
+                foreign = foreign_comments(s, slug, on_file, salt)
                 was_failing = state.get(s, "publish").get("state", "ok") != "ok"
             if foreign:
                 message = _foreign_message(thread_path(comments_dir, slug), foreign)

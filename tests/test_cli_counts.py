@@ -8,6 +8,7 @@ as an operator runs them.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from import_helpers import hubbub
@@ -19,7 +20,7 @@ ONE_WITH_PLURAL = re.compile(r"(?<![\d.])1 (?:[a-z]+ )?(?:comments|replies|files
 
 
 @pytest.fixture(scope="module")
-def new_site(tmp_path_factory):
+def built_new_site(tmp_path_factory):
     from hubbub.build import build_site
     from hubbub.init_site import init_site
 
@@ -27,6 +28,14 @@ def new_site(tmp_path_factory):
     init_site(site, "Counting", "Jane Doe", None)
     build_site(site)
     return site
+
+
+@pytest.fixture
+def new_site(built_new_site, tmp_path):
+    """A private copy: each test's database publishes into its own site."""
+    import shutil
+
+    return Path(shutil.copytree(built_new_site, tmp_path / "site", symlinks=True))
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import json
 
 import pytest
 from import_helpers import hubbub
-from service_helpers import post, run_jobs, set_status
+from service_helpers import hub_of, post, run_jobs, set_status
 
 SLUG = "welcome"
 
@@ -39,10 +39,19 @@ def env_for(site, tmp_path, name: str) -> dict:
             "HUBBUB_RATE_LIMIT": "1000/minute", "HUBBUB_REBUILD_AFTER_PUBLISH": "0"}
 
 
-def approve_new(app, author: str, body: str) -> int:
+def approve_new(app, author: str, body: str, created: str | None = None) -> int:
+    """Post a comment through the API and approve it; `created` dates it (ISO), so that comments of
+    two databases are never written in the same second, as they are not on a real site."""
     answer = post(app.test_client(), SLUG, author=author, email=f"{author.lower()}@example.org", body=body)
     assert answer.status_code == 202, answer.get_json()
     comment_id = answer.get_json()["id"]
+    if created:
+        import datetime as dt
+
+        from comments_service.models import Comment
+
+        with hub_of(app).transaction() as s:
+            s.get(Comment, comment_id).created = dt.datetime.fromisoformat(created)
     set_status(app, comment_id, "published")
     run_jobs(app)
     return comment_id
@@ -59,8 +68,8 @@ def page(site) -> str:
 
 def test_a_new_database_does_not_wipe_the_published_comments_of_the_old(site, tmp_path, make_app, database_url):
     old = make_app(env_for(site, tmp_path, "old.db"))
-    approve_new(old, "Alice", "Alice was here first")
-    approve_new(old, "Bob", "Bob replied on the old database")
+    approve_new(old, "Alice", "Alice was here first", "2024-03-01T10:00:00+00:00")
+    approve_new(old, "Bob", "Bob replied on the old database", "2024-03-01T10:05:00+00:00")
     assert thread_file(site) == [(1, "Alice"), (2, "Bob")]
     assert hubbub(env_for(site, tmp_path, "old.db"), "export", tmp_path / "old.json").exit_code == 0
 
