@@ -367,11 +367,13 @@ class _Source(compat.ContentSource):
         return obj
 
     def _stable(self, path: str, stamp: str, obj) -> None:
-        """Tell the fingerprints which attributes the object had as read (not what plugins add),
-        and whether its HTML or summary held links to other sources then (Pelican resolves a
-        summary's in place before any page is written)."""
+        """Tell the fingerprints which attributes the object had as read, with their values (what
+        plugins add or put in their place counts apart: a `Comments:` line is the attribute
+        `comments` as read, which the comments plugin replaces with the thread), and whether its
+        HTML or summary held links to other sources then (Pelican resolves a summary's in place
+        before any page is written)."""
         keys = frozenset(vars(obj))
-        self.build.stable[id(obj)] = (path, stamp, keys, compat.has_intrasite_links(obj))
+        self.build.stable[id(obj)] = (path, stamp, dict(vars(obj)), compat.has_intrasite_links(obj))
         due = compat.scheduled_date(obj, self.build.settings)
         if due is not None:
             self.build.valid_until(due)  # a later build publishes it, sources changed or not
@@ -446,7 +448,7 @@ class SiteBuild:
         # Pelican works on them, is safe with plugins that set what they attach on every build.
         self.reuse_objects = all(str(p).startswith("hubbub.plugins.") for p in settings.get("PLUGINS") or ())
         self.claimed: set[str] = set()
-        self.stable: dict[int, tuple] = {}  # id(content object) -> (source path, stamp, attributes read, links)
+        self.stable: dict[int, tuple] = {}  # id(content object) -> (source path, stamp, attributes as read, links)
         self.sources: dict[str, tuple[int, int]] = {}
         self.preread: dict[str, bytes] = {}  # reader cache entries read on other cores for this build
         # Pages written since the last build by serve --reload's fast path: removed if this build

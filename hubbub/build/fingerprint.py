@@ -127,8 +127,8 @@ class Fingerprinter:
 
     def __init__(self, stable: dict | None = None, remembered: dict | None = None, content_root: str = "/"):
         self.content_root = content_root  # source paths count relative to it: a moved site keeps its fingerprints
-        # Content objects as read from their source (id -> (path, version, attributes set when read,
-        # whether its HTML or summary linked to other sources then))
+        # Content objects as read from their source (id -> (path, version, attributes set when read
+        # with their values, whether its HTML or summary linked to other sources then))
         # and, from earlier builds, the digests of their plain attributes by (path, name):
         # an unchanged post's title, URL and summary are not worked out again.
         self.stable = stable or {}
@@ -141,6 +141,7 @@ class Fingerprinter:
         self._shapes: dict[tuple, Usage] = {}  # how a value is read -> the build's first usage read so
         self._shape_of: dict[int, tuple] = {}  # id(usage) -> its shape (the usage kept in _shapes' values or _keep)
         self._held: dict[tuple, bool] = {}  # (id(obj), attribute, kind) -> _holds of the attribute's value
+        self._as_read: dict[int, frozenset] = {}
 
     def template(self, template: Template) -> tuple[dict | None, str] | None:
         """(how the template uses each context variable, or None for all of it; its sources' hash),
@@ -255,6 +256,17 @@ class Fingerprinter:
         parts = [output, *map(repr, parameters), *(self.used(item, FEED_ITEM, quick=True) for item in items)]
         return _digest("\x1f".join(parts))
 
+    def read(self, obj: Content) -> frozenset:
+        """The attributes of an object read from a source that still hold the value they were read
+        with: the source's stamp stands for those. One a plugin set in place of what was read
+        (the comments plugin's `comments` on a post with a `Comments:` line) counts as attached."""
+        found = self._as_read.get(id(obj))
+        if found is None:
+            now = vars(obj)
+            found = self._as_read[id(obj)] = frozenset(
+                name for name, value in self.stable[id(obj)][2].items() if now.get(name, _MISSING) is value)
+        return found
+
     def version(self, obj: Content) -> str | None:
         """What an object read from a source is, as far as any page can tell, but for its
         taxonomies (wrapped()): its source's stamp (everything read, and what Pelican works out
@@ -267,7 +279,8 @@ class Fingerprinter:
         found = self._memo.get(key)
         if found is not None:
             return found
-        path, stamp, read, links = stable
+        path, stamp, _values, links = stable
+        read = self.read(obj)
         parts = [path, stamp]
         for name, value in sorted(vars(obj).items()):
             if name not in read and name not in SKIPPED_ATTRIBUTES:
@@ -286,7 +299,7 @@ class Fingerprinter:
         key = (id(obj), "wrapped")
         found = self._memo.get(key)
         if found is None:
-            read = self.stable[id(obj)][2]
+            read = self.read(obj)
             found = self._memo[key] = _digest("\x1f".join(
                 f"{name}={self.value(value, 2)}" for name, value in sorted(vars(obj).items())
                 if name in read and _holds(value, URLWrapper)))
@@ -296,14 +309,14 @@ class Fingerprinter:
         version = self.version(obj)
         if version is None:
             return None
-        stable = self.stable[id(obj)]
+        read = self.read(obj)
         parts = [version]
         if usage.text:
             parts.append("'" + _digest(str(obj)))
         if usage.whole:  # everything it holds: the versions of the content it refers to as well
             parts.append(self.wrapped(obj))
             for name, value in sorted(vars(obj).items()):
-                if name not in stable[2] and name not in SKIPPED_ATTRIBUTES:
+                if name not in read and name not in SKIPPED_ATTRIBUTES:
                     parts.append(f"{name}={self._versions(value)}")
         # What was attached after reading may lead to other content objects (similar posts,
         # translations): follow those; and the parts of its taxonomies that are read. Everything
@@ -311,7 +324,7 @@ class Fingerprinter:
         for name, sub in self._items(usage):
             if name in _PURE_PROPERTIES:
                 continue
-            attached = name not in stable[2]
+            attached = name not in read
             if not attached and usage.whole:
                 continue
             kind = Content if attached else URLWrapper
@@ -393,7 +406,7 @@ class Fingerprinter:
 
     def _item(self, obj, name, usage: Usage, stable) -> str:
         """used() of obj.name, remembered across builds when it is a plain value of an unchanged object."""
-        if stable is not None and (name in stable[2] or name in _PURE_PROPERTIES) and not (
+        if stable is not None and (name in self.read(obj) or name in _PURE_PROPERTIES) and not (
                 name in ("content", "summary") and stable[3]):
             key = (stable[0], name)
             known = self.remembered.get(key)
