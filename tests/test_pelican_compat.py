@@ -54,6 +54,8 @@ def test_the_methods_the_build_overrides_or_calls_keep_their_signatures():
     assert "copy_file" in inspect.getsource(utils.copy)
     # The static files Pelican puts in the output (copied, kept or linked) are its context's staticfiles.
     assert 'self.context["staticfiles"]' in inspect.getsource(generators.StaticGenerator.generate_output)
+    # ... and each is copied only when _file_update_required says so (a deleted one is not).
+    assert "self._file_update_required(sc)" in inspect.getsource(generators.StaticGenerator.generate_output)
 
 
 def test_a_first_page_writer_stops_pelicans_pagination_before_the_second_page(tmp_path):

@@ -215,8 +215,22 @@ class HubbubStaticGenerator(StaticGenerator):
     def generate_output(self, writer):
         super().generate_output(writer)
         for static in self.context["staticfiles"]:
-            if static.save_as:  # (none: Pelican puts nothing in the output for it)
+            # (no save_as: Pelican puts nothing in the output for it; nor for a file gone, see below)
+            if static.save_as and self._hubbub_exists(static):
                 self.hubbub_claim(static.save_as)
+
+    def _hubbub_exists(self, static) -> bool:
+        return os.path.exists(os.path.join(self.path, static.source_path))
+
+    def _file_update_required(self, staticfile):
+        # A file a post or page still links to with {static} after it was deleted is in the
+        # staticfiles too: nothing to copy (Pelican would make its directory in the output all
+        # the same), and its copy from an earlier build is removed as any file no longer made.
+        if not self._hubbub_exists(staticfile):
+            log.warning("%s does not exist, but a post or page links to it with {static}: the link is broken",
+                        staticfile.source_path)
+            return False
+        return super()._file_update_required(staticfile)
 
 
 class HubbubPelican(Pelican):
