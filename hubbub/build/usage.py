@@ -175,7 +175,9 @@ class _Analysis:
             for index, item in enumerate(target.items):
                 self.bind(item, usage.item(index), scope)
         elif isinstance(target, nodes.NSRef):
-            pass  # ns.attr = ... writes to a namespace object, reads nothing
+            # ns.attr = value: whatever is read of ns.attr later is read of the value, which this
+            # analysis does not follow through the namespace object: all of the value counts.
+            usage.whole = True
         else:
             usage.whole = True
 
