@@ -16,6 +16,7 @@ the loader that renders it) makes `template_usage` return None: nothing is known
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from jinja2 import Environment, TemplateNotFound, nodes
@@ -71,6 +72,10 @@ class _Analysis:
         self._active: list[str] = []  # templates being walked (an include of itself stops there)
         self._walked: set[str] = set()
         self._aliases: list[tuple[Usage, Usage]] = []  # (a list of some elements, how all elements are read)
+        # A template's top-level {% set %} is seen by the template it extends (a child sets
+        # share_title, the parent's partial prints it): name -> the values assigned to it there.
+        self._top_scopes: list[dict] = []
+        self.exported: dict[str, list[Usage]] = {}
 
     # templates --------------------------------------------------------------------------------
     def template(self, name: str, scope: dict) -> None:
@@ -89,10 +94,12 @@ class _Analysis:
             return
         self.sources.append((name, filename or "", source))
         self._active.append(name)
+        self._top_scopes.append(scope)
         try:
             self.body(self.env.parse(source, name, filename).body, scope)
         finally:
             self._active.pop()
+            self._top_scopes.pop()
 
     def _template_name(self, node) -> str:
         if isinstance(node, nodes.Const) and isinstance(node.value, str):
@@ -124,7 +131,10 @@ class _Analysis:
                 self.statement(elif_, scope)
             self.body(node.else_, scope)
         elif isinstance(node, nodes.Assign):
-            self.bind(node.target, self.expr(node.node, scope), scope)
+            value = self.expr(node.node, scope)
+            self.bind(node.target, value, scope)
+            if isinstance(node.target, nodes.Name) and any(scope is top for top in self._top_scopes):
+                self.exported.setdefault(node.target.name, []).append(value)
         elif isinstance(node, nodes.AssignBlock):
             self.body(node.body, scope)
             self.bind(node.target, Usage(), scope)
@@ -327,6 +337,12 @@ def template_usage(env: Environment, name: str) -> TemplateUsage | None:
         return TemplateUsage(None, tuple(analysis.sources))
     except TemplateNotFound:
         return None
+    for name, values in analysis.exported.items():
+        read = analysis.roots.get(name)
+        if read is not None:  # read by a template walked without the assignment in scope
+            read = copy.deepcopy(read)  # (a value may hold it: {% set page = page.next %})
+            for value in values:
+                _merge(value, read)
     for group, elements in analysis._aliases:
         for item in group.items.values():  # group[0] is one of the elements too
             _merge(elements, item)
