@@ -4,28 +4,33 @@ The build works out from the templates what a page reads of its context, and ren
 only when that changed. Two usual Jinja idioms hand a post on under another name:
 `{% set ns.oldest = article %}` inside a loop (a `namespace` carries a value out of it), and a
 top-level `{% set %}` in a page template that the template it extends reads (as the theme's
-share_title). What is read of the post through them must count, as `hubbub build --full` shows it.
+share_title). And `loop.previtem` / `loop.nextitem` are posts of the list a loop walks. What is
+read of the post through them must count, as `hubbub build --full` shows it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from build_helpers import assert_same_as_full, build, make_site, write_post
 
 import hubbub
 
+NEXT = ('{% for a in dates %}{% if loop.nextitem %}<p class="next">{{ loop.nextitem.summary }}</p>{% endif %}'
+        '{% endfor %}\n')
 SHOWN = ('{% set ns = namespace(oldest=none) %}{% for a in dates %}{% set ns.oldest = a %}{% endfor %}'
          '<p class="oldest">{{ ns.oldest.summary }}</p>\n')
 
 
-def test_a_post_kept_in_a_namespace_follows_its_edits(tmp_path):
+@pytest.mark.parametrize("shown", [SHOWN, NEXT], ids=["namespace", "loop.nextitem"])
+def test_a_post_read_through_a_namespace_or_the_loop_follows_its_edits(tmp_path, shown):
     site = make_site(tmp_path / "site", posts=10)
     overrides = site / "templates"
     overrides.mkdir()
     archives = (Path(hubbub.THEME) / "templates" / "archives.html").read_text(encoding="utf-8").rstrip()
     assert archives.endswith("{% endblock %}")
-    (overrides / "archives.html").write_text(archives.removesuffix("{% endblock %}") + SHOWN + "{% endblock %}\n",
+    (overrides / "archives.html").write_text(archives.removesuffix("{% endblock %}") + shown + "{% endblock %}\n",
                                              encoding="utf-8")
     conf = site / "pelicanconf.py"
     conf.write_text(conf.read_text(encoding="utf-8") + f"\nTHEME_TEMPLATES_OVERRIDES = [{str(overrides)!r}]\n",

@@ -120,6 +120,8 @@ class _Analysis:
             iterated = self.expr(node.iter, scope)
             inner = dict(scope)
             self.bind(node.target, iterated.element(), inner)
+            # loop.previtem and loop.nextitem are elements too (loop's numbers follow from them all).
+            inner["loop"] = Usage(items={"previtem": iterated.element(), "nextitem": iterated.element()})
             if node.test is not None:
                 self.test(node.test, inner)
             self.body(node.body, inner)
