@@ -39,3 +39,24 @@ def test_a_commenters_website_shows_on_a_post_with_a_comments_line(site, tmp_pat
     assert "posts/post-3/index.html" in report.written
     assert "https://commenter.example.org/" in (site / "output" / "posts" / "post-3" / "index.html").read_text(
         encoding="utf-8")
+
+
+def test_serve_reload_shows_the_thread_of_an_edited_post_with_a_comments_line(tmp_path):
+    """`hubbub serve --reload` renders an edited post's page at once from the post read again and
+    what the plugins attached to it last build: the thread, not the `Comments:` line's text (whose
+    letters made as many empty comments), and the post's new date, not the old one."""
+    from hubbub.build import reload
+
+    site = make_site(tmp_path / "site", posts=6)
+    write_post(site, 3, extra="Slug: post-3\nComments: open\n")
+    live = reload.LiveSite(site)
+    live.memory.watching = True
+    live.build()
+    page = site / "output" / "posts" / "post-3" / "index.html"
+    assert page.read_text(encoding="utf-8").count('<li id="comment-') == 2
+    post = write_post(site, 3, extra="Slug: post-3\nComments: open\n", title="Retitled three",
+                      date="2016-07-09 10:00")
+    assert live._fast({post}) == ["posts/post-3/index.html"]
+    shown = page.read_text(encoding="utf-8")
+    assert "Retitled three" in shown and "9 July 2016" in shown
+    assert shown.count('<li id="comment-') == 2 and '<li id="comment-"' not in shown

@@ -255,7 +255,7 @@ class Memory:
     generators (for rendering an edited post's page at once)."""
 
     def __init__(self):
-        self.objects: dict[str, tuple[str, object, frozenset]] = {}  # source -> (stamp, object, attributes read)
+        self.objects: dict[str, tuple[str, object, dict]] = {}  # source -> (stamp, object, attributes as read)
         self.pelican: LastBuild | None = None
         # Set while saves are watched: a build that finds nothing changed still works the site out
         # once, so that the first save already takes the fast path.
@@ -276,17 +276,30 @@ class LastBuild:
     def read(self, generator, path: str):
         return compat.read_content(generator, path)
 
-    def adopt(self, fresh, old, read: frozenset) -> None:
+    def adopt(self, fresh, old, read: dict) -> None:
         """Give an object read again what plugins attached to the one it replaces (similar posts,
         comments, an author's profile on the author), until the next build works them out anew.
-        `read`: the attributes the old object had when it was read."""
-        for name in set(vars(old)) - read:
-            setattr(fresh, name, getattr(old, name))
+        `read`: the attributes the old object had when it was read, with their values. A plugin may
+        have put its own value in place of one (the thread in place of a `Comments:` line, a date
+        in the site's language): that one is given too while the file still reads the same there."""
+        for name, value in list(vars(old).items()):
+            if name not in read or (read[name] is not value and _same(getattr(fresh, name, _ABSENT), read[name])):
+                setattr(fresh, name, value)
         _fill_wrappers(fresh, _wrappers(old))
 
     def adopt_site(self, fresh, generator) -> None:
         """Give a new article's category, tags and authors what plugins attached to the site's."""
         _fill_wrappers(fresh, chain(generator.tags, dict(generator.categories), dict(generator.authors)))
+
+
+_ABSENT = object()
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - values that cannot say: not the same
+        return False
 
 
 def _fill_wrappers(content, known) -> None:
@@ -372,13 +385,13 @@ class _Source(compat.ContentSource):
         `comments` as read, which the comments plugin replaces with the thread), and whether its
         HTML or summary held links to other sources then (Pelican resolves a summary's in place
         before any page is written)."""
-        keys = frozenset(vars(obj))
-        self.build.stable[id(obj)] = (path, stamp, dict(vars(obj)), compat.has_intrasite_links(obj))
+        values = dict(vars(obj))
+        self.build.stable[id(obj)] = (path, stamp, values, compat.has_intrasite_links(obj))
         due = compat.scheduled_date(obj, self.build.settings)
         if due is not None:
             self.build.valid_until(due)  # a later build publishes it, sources changed or not
         if self.build.memory is not None:
-            self.build.memory.objects[path] = (stamp, obj, keys)
+            self.build.memory.objects[path] = (stamp, obj, values)
 
     def read(self, path: str, content) -> None:
         build = self.build
