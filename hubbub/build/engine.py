@@ -501,7 +501,12 @@ class SiteBuild:
         import hubbub
 
         dirs = [settings["PATH"], settings["THEME"], *settings.get("THEME_TEMPLATES_OVERRIDES", []), hubbub.TEMPLATES]
-        return [d for d in dict.fromkeys(os.path.abspath(d) for d in dirs) if os.path.isdir(d)]
+        # What plugins read from under PATH may lie out of it ("../threads"): thread files, profiles.
+        for name in ("COMMENTS_DIR", "HUB_PROFILES_PATH"):
+            if settings.get(name):
+                dirs.append(os.path.join(settings["PATH"], settings[name]))
+        found = [d for d in dict.fromkeys(os.path.abspath(d) for d in dirs) if os.path.isdir(d)]
+        return [d for d in found if not any(d != o and d.startswith(o + os.sep) for o in found)]  # each file once
 
     def run(self) -> BuildReport:
         try:
