@@ -36,9 +36,12 @@ def served(tmp_path):
 
 
 @contextlib.contextmanager
-def serving(tmp_path):
-    """(site, its address, the server's log, the server's process) of `hubbub serve --reload`."""
+def serving(tmp_path, prepare=None):
+    """(site, its address, the server's log, the server's process) of `hubbub serve --reload`;
+    `prepare(site)` may change the generated site before the server starts."""
     site = make_site(tmp_path / "site", posts=12)
+    if prepare is not None:
+        prepare(site)
     port = free_port()
     env = {**os.environ, "HUBBUB_SITE_DIR": str(site), "HUBBUB_INSTANCE_DIR": str(tmp_path / "instance"),
            "HUBBUB_SECRET_KEY": "test", "HUBBUB_DEVELOPMENT": "1"}
@@ -131,6 +134,28 @@ def test_a_save_reaches_the_file_and_ends_as_a_full_build_writes_it(served, tmp_
     while (differences := tree_differences(site / "output", full)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert differences == [], log.read_text()[-3000:]
+
+
+def test_a_thread_file_kept_outside_the_content_directory_is_watched(tmp_path):
+    """COMMENTS_DIR may lead out of PATH ("../threads"): the watcher sees a thread file changed
+    there, as the build does, and the post's page shows it."""
+    import shutil
+
+    def threads_apart(site):
+        shutil.move(site / "content" / "comments", site / "threads")
+        conf = site / "pelicanconf.py"
+        conf.write_text(conf.read_text(encoding="utf-8") + '\nCOMMENTS_DIR = "../threads"\n', encoding="utf-8")
+
+    with serving(tmp_path, threads_apart) as (site, base, log, _proc):
+        # Once this save's build is over, the watcher runs and no build is left to read threads anew.
+        write_post(site, 5, title="Watched already")
+        wait_for(lambda: "incremental build: 1 source(s) changed" in log.read_text(), 60, "the save's build")
+        thread = site / "threads" / "post-3.json"
+        data = json.loads(thread.read_text(encoding="utf-8"))
+        data["comments"][0]["html"] = "<p>Written beside the content.</p>"
+        thread.write_text(json.dumps(data), encoding="utf-8")
+        wait_for(lambda: "Written beside the content." in httpx.get(f"{base}/posts/post-3/").text, 60,
+                 "the thread's new text on the post's page")
 
 
 def test_a_save_made_before_the_watcher_starts_is_not_missed(tmp_path):

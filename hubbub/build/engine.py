@@ -246,6 +246,20 @@ def scan(directories, root: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
+def source_dirs(settings: dict) -> list[str]:
+    """Directories whose files make up the site besides settings and code (a build scans them,
+    `serve --reload` watches them)."""
+    import hubbub
+
+    dirs = [settings["PATH"], settings["THEME"], *settings.get("THEME_TEMPLATES_OVERRIDES", []), hubbub.TEMPLATES]
+    # What plugins read from under PATH may lie out of it ("../threads"): thread files, profiles.
+    for name in ("COMMENTS_DIR", "HUB_PROFILES_PATH"):
+        if settings.get(name):
+            dirs.append(os.path.join(settings["PATH"], settings[name]))
+    found = [d for d in dict.fromkeys(os.path.abspath(d) for d in dirs) if os.path.isdir(d)]
+    return [d for d in found if not any(d != o and d.startswith(o + os.sep) for o in found)]  # each file once
+
+
 def _stamp_text(stamp) -> str:
     return f"{stamp[0]}:{stamp[1]}"
 
@@ -495,19 +509,6 @@ class SiteBuild:
         return found
 
     # -- the build ---------------------------------------------------------------------------------
-    def _watched(self) -> list[str]:
-        """Directories whose files make up the site besides settings and code."""
-        settings = self.settings
-        import hubbub
-
-        dirs = [settings["PATH"], settings["THEME"], *settings.get("THEME_TEMPLATES_OVERRIDES", []), hubbub.TEMPLATES]
-        # What plugins read from under PATH may lie out of it ("../threads"): thread files, profiles.
-        for name in ("COMMENTS_DIR", "HUB_PROFILES_PATH"):
-            if settings.get(name):
-                dirs.append(os.path.join(settings["PATH"], settings[name]))
-        found = [d for d in dict.fromkeys(os.path.abspath(d) for d in dirs) if os.path.isdir(d)]
-        return [d for d in found if not any(d != o and d.startswith(o + os.sep) for o in found)]  # each file once
-
     def run(self) -> BuildReport:
         try:
             # One transaction for the whole build: another build of the site (another process) waits
@@ -521,7 +522,7 @@ class SiteBuild:
         global _current
         started = time.perf_counter()
         self._caches: dict[str, dict] = {}
-        self.sources = scan(self._watched(), self.root)
+        self.sources = scan(source_dirs(self.settings), self.root)
         previous_log = OutputLog.load(self.output)
         running = self.output / HUBBUB_DIR / RUNNING_NAME
         interrupted = running.exists()

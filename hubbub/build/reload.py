@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import BuildError, load_settings, run_build
 from .compat import new_article, render_alone, render_first_pages
-from .engine import Memory, changed_code, imported_code
+from .engine import Memory, changed_code, imported_code, source_dirs
 from .outputs import DirectWriter, FirstPageWriter
 
 log = logging.getLogger(__name__)
@@ -146,11 +146,7 @@ class LiveSite:
     # -- watching ------------------------------------------------------------------------------------
     def watched(self) -> list[Path]:
         settings = load_settings(self.root, self.publish)
-        import hubbub
-
-        paths = [Path(settings["PATH"]), Path(settings["THEME"]), Path(hubbub.TEMPLATES),
-                 *map(Path, settings.get("THEME_TEMPLATES_OVERRIDES", [])),
-                 self.root / "pelicanconf.py", self.root / "publishconf.py",
+        paths = [*map(Path, source_dirs(settings)), self.root / "pelicanconf.py", self.root / "publishconf.py",
                  *(self.root / directory for directory in settings.get("PLUGIN_PATHS") or ())]
         return [p for p in dict.fromkeys(paths) if p.exists()]
 
