@@ -90,7 +90,7 @@ class Events:
             full = self.limit is not None and len(self._listeners) >= self.limit
             if not full:
                 self._listeners.append(listener)
-        if full:  # the browser opens the stream again later, and reloads once it has one
+        if full:  # the browser opens the stream again later; from then on its page follows the changes
             yield f"retry: {FULL_RETRY_MS}\n\n"
             return
         try:
