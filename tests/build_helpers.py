@@ -41,6 +41,15 @@ def post_text(rng: random.Random, title: str, date: str, author: str, category: 
             f"{extra}\n{body.capitalize()}.\n\nA second paragraph about {rng.choice(WORDS)}.\n")
 
 
+def new_built_site(root: Path, title: str) -> Path:
+    """A site as `hubbub init` makes it (by Jane Doe), built once."""
+    from hubbub.init_site import init_site
+
+    init_site(root, title, "Jane Doe", None)
+    run_build(root)
+    return root
+
+
 def make_site(root: Path, posts: int = 24, seed: int = 7) -> Path:
     """A site in `root` with `posts` posts by four writers (three with a profile)."""
     rng = random.Random(seed)

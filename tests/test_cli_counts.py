@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from build_helpers import new_built_site
 from import_helpers import hubbub
 from service_helpers import post, run_jobs, set_status
 
@@ -21,13 +22,7 @@ ONE_WITH_PLURAL = re.compile(r"(?<![\d.])1 (?:[a-z]+ )?(?:comments|replies|files
 
 @pytest.fixture(scope="module")
 def built_new_site(tmp_path_factory):
-    from hubbub.build import build_site
-    from hubbub.init_site import init_site
-
-    site = tmp_path_factory.mktemp("counts") / "site"
-    init_site(site, "Counting", "Jane Doe", None)
-    build_site(site)
-    return site
+    return new_built_site(tmp_path_factory.mktemp("counts") / "site", "Counting")
 
 
 @pytest.fixture

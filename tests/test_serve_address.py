@@ -15,19 +15,14 @@ import time
 import urllib.request
 
 import pytest
+from build_helpers import new_built_site
 
 BANNER = re.compile(r"Hubbub on http://127\.0\.0\.1:(\d+)/")
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from hubbub.build import build_site
-    from hubbub.init_site import init_site
-
-    root = tmp_path_factory.mktemp("serve") / "site"
-    init_site(root, "Served", "Jane Doe", None)
-    build_site(root)
-    return root
+    return new_built_site(tmp_path_factory.mktemp("serve") / "site", "Served")
 
 
 def serve(site, *args: str) -> subprocess.Popen:
